@@ -1,0 +1,358 @@
+"""Typed, frozen, JSON-serialisable model configs: the config is the model.
+
+A config is checked when it is made (``__post_init__`` calls :meth:`validate`), so an invalid
+config cannot exist: every field error is a :class:`~scalenet.errors.ConfigError` that names the
+field, the value and what is allowed, and an ``input_size`` that does not fit the network is a
+:class:`~scalenet.errors.ShapeError` that names the nearest sizes that do.
+
+Example:
+    >>> from scalenet import ResNetConfig
+    >>> cfg = ResNetConfig(depths=(3, 3, 3), width=16, stem="cifar", downsample="pad",
+    ...                    num_classes=10, input_size=32)
+    >>> ResNetConfig.from_dict(cfg.to_dict()) == cfg
+    True
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, get_args
+
+from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from .models.resnet import ResNet
+    from .models.simple_cnn import SimpleCNN
+
+__all__ = [
+    "Block",
+    "Downsample",
+    "Pool",
+    "ResNetConfig",
+    "SimpleCNNConfig",
+    "Stem",
+    "config_from_dict",
+]
+
+Stem = Literal["imagenet", "cifar"]
+Block = Literal["basic", "bottleneck"]
+Downsample = Literal["projection", "pad"]
+Pool = Literal["max", "avg", "none"]
+
+#: Hard limits that keep a typo from asking for a network no machine can hold.
+MAX_CHANNELS = 1 << 16
+MAX_BLOCKS = 1 << 12
+MAX_INPUT_SIZE = 1 << 15
+
+C = TypeVar("C", bound="_Config")
+
+
+def _check_int(name: str, value: object, minimum: int, maximum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(name, value, f"an integer in [{minimum}, {maximum}]")
+    if not minimum <= value <= maximum:
+        raise ConfigError(name, value, f"an integer in [{minimum}, {maximum}]")
+
+
+def _check_int_tuple(
+    name: str, value: object, minimum: int, maximum: int, *, min_len: int = 1
+) -> None:
+    what = f"a {'non-empty ' if min_len else ''}tuple of integers in [{minimum}, {maximum}]"
+    if not isinstance(value, tuple) or len(value) < min_len:
+        raise ConfigError(name, value, what)
+    for i, item in enumerate(value):
+        if isinstance(item, bool) or not isinstance(item, int) or not minimum <= item <= maximum:
+            raise ConfigError(name, value, what, f"item {i} is {item!r}")
+
+
+def _check_choice(name: str, value: object, choices: Iterable[object]) -> None:
+    allowed = tuple(choices)
+    if not isinstance(value, str) or value not in allowed:
+        raise ConfigError(name, value, "one of " + ", ".join(repr(c) for c in allowed))
+
+
+def _check_bool(name: str, value: object) -> None:
+    if not isinstance(value, bool):
+        raise ConfigError(name, value, "True or False")
+
+
+def _check_probability(name: str, value: object) -> None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not ok or not 0.0 <= float(value) < 1.0 or math.isnan(float(value)):  # type: ignore[arg-type]
+        raise ConfigError(name, value, "a number in [0, 1)")
+
+
+def _as_tuple(value: object) -> object:
+    """Lists (as JSON gives them) become tuples; anything else is left for validation."""
+    return tuple(value) if isinstance(value, list) else value
+
+
+@dataclass(frozen=True)
+class _Config:
+    """Shared machinery: validation on construction, dict/JSON round trip."""
+
+    family: ClassVar[str]
+    _tuple_fields: ClassVar[tuple[str, ...]] = ()
+
+    def __post_init__(self) -> None:
+        for name in self._tuple_fields:
+            object.__setattr__(self, name, _as_tuple(getattr(self, name)))
+        self.validate()
+
+    def validate(self) -> None:  # pragma: no cover - every subclass overrides it
+        """Raise ConfigError/ShapeError if any field is not allowed."""
+        raise NotImplementedError
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable dict of every field, plus ``"family"``.
+
+        Example:
+            >>> from scalenet import SimpleCNNConfig
+            >>> SimpleCNNConfig().to_dict()["family"]
+            'simple_cnn'
+        """
+        out: dict[str, Any] = {"family": self.family}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = list(value) if isinstance(value, tuple) else value
+        return out
+
+    @classmethod
+    def from_dict(cls: type[C], data: Mapping[str, Any]) -> C:
+        """Make a config from :meth:`to_dict` output (or parsed JSON); unknown keys are an error.
+
+        Example:
+            >>> from scalenet import ResNetConfig
+            >>> ResNetConfig.from_dict({"depths": [1, 1], "width": 8}).depths
+            (1, 1)
+        """
+        if not isinstance(data, Mapping):
+            raise ConfigError("config", data, "a mapping of field names to values")
+        values = dict(data)
+        family = values.pop("family", cls.family)
+        if family != cls.family:
+            raise ConfigError("family", family, f"{cls.family!r} for {cls.__name__}")
+        names = [f.name for f in dataclasses.fields(cls)]
+        for key in values:
+            if key not in names:
+                raise ConfigError(
+                    str(key), values[key], f"a field of {cls.__name__}: " + ", ".join(names)
+                )
+        return cls(**values)
+
+    def replace(self: C, **changes: Any) -> C:
+        """A copy with some fields changed, validated like any new config.
+
+        Example:
+            >>> from scalenet import ResNetConfig
+            >>> ResNetConfig().replace(num_classes=10).num_classes
+            10
+        """
+        names = {f.name for f in dataclasses.fields(self)}
+        for key in changes:
+            if key not in names:
+                raise ConfigError(
+                    key, changes[key], f"a field of {type(self).__name__}: " + ", ".join(names)
+                )
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class ResNetConfig(_Config):
+    """A residual (or plain) network of any depth and width.
+
+    Args:
+        depths: blocks per stage, one entry per stage (4 for ImageNet layouts, 3 for CIFAR).
+        width: channels of the first stage; each later stage doubles them. Bottleneck blocks
+            output ``4 * width`` channels per stage (torchvision's expansion).
+        stem: ``"imagenet"`` (7x7/2 conv, BN, ReLU, 3x3/2 max pool) or ``"cifar"``
+            (3x3/1 conv, BN, ReLU).
+        block: ``"basic"`` (two 3x3 convs) or ``"bottleneck"`` (1x1, 3x3 with the stride, 1x1).
+        shortcut: ``False`` gives the plain network of the ResNet paper: the same layers with no
+            identity path (``downsample`` then has no effect).
+        downsample: the shortcut where shape changes: ``"projection"`` (1x1 conv + BN, option B)
+            or ``"pad"`` (strided identity with zero channel padding, option A, no parameters).
+        num_classes: classifier outputs; 0 leaves the classifier out (pooled features out).
+        in_chans: input channels.
+        input_size: the declared square input size; it must be a multiple of the output stride.
+        dropout: dropout probability before the classifier.
+        zero_init_residual: initialise the last BN of every residual branch to zero.
+
+    Example:
+        >>> from scalenet import ResNetConfig
+        >>> ResNetConfig(depths=(2, 2, 2, 2), width=64).build().fc.in_features
+        512
+    """
+
+    family: ClassVar[str] = "resnet"
+    _tuple_fields: ClassVar[tuple[str, ...]] = ("depths",)
+
+    depths: tuple[int, ...] = (2, 2, 2, 2)
+    width: int = 64
+    stem: Stem = "imagenet"
+    block: Block = "basic"
+    shortcut: bool = True
+    downsample: Downsample = "projection"
+    num_classes: int = 1000
+    in_chans: int = 3
+    input_size: int = 224
+    dropout: float = 0.0
+    zero_init_residual: bool = False
+
+    @property
+    def expansion(self) -> int:
+        """Output channels of a block per unit of stage width (1 basic, 4 bottleneck)."""
+        return 4 if self.block == "bottleneck" else 1
+
+    @property
+    def stage_widths(self) -> tuple[int, ...]:
+        """The inner width of each stage: ``width * 2**i``."""
+        return tuple(self.width << i for i in range(len(self.depths)))
+
+    @property
+    def num_features(self) -> int:
+        """Channels entering the classifier."""
+        return self.stage_widths[-1] * self.expansion
+
+    def validate(self) -> None:
+        """Check every field, then that ``input_size`` fits the network.
+
+        Raises:
+            ConfigError: a field value is not allowed.
+            ShapeError: ``input_size`` is not a multiple of the output stride, or too small.
+        """
+        _check_int_tuple("depths", self.depths, 1, MAX_BLOCKS)
+        _check_int("width", self.width, 1, MAX_CHANNELS)
+        if self.width << (len(self.depths) - 1) > MAX_CHANNELS:
+            raise ConfigError(
+                "width",
+                self.width,
+                f"at most {MAX_CHANNELS} channels in the last stage",
+                f"{len(self.depths)} stages double it to {self.width << (len(self.depths) - 1)}",
+            )
+        _check_choice("stem", self.stem, get_args(Stem))
+        _check_choice("block", self.block, get_args(Block))
+        _check_bool("shortcut", self.shortcut)
+        _check_choice("downsample", self.downsample, get_args(Downsample))
+        _check_int("num_classes", self.num_classes, 0, 1 << 24)
+        _check_int("in_chans", self.in_chans, 1, MAX_CHANNELS)
+        _check_int("input_size", self.input_size, 1, MAX_INPUT_SIZE)
+        _check_probability("dropout", self.dropout)
+        _check_bool("zero_init_residual", self.zero_init_residual)
+        from .plan import check_input_size
+
+        check_input_size(self, self.input_size)
+
+    def build(self) -> ResNet:
+        """Build the :class:`~scalenet.models.ResNet` this config describes."""
+        from .models.resnet import ResNet
+
+        return ResNet(self)
+
+
+@dataclass(frozen=True)
+class SimpleCNNConfig(_Config):
+    """A stack of conv(+BN)+ReLU(+pool) blocks followed by a classifier of linear layers.
+
+    The first linear layer's input size is derived from the layer plan, never typed.
+
+    Args:
+        channels: output channels of each conv block.
+        kernel_size: square kernel of every conv.
+        padding: conv padding in pixels, or ``"same"`` (``kernel_size // 2``, odd kernels).
+        pool: ``"max"`` or ``"avg"`` 2x2/2 pooling after every block, or ``"none"``.
+        batch_norm: BatchNorm after every conv.
+        dropout: dropout probability before every linear layer.
+        hidden: widths of hidden linear layers (each followed by ReLU) before the output layer.
+        num_classes: classifier outputs; 0 leaves the output layer out.
+        in_chans: input channels.
+        input_size: the declared square input size.
+        global_pool: average-pool the last feature map to 1x1 before the classifier, which
+            frees the model from its input size; without it the model is tied to ``input_size``.
+        conv_bias: give every conv a bias (as the classic simple CNNs do, even before BN).
+
+    Example:
+        >>> from scalenet import SimpleCNNConfig
+        >>> sum(p.numel() for p in SimpleCNNConfig(channels=(32, 64, 128)).build().parameters())
+        114186
+    """
+
+    family: ClassVar[str] = "simple_cnn"
+    _tuple_fields: ClassVar[tuple[str, ...]] = ("channels", "hidden")
+
+    channels: tuple[int, ...] = (32, 64, 128)
+    kernel_size: int = 3
+    padding: int | Literal["same"] = "same"
+    pool: Pool = "max"
+    batch_norm: bool = True
+    dropout: float = 0.0
+    hidden: tuple[int, ...] = field(default=())
+    num_classes: int = 10
+    in_chans: int = 3
+    input_size: int = 32
+    global_pool: bool = False
+    conv_bias: bool = True
+
+    @property
+    def conv_padding(self) -> int:
+        """The padding in pixels (``"same"`` resolved)."""
+        return self.kernel_size // 2 if self.padding == "same" else int(self.padding)
+
+    def validate(self) -> None:
+        """Check every field, then that ``input_size`` survives every block exactly.
+
+        Raises:
+            ConfigError: a field value is not allowed.
+            ShapeError: the feature map vanishes in some block, or a pool would drop pixels.
+        """
+        _check_int_tuple("channels", self.channels, 1, MAX_CHANNELS)
+        _check_int("kernel_size", self.kernel_size, 1, 63)
+        if self.padding == "same":
+            if self.kernel_size % 2 == 0:
+                raise ConfigError(
+                    "padding", "same", "an integer when kernel_size is even",
+                    f"kernel_size={self.kernel_size} has no centred 'same' padding",
+                )  # fmt: skip
+        else:
+            _check_int("padding", self.padding, 0, 63)
+        _check_choice("pool", self.pool, get_args(Pool))
+        _check_bool("batch_norm", self.batch_norm)
+        _check_probability("dropout", self.dropout)
+        _check_int_tuple("hidden", self.hidden, 1, 1 << 20, min_len=0)
+        _check_int("num_classes", self.num_classes, 0, 1 << 24)
+        _check_int("in_chans", self.in_chans, 1, MAX_CHANNELS)
+        _check_int("input_size", self.input_size, 1, MAX_INPUT_SIZE)
+        _check_bool("global_pool", self.global_pool)
+        _check_bool("conv_bias", self.conv_bias)
+        from .plan import check_input_size
+
+        check_input_size(self, self.input_size)
+
+    def build(self) -> SimpleCNN:
+        """Build the :class:`~scalenet.models.SimpleCNN` this config describes."""
+        from .models.simple_cnn import SimpleCNN
+
+        return SimpleCNN(self)
+
+
+def config_from_dict(data: Mapping[str, Any]) -> ResNetConfig | SimpleCNNConfig:
+    """Make whichever config ``data["family"]`` names (``"resnet"`` or ``"simple_cnn"``).
+
+    Example:
+        >>> from scalenet import ResNetConfig, config_from_dict
+        >>> config_from_dict(ResNetConfig().to_dict()) == ResNetConfig()
+        True
+    """
+    if not isinstance(data, Mapping):
+        raise ConfigError("config", data, "a mapping of field names to values")
+    families: dict[str, type[ResNetConfig] | type[SimpleCNNConfig]] = {
+        ResNetConfig.family: ResNetConfig,
+        SimpleCNNConfig.family: SimpleCNNConfig,
+    }
+    family = data.get("family")
+    if family not in families:
+        raise ConfigError("family", family, "one of " + ", ".join(repr(k) for k in families))
+    return families[str(family)].from_dict(data)

@@ -1,0 +1,49 @@
+"""Exceptions raised by scalenet.
+
+Every error scalenet raises on bad input derives from :class:`ScaleNetError`, so a caller can
+catch them all at once. :class:`ConfigError` and :class:`ShapeError` are also ``ValueError``
+subclasses, which is what they are: a value outside what is allowed.
+
+Example:
+    >>> import scalenet
+    >>> try:
+    ...     scalenet.resnet(depths=(2, 2, 2, 2), width=0)
+    ... except scalenet.ConfigError as err:
+    ...     print(err.field)
+    width
+"""
+
+from __future__ import annotations
+
+__all__ = ["ConfigError", "ScaleNetError", "ShapeError", "WeightsError"]
+
+
+class ScaleNetError(Exception):
+    """Base class of every error scalenet raises on purpose."""
+
+
+class ConfigError(ScaleNetError, ValueError):
+    """A config field has a value that is not allowed.
+
+    Attributes:
+        field: the name of the offending field (``"depths"``, ``"width"``...).
+        value: the value that was given.
+        allowed: a short description of what is allowed.
+    """
+
+    def __init__(self, field: str, value: object, allowed: str, hint: str = "") -> None:
+        self.field = field
+        self.value = value
+        self.allowed = allowed
+        message = f"{field}={value!r} is not allowed: {allowed}"
+        if hint:
+            message += f" ({hint})"
+        super().__init__(message)
+
+
+class ShapeError(ScaleNetError, ValueError):
+    """An input size or tensor shape does not fit the network."""
+
+
+class WeightsError(ScaleNetError):
+    """Weights do not match the model they are loaded into."""

@@ -1,0 +1,170 @@
+"""Building blocks: residual blocks, the option-A shortcut and the forward-time input check.
+
+The blocks follow torchvision's ``models/resnet.py`` (same attribute names, so checkpoints load
+with ``strict=True``) with one addition: ``shortcut=False`` drops the identity path, giving the
+plain networks of the ResNet paper.
+
+Example:
+    >>> import torch
+    >>> from scalenet.layers import BasicBlock, PadShortcut
+    >>> block = BasicBlock(16, 32, stride=2, downsample=PadShortcut(16, 32, stride=2))
+    >>> block(torch.zeros(1, 16, 8, 8)).shape
+    torch.Size([1, 32, 4, 4])
+"""
+
+from __future__ import annotations
+
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .errors import ShapeError
+
+__all__ = [
+    "BasicBlock",
+    "Bottleneck",
+    "PadShortcut",
+    "Stage",
+    "check_input",
+    "conv1x1",
+    "conv3x3",
+]
+
+
+def conv3x3(cin: int, cout: int, stride: int = 1) -> nn.Conv2d:
+    """3x3 convolution with padding 1 and no bias (BN follows)."""
+    return nn.Conv2d(cin, cout, kernel_size=3, stride=stride, padding=1, bias=False)
+
+
+def conv1x1(cin: int, cout: int, stride: int = 1) -> nn.Conv2d:
+    """1x1 convolution with no bias (BN follows)."""
+    return nn.Conv2d(cin, cout, kernel_size=1, stride=stride, bias=False)
+
+
+class PadShortcut(nn.Module):
+    """Option A of the ResNet paper: strided identity, new channels filled with zeros.
+
+    The extra channels are split evenly before and after the input's (as in the widely used
+    CIFAR re-implementations), and the module has no parameters.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 1) -> None:
+        super().__init__()
+        if out_channels < in_channels:
+            raise ValueError(f"PadShortcut cannot reduce channels: {in_channels} -> {out_channels}")
+        self.stride = stride
+        self.pad_before = (out_channels - in_channels) // 2
+        self.pad_after = out_channels - in_channels - self.pad_before
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.stride > 1:
+            x = x[:, :, :: self.stride, :: self.stride]
+        return F.pad(x, (0, 0, 0, 0, self.pad_before, self.pad_after))
+
+    def extra_repr(self) -> str:
+        return f"stride={self.stride}, pad=({self.pad_before}, {self.pad_after})"
+
+
+class Stage(nn.Sequential):
+    """The blocks of one resolution stage (``layer1``, ``layer2``...).
+
+    A distinct type so that a model can run its stages by iterating its children, which works
+    for any number of stages under eager mode, ``torch.jit.script``, FX and ``torch.compile``.
+    """
+
+
+class BasicBlock(nn.Module):
+    """Two 3x3 convs (torchvision's ``BasicBlock``); ``residual=False`` drops the identity path."""
+
+    expansion = 1
+
+    def __init__(
+        self,
+        inplanes: int,
+        planes: int,
+        stride: int = 1,
+        downsample: nn.Module | None = None,
+        residual: bool = True,
+    ) -> None:
+        super().__init__()
+        self.conv1 = conv3x3(inplanes, planes, stride)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.relu = nn.ReLU(inplace=True)
+        self.conv2 = conv3x3(planes, planes)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.downsample = downsample
+        self.residual = residual
+
+    def forward(self, x: Tensor) -> Tensor:
+        out: Tensor = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        if self.residual:
+            out += x if self.downsample is None else self.downsample(x)
+        out = self.relu(out)
+        return out
+
+
+class Bottleneck(nn.Module):
+    """1x1, 3x3 (with the stride, like torchvision's v1.5), 1x1 with 4x expansion."""
+
+    expansion = 4
+
+    def __init__(
+        self,
+        inplanes: int,
+        planes: int,
+        stride: int = 1,
+        downsample: nn.Module | None = None,
+        residual: bool = True,
+    ) -> None:
+        super().__init__()
+        width = planes * self.expansion
+        self.conv1 = conv1x1(inplanes, planes)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = conv3x3(planes, planes, stride)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.conv3 = conv1x1(planes, width)
+        self.bn3 = nn.BatchNorm2d(width)
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample = downsample
+        self.residual = residual
+
+    def forward(self, x: Tensor) -> Tensor:
+        out: Tensor = self.relu(self.bn1(self.conv1(x)))
+        out = self.relu(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(out))
+        if self.residual:
+            out += x if self.downsample is None else self.downsample(x)
+        out = self.relu(out)
+        return out
+
+
+def check_input(x: Tensor, in_chans: int, min_size: int, fixed_size: int) -> None:
+    """Raise :class:`ShapeError` if ``x`` is not an (N, in_chans, H, W) batch the model can take.
+
+    ``fixed_size`` > 0 ties the model to exactly that H and W (a flattening classifier);
+    otherwise H and W must be at least ``min_size``. The check is a few integer comparisons and
+    is registered with ``torch.fx.wrap`` by the model modules that call it, so that symbolic
+    tracing records it as one call instead of tracing into it.
+    """
+    if x.dim() != 4:
+        raise ShapeError(
+            f"expected a 4-D input (batch, {in_chans}, H, W), got shape {tuple(x.shape)}"
+        )
+    if x.shape[1] != in_chans:
+        raise ShapeError(
+            f"expected {in_chans} input channels, got {x.shape[1]} (input shape "
+            f"{tuple(x.shape)}); build the model with in_chans={x.shape[1]} to accept it"
+        )
+    h, w = x.shape[2], x.shape[3]
+    if fixed_size > 0:
+        if h != fixed_size or w != fixed_size:
+            raise ShapeError(
+                f"this model was built for {fixed_size}x{fixed_size} inputs (its classifier "
+                f"flattens the last feature map), got {h}x{w}; resize the input, or build the "
+                f"model for that size or with global_pool=True"
+            )
+    elif h < min_size or w < min_size:
+        raise ShapeError(
+            f"input {h}x{w} is too small for this network: it needs at least "
+            f"{min_size}x{min_size} (its output stride)"
+        )

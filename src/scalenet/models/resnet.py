@@ -1,0 +1,102 @@
+"""ResNet of any depth, width, stem and block, built from a :class:`ResNetConfig`.
+
+Parameter names follow torchvision (``conv1``, ``bn1``, ``layer1``... ``downsample.0/1``, ``fc``),
+so torchvision and timm ResNet checkpoints load with ``strict=True``.
+
+Example:
+    >>> import torch, scalenet
+    >>> model = scalenet.ResNet(scalenet.ResNetConfig(depths=(1, 1, 1), width=8, stem="cifar",
+    ...                                               num_classes=10, input_size=32))
+    >>> model(torch.zeros(2, 3, 32, 32)).shape
+    torch.Size([2, 10])
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from ..config import ResNetConfig
+from ..layers import BasicBlock, Bottleneck, PadShortcut, Stage, conv1x1
+from ..plan import resnet_stages
+from .base import ScaleNetModel
+
+__all__ = ["ResNet"]
+
+
+class ResNet(ScaleNetModel):
+    """A ResNet (or plain network) that follows its config's layer plan.
+
+    Args:
+        config: the architecture; ``model.config`` keeps it.
+    """
+
+    config: ResNetConfig
+
+    def __init__(self, config: ResNetConfig) -> None:
+        super().__init__(config)
+        w, cin = config.width, config.in_chans
+        if config.stem == "imagenet":
+            self.conv1 = nn.Conv2d(cin, w, kernel_size=7, stride=2, padding=3, bias=False)
+            self.maxpool: nn.Module = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+        else:
+            self.conv1 = nn.Conv2d(cin, w, kernel_size=3, stride=1, padding=1, bias=False)
+            self.maxpool = nn.Identity()
+        self.bn1 = nn.BatchNorm2d(w)
+        self.relu = nn.ReLU(inplace=True)
+        block = Bottleneck if config.block == "bottleneck" else BasicBlock
+        inplanes = w
+        for i, (planes, stride, depth) in enumerate(resnet_stages(config)):
+            blocks: list[nn.Module] = []
+            for j in range(depth):
+                s = stride if j == 0 else 1
+                blocks.append(
+                    block(inplanes, planes, s, self._shortcut(inplanes, planes, s), config.shortcut)
+                )
+                inplanes = planes * block.expansion
+            self.add_module(f"layer{i + 1}", Stage(*blocks))
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.num_features = self.head_hidden_size = inplanes
+        self.drop: nn.Module = nn.Dropout(config.dropout) if config.dropout > 0 else nn.Identity()
+        self.fc = nn.Linear(inplanes, config.num_classes) if config.num_classes else nn.Identity()
+        self._init_weights()
+
+    def _shortcut(self, inplanes: int, planes: int, stride: int) -> nn.Module | None:
+        cfg = self.config
+        out = planes * (4 if cfg.block == "bottleneck" else 1)
+        if not cfg.shortcut or (stride == 1 and inplanes == out):
+            return None
+        if cfg.downsample == "pad":
+            return PadShortcut(inplanes, out, stride)
+        return nn.Sequential(conv1x1(inplanes, out, stride), nn.BatchNorm2d(out))
+
+    def _init_weights(self) -> None:
+        # torchvision's initialisation; the classifier keeps PyTorch's default.
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            elif isinstance(m, nn.BatchNorm2d):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+        if self.config.zero_init_residual and self.config.shortcut:
+            for m in self.modules():
+                if isinstance(m, Bottleneck):
+                    nn.init.zeros_(m.bn3.weight)
+                elif isinstance(m, BasicBlock):
+                    nn.init.zeros_(m.bn2.weight)
+
+    def forward_features(self, x: Tensor) -> Tensor:
+        """Stem and every stage: the last feature map, (N, num_features, H/32, W/32) or so."""
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        for stage in self.children():
+            if isinstance(stage, Stage):
+                x = stage(x)
+        return x
+
+    def forward_head(self, x: Tensor, pre_logits: bool = False) -> Tensor:
+        """Global average pool, dropout and the classifier."""
+        x = torch.flatten(self.avgpool(x), 1)
+        if pre_logits:
+            return x
+        out: Tensor = self.fc(self.drop(x))
+        return out

@@ -1,0 +1,395 @@
+"""The layer plan: a config and an input size turned into plain data, before any tensor exists.
+
+One plan feeds shape validation, analytic counting and module construction, so they cannot
+disagree. Each :class:`LayerSpec` names the module it describes by its path in the built model
+(``"layer2.0.conv1"``), so the plan and the module can be compared one to one.
+
+Input sizes follow one rule for every network: a size is *valid* when every strided layer
+receives a size divisible by its stride (each stage halves the map exactly, no row or column is
+dropped or rounded) and the last feature map is at least 1x1. The valid sizes are then exactly
+``output_stride * f + offset`` for ``f >= f_min``: for a ResNet the multiples of 32 (ImageNet
+stem) or 4 (CIFAR stem, three stages), for the 6-block 5x5 simple CNN 316, 380, 444...
+
+Example:
+    >>> import scalenet
+    >>> cfg = scalenet.ResNetConfig(depths=(3, 3, 3), width=16, stem="cifar", input_size=32)
+    >>> scalenet.output_stride(cfg), scalenet.min_input_size(cfg)
+    (4, 4)
+    >>> [s.out_size for s in scalenet.plan(cfg) if s.name == "layer3.2.conv2"]
+    [(8, 8)]
+    >>> scalenet.nearest_valid_sizes(scalenet.ResNetConfig(), 250)
+    (224, 256)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from .config import ResNetConfig, SimpleCNNConfig
+from .errors import ShapeError
+
+__all__ = [
+    "LayerSpec",
+    "check_input_size",
+    "min_input_size",
+    "nearest_valid_sizes",
+    "output_stride",
+    "plan",
+    "valid_input_sizes",
+]
+
+Kind = Literal[
+    "conv", "bn", "relu", "maxpool", "avgpool", "pad", "add", "dropout", "flatten", "linear"
+]
+#: Kinds that move a window over the map (and so change its size).
+_WINDOWED = ("conv", "maxpool", "avgpool")
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """One operation of a network, as plain data.
+
+    Attributes:
+        name: the module's path in the built model (``"layer1.0.conv1"``); operations without
+            a module of their own (the residual ``add``) are named after their block.
+        kind: ``conv``, ``bn``, ``relu``, ``maxpool``, ``avgpool``, ``pad`` (option-A
+            shortcut), ``add``, ``dropout``, ``flatten`` or ``linear``.
+        in_channels, out_channels: channels (features for ``linear``) in and out.
+        kernel, stride, padding: window geometry (``avgpool`` with ``global_pool`` covers the
+            whole map).
+        bias: whether the layer has a bias.
+        in_size, out_size: spatial (H, W) before and after the layer.
+        shortcut: True for layers on a residual block's shortcut branch.
+    """
+
+    name: str
+    kind: Kind
+    in_channels: int
+    out_channels: int
+    kernel: int = 1
+    stride: int = 1
+    padding: int = 0
+    bias: bool = False
+    in_size: tuple[int, int] = (1, 1)
+    out_size: tuple[int, int] = (1, 1)
+    shortcut: bool = False
+    global_pool: bool = False
+
+
+Config = ResNetConfig | SimpleCNNConfig
+
+
+def _spec(name: str, kind: Kind, cin: int, cout: int, **kw: object) -> LayerSpec:
+    return LayerSpec(name, kind, cin, cout, **kw)  # type: ignore[arg-type]
+
+
+# --- size-free templates ---------------------------------------------------------------------
+
+
+def _resnet_block(
+    cfg: ResNetConfig, name: str, cin: int, planes: int, stride: int
+) -> Iterator[LayerSpec]:
+    cout = planes * cfg.expansion
+    if cfg.block == "basic":
+        yield _spec(f"{name}.conv1", "conv", cin, planes, kernel=3, stride=stride, padding=1)
+        yield _spec(f"{name}.bn1", "bn", planes, planes)
+        yield _spec(f"{name}.relu", "relu", planes, planes)
+        yield _spec(f"{name}.conv2", "conv", planes, planes, kernel=3, padding=1)
+        yield _spec(f"{name}.bn2", "bn", planes, planes)
+    else:
+        yield _spec(f"{name}.conv1", "conv", cin, planes)
+        yield _spec(f"{name}.bn1", "bn", planes, planes)
+        yield _spec(f"{name}.relu", "relu", planes, planes)
+        yield _spec(f"{name}.conv2", "conv", planes, planes, kernel=3, stride=stride, padding=1)
+        yield _spec(f"{name}.bn2", "bn", planes, planes)
+        yield _spec(f"{name}.relu", "relu", planes, planes)
+        yield _spec(f"{name}.conv3", "conv", planes, cout)
+        yield _spec(f"{name}.bn3", "bn", cout, cout)
+    if cfg.shortcut:
+        if stride != 1 or cin != cout:
+            if cfg.downsample == "projection":
+                ds = f"{name}.downsample"
+                yield _spec(f"{ds}.0", "conv", cin, cout, stride=stride, shortcut=True)
+                yield _spec(f"{ds}.1", "bn", cout, cout, shortcut=True)
+            else:
+                yield _spec(f"{name}.downsample", "pad", cin, cout, stride=stride, shortcut=True)
+        yield _spec(f"{name}.add", "add", cout, cout)
+    yield _spec(f"{name}.relu", "relu", cout, cout)
+
+
+def resnet_stages(cfg: ResNetConfig) -> list[tuple[int, int, int]]:
+    """``(planes, stride, depth)`` of each stage: the layout the plan and the module share."""
+    first_stride = 1
+    return [
+        (planes, first_stride if i == 0 else 2, depth)
+        for i, (planes, depth) in enumerate(zip(cfg.stage_widths, cfg.depths, strict=True))
+    ]
+
+
+def _resnet_templates(cfg: ResNetConfig) -> Iterator[LayerSpec]:
+    w = cfg.width
+    if cfg.stem == "imagenet":
+        yield _spec("conv1", "conv", cfg.in_chans, w, kernel=7, stride=2, padding=3)
+    else:
+        yield _spec("conv1", "conv", cfg.in_chans, w, kernel=3, stride=1, padding=1)
+    yield _spec("bn1", "bn", w, w)
+    yield _spec("relu", "relu", w, w)
+    if cfg.stem == "imagenet":
+        yield _spec("maxpool", "maxpool", w, w, kernel=3, stride=2, padding=1)
+    cin = w
+    for i, (planes, stride, depth) in enumerate(resnet_stages(cfg)):
+        for j in range(depth):
+            yield from _resnet_block(cfg, f"layer{i + 1}.{j}", cin, planes, stride if j == 0 else 1)
+            cin = planes * cfg.expansion
+    yield _spec("avgpool", "avgpool", cin, cin, global_pool=True)
+    yield _spec("flatten", "flatten", cin, cin)
+    if cfg.dropout > 0:
+        yield _spec("drop", "dropout", cin, cin)
+    if cfg.num_classes > 0:
+        yield _spec("fc", "linear", cin, cfg.num_classes, bias=True)
+
+
+def _simple_cnn_templates(cfg: SimpleCNNConfig) -> Iterator[LayerSpec]:
+    cin, k, p = cfg.in_chans, cfg.kernel_size, cfg.conv_padding
+    for i, cout in enumerate(cfg.channels):
+        name = f"features.{i}"
+        yield _spec(f"{name}.conv", "conv", cin, cout, kernel=k, padding=p, bias=cfg.conv_bias)
+        if cfg.batch_norm:
+            yield _spec(f"{name}.bn", "bn", cout, cout)
+        yield _spec(f"{name}.act", "relu", cout, cout)
+        if cfg.pool != "none":
+            kind: Kind = "maxpool" if cfg.pool == "max" else "avgpool"
+            yield _spec(f"{name}.pool", kind, cout, cout, kernel=2, stride=2)
+        cin = cout
+    if cfg.global_pool:
+        yield _spec("global_pool", "avgpool", cin, cin, global_pool=True)
+    yield _spec("flatten", "flatten", cin, cin)  # out_channels is set from the size by _walk
+    for j, width in enumerate(cfg.hidden):
+        if cfg.dropout > 0:
+            yield _spec(f"hidden.{j}.drop", "dropout", 0, 0)
+        yield _spec(f"hidden.{j}.fc", "linear", 0, width, bias=True)
+        yield _spec(f"hidden.{j}.act", "relu", width, width)
+    if cfg.dropout > 0:
+        yield _spec("drop", "dropout", 0, 0)
+    if cfg.num_classes > 0:
+        yield _spec("fc", "linear", 0, cfg.num_classes, bias=True)
+
+
+def _templates(cfg: Config) -> Iterator[LayerSpec]:
+    if isinstance(cfg, ResNetConfig):
+        return _resnet_templates(cfg)
+    return _simple_cnn_templates(cfg)
+
+
+def _window_out(size: int, spec: LayerSpec) -> int:
+    return (size + 2 * spec.padding - spec.kernel) // spec.stride + 1
+
+
+# --- the walk -----------------------------------------------------------------------------------
+
+
+def plan(config: Config, input_size: int | None = None) -> list[LayerSpec]:
+    """The layer plan of ``config`` at ``input_size`` (default: the config's own).
+
+    No model is built and no tensor is allocated. Sizes follow PyTorch's (floor-mode)
+    arithmetic, so a plan exists for every size the network can run, valid or not; use
+    :func:`check_input_size` for the exact-division rule.
+
+    Raises:
+        ShapeError: the feature map vanishes (drops below 1x1) at some layer; the message names
+            the layer and the smallest valid input size.
+
+    Example:
+        >>> import scalenet
+        >>> cfg = scalenet.SimpleCNNConfig(channels=(8, 16, 32, 64, 128, 256), kernel_size=5,
+        ...                                padding=0, hidden=(1000, 500, 100), num_classes=2,
+        ...                                input_size=444)
+        >>> [s.out_channels for s in scalenet.plan(cfg) if s.kind == "flatten"]
+        [2304]
+    """
+    size = config.input_size if input_size is None else input_size
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise ShapeError(f"input_size must be a positive integer, got {size!r}")
+    specs: list[LayerSpec] = []
+    hw = (size, size)
+    channels = config.in_chans
+    block_in: tuple[str, tuple[int, int]] = ("", hw)  # (block name, size at block start)
+    short_hw = hw
+    for t in _templates(config):
+        block = ".".join(t.name.split(".")[:2]) if t.name.startswith("layer") else ""
+        if block and block != block_in[0]:
+            block_in = (block, hw)
+            short_hw = hw
+        cur = short_hw if t.shortcut else hw
+        if t.kind in _WINDOWED and not t.global_pool:
+            out = (_window_out(cur[0], t), _window_out(cur[1], t))
+        elif t.kind == "pad":
+            out = (-(-cur[0] // t.stride), -(-cur[1] // t.stride))
+        elif t.kind == "avgpool" or t.kind == "flatten":
+            out = (1, 1)
+        else:
+            out = cur
+        if min(out) < 1:
+            raise ShapeError(
+                f"input size {size} is too small: the feature map vanishes at layer "
+                f"{t.name!r} ({t.kind} {t.kernel}x{t.kernel}/{t.stride}, input "
+                f"{cur[0]}x{cur[1]}); the smallest valid input size is {min_input_size(config)}"
+            )
+        if t.kind == "flatten":
+            t = replace(t, in_channels=channels, out_channels=channels * cur[0] * cur[1])
+        elif t.kind in ("linear", "dropout") and t.in_channels == 0:
+            width = t.out_channels if t.kind == "linear" else channels
+            t = replace(t, in_channels=channels, out_channels=width)
+        spec = replace(t, in_size=cur, out_size=out)
+        specs.append(spec)
+        if t.shortcut:
+            short_hw = out
+        else:
+            hw = out
+            channels = spec.out_channels
+    return specs
+
+
+# --- input-size rules -------------------------------------------------------------------------
+
+
+def _main_windows(config: Config) -> list[LayerSpec]:
+    return [
+        t
+        for t in _templates(config)
+        if t.kind in _WINDOWED and not t.global_pool and not t.shortcut
+    ]
+
+
+def _inverse(config: Config) -> tuple[int, int, int]:
+    """``(A, B, f_min)``: valid input sizes are exactly ``A * f + B`` for integers ``f >= f_min``.
+
+    Walking backwards, a layer with kernel k, stride s and padding p maps an output size o to
+    the one input size divisible by s that gives it: ``s * o + c`` with
+    ``c = s * ceil((k - 2p) / s) - s``; the composition is affine.
+    """
+    offsets: list[tuple[int, int]] = []  # (stride, c) per layer, backwards
+    for t in reversed(_main_windows(config)):
+        s = t.stride
+        offsets.append((s, s * math.ceil((t.kernel - 2 * t.padding) / s) - s))
+    a, b = 1, 0
+    for s, c in offsets:
+        a, b = s * a, s * b + c
+    # Smallest f whose every intermediate size is at least 1.
+    f_min = 1
+    while True:
+        o, ok = f_min, True
+        for s, c in offsets:
+            o = s * o + c
+            if o < 1:
+                ok = False
+                break
+        if ok:
+            return a, b, f_min
+        f_min += 1
+
+
+def output_stride(config: Config) -> int:
+    """How many input pixels one pixel of the last feature map spans (product of strides).
+
+    Example:
+        >>> import scalenet
+        >>> scalenet.output_stride(scalenet.ResNetConfig())
+        32
+    """
+    return _inverse(config)[0]
+
+
+def min_input_size(config: Config) -> int:
+    """The smallest valid input size (the last feature map is then 1x1).
+
+    Example:
+        >>> import scalenet
+        >>> scalenet.min_input_size(scalenet.SimpleCNNConfig(
+        ...     channels=(8, 16, 32, 64, 128, 256), kernel_size=5, padding=0, input_size=444))
+        316
+    """
+    a, b, f_min = _inverse(config)
+    return a * f_min + b
+
+
+def valid_input_sizes(config: Config, start: int = 1, stop: int = 1024) -> list[int]:
+    """Every valid input size in ``[start, stop]``.
+
+    Example:
+        >>> import scalenet
+        >>> scalenet.valid_input_sizes(scalenet.ResNetConfig(), 200, 300)
+        [224, 256, 288]
+    """
+    a, b, f_min = _inverse(config)
+    first = max(f_min, -((b - start) // a))
+    return list(range(a * first + b, stop + 1, a))
+
+
+def nearest_valid_sizes(config: Config, size: int) -> tuple[int | None, int]:
+    """The largest valid size <= ``size`` (None if there is none) and the smallest >= it.
+
+    Example:
+        >>> import scalenet
+        >>> scalenet.nearest_valid_sizes(scalenet.ResNetConfig(), 250)
+        (224, 256)
+        >>> scalenet.nearest_valid_sizes(scalenet.ResNetConfig(), 16)
+        (None, 32)
+    """
+    a, b, f_min = _inverse(config)
+    f_below = (size - b) // a
+    f_above = -((b - size) // a)
+    below = a * f_below + b if f_below >= f_min else None
+    return below, a * max(f_above, f_min) + b
+
+
+def check_input_size(config: Config, size: int) -> None:
+    """Raise :class:`ShapeError` unless ``size`` is a valid input size for ``config``.
+
+    The message names the size, the output stride and the nearest valid sizes (or, when the map
+    vanishes, the layer where it does and the smallest valid size).
+
+    Example:
+        >>> import scalenet
+        >>> scalenet.check_input_size(scalenet.ResNetConfig(), 250)
+        Traceback (most recent call last):
+        ...
+        scalenet.errors.ShapeError: input_size=250 does not fit this network: ...
+    """
+    below, above = nearest_valid_sizes(config, size)
+    if above == size:
+        return
+    stride = output_stride(config)
+    smallest = min_input_size(config)
+    if size < smallest:
+        plan(config, size)  # raises, naming the layer where the map vanishes, if it does
+        reason = (
+            f"it is smaller than the smallest valid size {smallest} "
+            f"(the last feature map would be below 1x1 at output stride {stride})"
+        )
+    else:
+        reason = f"it is not a multiple of the output stride {stride}"
+        detail = _first_inexact_layer(config, size)
+        if detail:
+            reason += f" ({detail})"
+    nearest = f"{below} or {above}" if below is not None else f"{above} (the smallest)"
+    raise ShapeError(
+        f"input_size={size} does not fit this network: {reason}; "
+        f"the nearest valid sizes are {nearest}"
+    )
+
+
+def _first_inexact_layer(config: Config, size: int) -> str:
+    """Describe the first strided layer whose input size is not divisible by its stride."""
+    for spec in plan(config, size):
+        if spec.kind in _WINDOWED and not spec.global_pool and not spec.shortcut:
+            h = spec.in_size[0]
+            if spec.stride > 1 and h % spec.stride:
+                return (
+                    f"layer {spec.name!r} ({spec.kind}, stride {spec.stride}) would receive "
+                    f"{h}x{h}, which does not divide by {spec.stride}"
+                )
+    return ""
