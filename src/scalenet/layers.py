@@ -67,9 +67,15 @@ class PadShortcut(nn.Module):
 class Stage(nn.Sequential):
     """The blocks of one resolution stage (``layer1``, ``layer2``...).
 
-    A distinct type so that a model can run its stages by iterating its children, which works
-    for any number of stages under eager mode, ``torch.jit.script``, FX and ``torch.compile``.
+    A model runs its stages by iterating its children and keeping those with an ``is_stage``
+    attribute: this works for any number of stages in eager mode, FX, ``torch.compile`` and
+    ``torch.jit.script`` (whose ``isinstance`` on modules cannot tell stages of different
+    contents apart, while ``hasattr`` is resolved per module).
     """
+
+    def __init__(self, *blocks: nn.Module) -> None:
+        super().__init__(*blocks)
+        self.is_stage = True
 
 
 class BasicBlock(nn.Module):

@@ -371,7 +371,12 @@ def check_input_size(config: Config, size: int) -> None:
             f"(the last feature map would be below 1x1 at output stride {stride})"
         )
     else:
-        reason = f"it is not a multiple of the output stride {stride}"
+        offset = _inverse(config)[1] % stride
+        reason = (
+            f"it is not a multiple of the output stride {stride}"
+            if offset == 0
+            else f"valid sizes are {stride}k + {offset} (output stride {stride})"
+        )
         detail = _first_inexact_layer(config, size)
         if detail:
             reason += f" ({detail})"

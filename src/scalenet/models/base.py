@@ -28,6 +28,8 @@ class ScaleNetModel(nn.Module):
     fc: nn.Module
     num_features: int
     head_hidden_size: int
+    # The config is plain Python data; TorchScript has no use for it.
+    __jit_ignored_attributes__ = ["config"]
 
     def __init__(self, config: ResNetConfig | SimpleCNNConfig) -> None:
         super().__init__()

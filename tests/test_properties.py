@@ -1,0 +1,143 @@
+"""Property tests over random configs: valid ones build and agree with their plan, invalid ones
+raise ConfigError or ShapeError and nothing else."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from torch import nn
+
+import scalenet
+from scalenet import ConfigError, ResNetConfig, ShapeError, SimpleCNNConfig
+
+SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@st.composite
+def resnet_configs(draw: st.DrawFn) -> ResNetConfig:
+    stem = draw(st.sampled_from(["imagenet", "cifar"]))
+    stages = draw(st.integers(1, 4))
+    cfg = ResNetConfig(
+        depths=tuple(draw(st.lists(st.integers(1, 2), min_size=stages, max_size=stages))),
+        width=draw(st.integers(1, 6)),
+        stem=stem,
+        block=draw(st.sampled_from(["basic", "bottleneck"])),
+        shortcut=draw(st.booleans()),
+        downsample=draw(st.sampled_from(["projection", "pad"])),
+        num_classes=draw(st.integers(1, 12)),
+        in_chans=draw(st.integers(1, 4)),
+        input_size=32 if stem == "imagenet" else 16,
+        dropout=draw(st.sampled_from([0.0, 0.3])),
+    )
+    sizes = scalenet.valid_input_sizes(cfg, 1, 80)
+    return cfg.replace(input_size=draw(st.sampled_from(sizes[:3])))
+
+
+@st.composite
+def simple_cnn_configs(draw: st.DrawFn) -> SimpleCNNConfig:
+    fields: dict[str, Any] = {
+        "channels": tuple(draw(st.lists(st.integers(1, 6), min_size=1, max_size=4))),
+        "kernel_size": draw(st.sampled_from([1, 3, 5])),
+        "padding": draw(st.sampled_from(["same", 0, 1])),
+        "pool": draw(st.sampled_from(["max", "avg", "none"])),
+        "batch_norm": draw(st.booleans()),
+        "dropout": draw(st.sampled_from([0.0, 0.2])),
+        "hidden": tuple(draw(st.lists(st.integers(1, 8), max_size=2))),
+        "num_classes": draw(st.integers(1, 12)),
+        "in_chans": draw(st.integers(1, 4)),
+        "global_pool": draw(st.booleans()),
+        "conv_bias": draw(st.booleans()),
+    }
+    # Find the valid sizes by trial (independently of valid_input_sizes): the smallest, and
+    # the one after it.
+    sizes = []
+    for size in range(1, 2048):
+        try:
+            SimpleCNNConfig(**fields, input_size=size)
+        except ShapeError:
+            continue
+        sizes.append(size)
+        if len(sizes) == 2:
+            break
+    return SimpleCNNConfig(**fields, input_size=draw(st.sampled_from(sizes)))
+
+
+def stage_outputs(model: nn.Module, x: torch.Tensor) -> dict[str, tuple[int, ...]]:
+    names = [n for n, m in model.named_children() if hasattr(m, "is_stage")]
+    names += [f"features.{i}" for i in range(len(getattr(model, "features", [])))]
+    seen: dict[str, tuple[int, ...]] = {}
+    for name in names:
+        module = model.get_submodule(name)
+        module.register_forward_hook(
+            lambda _m, _i, out, name=name: seen.__setitem__(name, tuple(out.shape))
+        )
+    model(x)
+    return seen
+
+
+def check_against_plan(cfg: ResNetConfig | SimpleCNNConfig) -> None:
+    model = cfg.build().eval()
+    x = torch.randn(2, cfg.in_chans, cfg.input_size, cfg.input_size)
+    with torch.no_grad():
+        assert model(x).shape == (2, cfg.num_classes)
+        seen = stage_outputs(model, x)
+    specs = scalenet.plan(cfg)
+    assert seen
+    for name, shape in seen.items():
+        last = [s for s in specs if s.name.startswith(name + ".")][-1]
+        assert shape == (2, last.out_channels, *last.out_size), name
+    assert sum(p.numel() for p in model.parameters()) > 0
+
+
+@SETTINGS
+@given(resnet_configs())
+def test_random_resnets_build_run_and_match_their_plan(cfg: ResNetConfig) -> None:
+    check_against_plan(cfg)
+
+
+@SETTINGS
+@given(simple_cnn_configs())
+def test_random_simple_cnns_build_run_and_match_their_plan(cfg: SimpleCNNConfig) -> None:
+    check_against_plan(cfg)
+
+
+ANY = st.one_of(
+    st.integers(-3, 300),
+    st.floats(allow_nan=True),
+    st.text(max_size=4),
+    st.none(),
+    st.booleans(),
+    st.lists(st.integers(-2, 4), max_size=3),
+    st.tuples(st.integers(-2, 4)),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    family=st.sampled_from([ResNetConfig, SimpleCNNConfig]),
+    changes=st.dictionaries(
+        st.sampled_from(
+            [
+                "depths", "width", "stem", "block", "shortcut", "downsample", "channels",
+                "kernel_size", "padding", "pool", "hidden", "num_classes", "in_chans",
+                "input_size", "dropout", "global_pool", "typo",
+            ]
+        ),
+        ANY,
+        min_size=1,
+        max_size=3,
+    ),
+)  # fmt: skip
+def test_random_field_values_raise_only_config_or_shape_errors(
+    family: type[ResNetConfig] | type[SimpleCNNConfig], changes: dict[str, Any]
+) -> None:
+    data = family().to_dict() | changes
+    try:
+        cfg = family.from_dict(data)
+    except (ConfigError, ShapeError):
+        return
+    # Accepted: then it must really be a valid config, consistent with its plan.
+    assert scalenet.plan(cfg)[-1].kind == "linear"
