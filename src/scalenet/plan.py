@@ -379,7 +379,7 @@ def check_input_size(config: Config, size: int) -> None:
         )
         detail = _first_inexact_layer(config, size)
         if detail:
-            reason += f" ({detail})"
+            reason += f", and {detail}"
     nearest = f"{below} or {above}" if below is not None else f"{above} (the smallest)"
     raise ShapeError(
         f"input_size={size} does not fit this network: {reason}; "

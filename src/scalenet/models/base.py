@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import torch
 import torch.fx
 from torch import Tensor, nn
@@ -29,7 +31,7 @@ class ScaleNetModel(nn.Module):
     num_features: int
     head_hidden_size: int
     # The config is plain Python data; TorchScript has no use for it.
-    __jit_ignored_attributes__ = ["config"]
+    __jit_ignored_attributes__: ClassVar[list[str]] = ["config"]
 
     def __init__(self, config: ResNetConfig | SimpleCNNConfig) -> None:
         super().__init__()
