@@ -21,10 +21,15 @@ from .plan import (
     plan,
     valid_input_sizes,
 )
+from .profile import LayerRow, Profile, profile
+from .scaling import compound_scale, fit_budget, scale
+from .zoo import ZooEntry, create, get_config, get_entry, list_models
 
 __all__ = [
     "ConfigError",
+    "LayerRow",
     "LayerSpec",
+    "Profile",
     "ResNet",
     "ResNetConfig",
     "ScaleNetError",
@@ -33,14 +38,23 @@ __all__ = [
     "SimpleCNN",
     "SimpleCNNConfig",
     "WeightsError",
+    "ZooEntry",
     "__version__",
     "check_input_size",
+    "compound_scale",
     "config_from_dict",
+    "create",
+    "fit_budget",
+    "get_config",
+    "get_entry",
+    "list_models",
     "min_input_size",
     "nearest_valid_sizes",
     "output_stride",
     "plan",
+    "profile",
     "resnet",
+    "scale",
     "simple_cnn",
     "valid_input_sizes",
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import torch
 import torch.fx
@@ -31,7 +31,8 @@ class ScaleNetModel(nn.Module):
     num_features: int
     head_hidden_size: int
     # The config is plain Python data; TorchScript has no use for it.
-    __jit_ignored_attributes__: ClassVar[list[str]] = ["config"]
+    __jit_ignored_attributes__: ClassVar[list[str]] = ["config", "pretrained_cfg"]
+    __jit_unused_properties__: ClassVar[list[str]] = ["default_cfg"]
 
     def __init__(self, config: ResNetConfig | SimpleCNNConfig) -> None:
         super().__init__()
@@ -43,6 +44,13 @@ class ScaleNetModel(nn.Module):
         self.min_input_size = min_input_size(config)
         #: the only H and W a forward pass accepts, or 0 when any size >= min_input_size goes
         self.fixed_input_size = 0
+        #: timm's pretrained cfg (name, input size, normalisation...); set by the zoo
+        self.pretrained_cfg: dict[str, Any] = {}
+
+    @property
+    def default_cfg(self) -> dict[str, Any]:
+        """Alias of ``pretrained_cfg`` (timm's older name)."""
+        return self.pretrained_cfg
 
     def forward_features(self, x: Tensor) -> Tensor:  # pragma: no cover - abstract
         """The last feature map, (N, C, H, W)."""

@@ -1,0 +1,173 @@
+"""The ``scalenet`` command: list the zoo, summarise a model, check an input size.
+
+Built on click (already installed with huggingface_hub). Every command takes a zoo name or the
+path of a config JSON file (``{"family": "resnet", ...}`` as written by ``config.to_dict()``).
+
+Example:
+    >>> from click.testing import CliRunner
+    >>> from scalenet.cli import main
+    >>> CliRunner().invoke(main, ["check", "resnet50", "--input-size", "250"]).exit_code
+    1
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import click
+import torch
+
+from .config import ResNetConfig, SimpleCNNConfig, config_from_dict
+from .errors import ConfigError, ShapeError
+from .plan import check_input_size, output_stride, valid_input_sizes
+from .profile import MB, human, profile
+from .zoo import ZOO, get_config, list_models
+
+Config = ResNetConfig | SimpleCNNConfig
+_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
+def _load(target: str) -> tuple[Config, str]:
+    """A zoo name or a config JSON file."""
+    path = Path(target)
+    if target.endswith(".json") or path.is_file():
+        try:
+            data = json.loads(path.read_text())
+        except OSError as err:
+            raise click.BadParameter(f"cannot read {target}: {err.strerror}") from None
+        except json.JSONDecodeError as err:
+            raise click.BadParameter(f"{target} is not valid JSON: {err}") from None
+        return config_from_dict(data), path.stem
+    return get_config(target), target
+
+
+def _parse_bytes(text: str) -> int:
+    """``"24GiB" -> 25769803776``; decimal (KB, MB, GB, TB) and binary (KiB...) units."""
+    units = {"": 1.0, "B": 1.0, "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12}
+    units |= {"KIB": 1024.0, "MIB": 1024.0**2, "GIB": 1024.0**3, "TIB": 1024.0**4}
+    stripped = text.strip()
+    number = stripped.rstrip("KMGTiBkmgtIb ")
+    unit = stripped[len(number) :].strip().upper()
+    try:
+        value = float(number)
+    except ValueError:
+        value = -1.0
+    if value < 0 or unit not in units:
+        raise click.BadParameter(f"{text!r} is not a memory size like 16GB, 24GiB or 8e9")
+    return int(value * units[unit])
+
+
+class _ScaleNetGroup(click.Group):
+    """Turn scalenet's own errors into a clean message and exit code 2."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except ConfigError as err:
+            raise click.UsageError(str(err), ctx) from None
+
+
+@click.group(cls=_ScaleNetGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="scalenet")
+def main() -> None:
+    """Scalable convolutional classifiers: list, summarise and check models."""
+
+
+@main.command("list")
+@click.argument("pattern", default="*")
+@click.option("--details/--names", default=True, help="Show params, MACs and input size.")
+def list_command(pattern: str, details: bool) -> None:
+    """List zoo models whose names match PATTERN (shell-style, default '*')."""
+    names = list_models(pattern)
+    if not names:
+        raise click.ClickException(f"no model matches {pattern!r}")
+    if not details:
+        click.echo("\n".join(names))
+        return
+    click.echo(f"{'name':<20}{'params':>10}{'MACs':>12}{'input':>8}  description")
+    for name in names:
+        entry = ZOO[name]
+        p = profile(entry.config)
+        size = f"{entry.config.input_size}"
+        click.echo(
+            f"{name:<20}{human(p.params):>10}{human(p.macs):>12}{size:>8}  {entry.description}"
+        )
+
+
+@main.command()
+@click.argument("target")
+@click.option("--input-size", type=int, default=None, help="Square input size (default: config's).")
+@click.option("--batch-size", type=int, default=1, show_default=True, help="Images per batch.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "markdown", "json"]),
+    default="table",
+    show_default=True,
+)
+@click.option(
+    "--method",
+    type=click.Choice(["analytic", "fvcore", "torch"]),
+    default="analytic",
+    show_default=True,
+    help="Count from the layer plan, or measure with fvcore / FlopCounterMode.",
+)
+@click.option(
+    "--optimizer",
+    type=click.Choice(["sgd", "sgd_nomomentum", "adam", "adamw"]),
+    default="sgd",
+    show_default=True,
+    help="Optimizer state counted in the training memory.",
+)
+@click.option("--dtype", type=click.Choice(list(_DTYPES)), default="float32", show_default=True)
+@click.option("--memory", default=None, help="Device memory (e.g. 24GiB): print the max batch.")
+def summary(
+    target: str,
+    input_size: int | None,
+    batch_size: int,
+    fmt: str,
+    method: str,
+    optimizer: str,
+    dtype: str,
+    memory: str | None,
+) -> None:
+    """Parameters, MACs, per-layer table and memory of TARGET (zoo name or config JSON)."""
+    config, name = _load(target)
+    try:
+        p = profile(config, input_size, batch_size=batch_size, method=method)  # type: ignore[arg-type]
+    except ShapeError as err:
+        raise click.ClickException(str(err)) from None
+    p = replace(p, name=name)
+    if fmt == "json":
+        click.echo(p.to_json())
+        return
+    click.echo(p.to_markdown() if fmt == "markdown" else p.table())
+    if (optimizer, dtype) != ("sgd", "float32"):
+        train = p.train_memory(batch_size, optimizer, _DTYPES[dtype])  # type: ignore[arg-type]
+        click.echo(
+            f"Training memory, {optimizer}, {dtype}, batch {batch_size} (MB): {train / MB:.2f}"
+        )
+    if memory is not None:
+        budget = _parse_bytes(memory)
+        best = p.max_batch_size(budget, optimizer, _DTYPES[dtype])  # type: ignore[arg-type]
+        click.echo(f"Largest training batch in {memory}: {best}")
+
+
+@main.command()
+@click.argument("target")
+@click.option("--input-size", type=int, required=True, help="Square input size to check.")
+def check(target: str, input_size: int) -> None:
+    """Exit 0 if TARGET (zoo name or config JSON) takes INPUT_SIZE, else 1 with the reason."""
+    config, name = _load(target)
+    try:
+        check_input_size(config, input_size)
+    except ShapeError as err:
+        click.echo(f"{name}: {err}", err=True)
+        raise SystemExit(1) from None
+    sizes = valid_input_sizes(config, max(1, input_size - 64), input_size + 64)
+    click.echo(
+        f"{name}: input size {input_size} fits (output stride {output_stride(config)}; "
+        f"valid sizes near it: {', '.join(map(str, sizes))})"
+    )

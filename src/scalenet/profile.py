@@ -1,0 +1,448 @@
+"""Parameters, MACs/FLOPs, activations and memory: analytic from the layer plan, or measured.
+
+Convention: ``macs`` counts the multiply-accumulates of convolutions and linear layers (bias
+adds not counted), as the ResNet paper, torchvision's weight metadata and fvcore's conv/linear
+counts do; ``flops = 2 * macs``. Everything else is counted separately in ``other_ops``, never
+folded in:
+
+- ``batchnorm``: elements normalised (thop counts 4 operations each, fvcore 1 or 2);
+- ``relu``: elements rectified;
+- ``pool``: window reads (output elements x window area; the whole map for a global pool);
+- ``add``: elements summed by residual additions.
+
+Example:
+    >>> import scalenet
+    >>> p = scalenet.profile("resnet50")
+    >>> p.params, p.macs
+    (25557032, 4089184256)
+    >>> str(p)
+    'resnet50: 25.56 M params, 4.09 GMACs at 224x224'
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import torch
+
+from .config import ResNetConfig, SimpleCNNConfig
+from .errors import ConfigError
+from .models.base import ScaleNetModel
+from .plan import LayerSpec, plan
+
+__all__ = ["LayerRow", "Profile", "human", "profile"]
+
+Config = ResNetConfig | SimpleCNNConfig
+Method = Literal["analytic", "fvcore", "torch"]
+Optimizer = Literal["sgd", "sgd_nomomentum", "adam", "adamw"]
+_OPTIMIZER_STATES = {"sgd": 1, "sgd_nomomentum": 0, "adam": 2, "adamw": 2}
+MB = 1024**2
+
+
+def human(n: float, unit: str = "") -> str:
+    """``25557032 -> '25.56 M'``: K, M, G, T with two decimals.
+
+    Example:
+        >>> from scalenet.profile import human
+        >>> human(4_089_184_256, "MACs"), human(650)
+        ('4.09 GMACs', '650')
+    """
+    for factor, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K")):
+        if abs(n) >= factor:
+            return f"{n / factor:.2f} {prefix}{unit}"
+    return f"{n:g} {unit}".rstrip()
+
+
+@dataclass(frozen=True)
+class LayerRow:
+    """One layer of a profile (sizes include the batch)."""
+
+    name: str
+    kind: str
+    output_shape: tuple[int, ...]
+    params: int
+    macs: int
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What a network costs, for one forward pass of ``batch_size`` images.
+
+    Attributes:
+        name: the zoo name or a short description.
+        method: ``"analytic"``, ``"fvcore"`` or ``"torch"``.
+        input_size, in_chans, batch_size: the input the figures are for.
+        params, trainable_params: parameter counts.
+        macs: conv + linear multiply-accumulates for the batch.
+        other_ops: non-MAC work by kind (see the module docstring), for the batch.
+        activations: elements of every layer's output, for the batch.
+        saved_elements: elements per image that autograd keeps for the backward pass
+            (analytic in every method), by dtype size class: float elements and
+            ``index_bytes`` / ``mask_bytes`` of max-pool indices and dropout masks.
+        rows: per-layer figures.
+    """
+
+    name: str
+    method: str
+    input_size: int
+    in_chans: int
+    batch_size: int
+    params: int
+    trainable_params: int
+    macs: int
+    other_ops: dict[str, int]
+    activations: int
+    saved_elements: int
+    index_bytes: int
+    mask_bytes: int
+    rows: tuple[LayerRow, ...] = field(repr=False)
+
+    @property
+    def flops(self) -> int:
+        """``2 * macs``."""
+        return 2 * self.macs
+
+    @property
+    def param_bytes(self) -> int:
+        """Bytes of the parameters in float32."""
+        return 4 * self.params
+
+    @property
+    def input_bytes(self) -> int:
+        """Bytes of the input batch in float32."""
+        return 4 * self.batch_size * self.in_chans * self.input_size**2
+
+    @property
+    def forward_backward_bytes(self) -> int:
+        """torchsummary's "forward/backward pass size": every output and its gradient, float32."""
+        return 2 * 4 * self.activations
+
+    @property
+    def total_bytes(self) -> int:
+        """torchsummary's "estimated total size": input + forward/backward + params."""
+        return self.input_bytes + self.forward_backward_bytes + self.param_bytes
+
+    def saved_bytes(self, batch_size: int | None = None, dtype: torch.dtype = torch.float32) -> int:
+        """Bytes autograd saves for backward in a training forward pass."""
+        b = self.batch_size if batch_size is None else batch_size
+        itemsize = torch.empty((), dtype=dtype).element_size()
+        return b * (self.saved_elements * itemsize + self.index_bytes + self.mask_bytes)
+
+    def train_memory(
+        self,
+        batch_size: int | None = None,
+        optimizer: Optimizer = "sgd",
+        dtype: torch.dtype = torch.float32,
+    ) -> int:
+        """Bytes of one training step: weights + gradients + optimizer state + saved activations.
+
+        ``optimizer="sgd"`` means SGD with momentum (one state tensor per parameter),
+        ``"sgd_nomomentum"`` none, ``"adam"``/``"adamw"`` two. Allocator slack, the
+        framework's workspace and the transient tensors of the backward pass are not included.
+
+        Example:
+            >>> import scalenet
+            >>> p = scalenet.profile("resnet20_cifar")
+            >>> p.train_memory(128) < p.train_memory(256)
+            True
+        """
+        if optimizer not in _OPTIMIZER_STATES:
+            raise ConfigError("optimizer", optimizer, "one of " + ", ".join(_OPTIMIZER_STATES))
+        itemsize = torch.empty((), dtype=dtype).element_size()
+        weights = self.params * itemsize * (2 + _OPTIMIZER_STATES[optimizer])
+        return weights + self.saved_bytes(batch_size, dtype)
+
+    def max_batch_size(
+        self,
+        memory_bytes: int,
+        optimizer: Optimizer = "sgd",
+        dtype: torch.dtype = torch.float32,
+    ) -> int:
+        """The largest batch whose :meth:`train_memory` fits in ``memory_bytes`` (0 if none).
+
+        Example:
+            >>> import scalenet
+            >>> p = scalenet.profile("resnet50")
+            >>> b = p.max_batch_size(16 * 1024**3)
+            >>> p.train_memory(b) <= 16 * 1024**3 < p.train_memory(b + 1)
+            True
+        """
+        fixed = self.train_memory(0, optimizer, dtype)
+        per_image = self.saved_bytes(1, dtype)
+        return max(0, (memory_bytes - fixed) // per_image) if per_image else 0
+
+    def __str__(self) -> str:
+        size = f"{self.input_size}x{self.input_size}"
+        batch = f", batch {self.batch_size}" if self.batch_size != 1 else ""
+        return (
+            f"{self.name}: {human(self.params)} params, {human(self.macs, 'MACs')} at {size}{batch}"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every figure as exact integers (JSON-ready), rows included.
+
+        Example:
+            >>> import scalenet
+            >>> scalenet.profile("resnet18").to_dict()["macs"]
+            1814073344
+        """
+        out = asdict(self)
+        out["rows"] = [asdict(r) for r in self.rows]
+        out |= {
+            "flops": self.flops,
+            "param_bytes": self.param_bytes,
+            "input_bytes": self.input_bytes,
+            "forward_backward_bytes": self.forward_backward_bytes,
+            "total_bytes": self.total_bytes,
+            "saved_bytes": self.saved_bytes(),
+            "train_memory_sgd": self.train_memory(),
+        }
+        return out
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """:meth:`to_dict` as JSON text."""
+        return json.dumps(self.to_dict(), indent=indent)
+
+    def _totals(self) -> list[tuple[str, str]]:
+        other = ", ".join(f"{k} {human(v)}" for k, v in self.other_ops.items() if v)
+        return [
+            ("Total params", f"{self.params:,}"),
+            ("Trainable params", f"{self.trainable_params:,}"),
+            ("Non-trainable params", f"{self.params - self.trainable_params:,}"),
+            ("MACs (conv + linear)", f"{self.macs:,} ({human(self.macs, 'MACs')})"),
+            ("FLOPs (2 x MACs)", human(self.flops, "FLOPs")),
+            ("Other ops (not in MACs)", other or "none"),
+            ("Input size (MB)", f"{self.input_bytes / MB:.2f}"),
+            ("Forward/backward pass size (MB)", f"{self.forward_backward_bytes / MB:.2f}"),
+            ("Params size (MB)", f"{self.param_bytes / MB:.2f}"),
+            ("Estimated total size (MB)", f"{self.total_bytes / MB:.2f}"),
+            (
+                f"Training memory, sgd, float32, batch {self.batch_size} (MB)",
+                f"{self.train_memory() / MB:.2f}",
+            ),
+        ]
+
+    def table(self, kinds: Iterable[str] | None = None) -> str:
+        """A plain-text summary like torchsummary's: layer, output shape, params, MACs; totals.
+
+        ``kinds`` limits the rows (e.g. ``("conv", "linear")``); totals always cover everything.
+        """
+        keep = set(kinds) if kinds is not None else None
+        rows = [r for r in self.rows if keep is None or r.kind in keep]
+        header = ("Layer (type)", "Output Shape", "Param #", "MACs")
+        body = [
+            (f"{r.name} ({r.kind})", str(list(r.output_shape)), f"{r.params:,}", f"{r.macs:,}")
+            for r in rows
+        ]
+        widths = [max(len(row[i]) for row in [header, *body]) for i in range(4)]
+        line = "-" * (sum(widths) + 6)
+
+        def fmt(row: tuple[str, str, str, str]) -> str:
+            return "  ".join(
+                cell.ljust(w) if i == 0 else cell.rjust(w)
+                for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+            )
+
+        out = [str(self), line, fmt(header), "=" * len(line), *map(fmt, body), "=" * len(line)]
+        out += [f"{k}: {v}" for k, v in self._totals()]
+        return "\n".join(out)
+
+    def to_markdown(self) -> str:
+        """The same summary as a Markdown table followed by a totals table."""
+        out = [
+            f"**{self}**",
+            "",
+            "| layer | type | output shape | params | MACs |",
+            "|---|---|---|---:|---:|",
+        ]
+        out += [
+            f"| `{r.name}` | {r.kind} | {list(r.output_shape)} | {r.params:,} | {r.macs:,} |"
+            for r in self.rows
+        ]
+        out += ["", "| total | value |", "|---|---:|"]
+        out += [f"| {k} | {v} |" for k, v in self._totals()]
+        return "\n".join(out)
+
+
+# --- analytic -------------------------------------------------------------------------------
+
+
+def _spec_params(s: LayerSpec) -> int:
+    if s.kind == "conv":
+        return s.in_channels * s.out_channels * s.kernel**2 + (s.out_channels if s.bias else 0)
+    if s.kind == "bn":
+        return 2 * s.out_channels
+    if s.kind == "linear":
+        return s.in_channels * s.out_channels + (s.out_channels if s.bias else 0)
+    return 0
+
+
+def _spec_macs(s: LayerSpec) -> int:
+    if s.kind == "conv":
+        return s.out_size[0] * s.out_size[1] * s.out_channels * s.in_channels * s.kernel**2
+    if s.kind == "linear":
+        return s.in_channels * s.out_channels
+    return 0
+
+
+def _elements(s: LayerSpec) -> int:
+    return s.out_channels * s.out_size[0] * s.out_size[1]
+
+
+def _other(s: LayerSpec) -> tuple[str, int] | None:
+    if s.kind == "bn":
+        return "batchnorm", _elements(s)
+    if s.kind == "relu":
+        return "relu", _elements(s)
+    if s.kind in ("maxpool", "avgpool"):
+        window = s.in_size[0] * s.in_size[1] if s.global_pool else s.kernel**2
+        return "pool", _elements(s) * window
+    if s.kind == "add":
+        return "add", _elements(s)
+    return None
+
+
+def _saved(specs: list[LayerSpec], config: Config) -> tuple[int, int, int]:
+    """Elements (float), index bytes and mask bytes autograd saves per image.
+
+    Tensors are tracked by identity: a conv, BN, linear or pool saves its input, a ReLU its
+    output (in place, so the storage of the tensor it rectified), a max pool also its int64
+    indices, a dropout its bool mask; each tensor counts once however many layers save it.
+    Views (flatten, strided slices) and in-place ops (ReLU, residual add) make no new tensor.
+    """
+    sizes: dict[int, int] = {0: config.in_chans * config.input_size**2}
+    saved: set[int] = set()
+    main, short, block, next_id = 0, 0, "", 1
+    index_bytes = mask_bytes = 0
+    for s in specs:
+        name_block = ".".join(s.name.split(".")[:2]) if s.name.startswith("layer") else ""
+        if name_block != block:
+            block, short = name_block, main
+        current = short if s.shortcut else main
+        if s.kind in ("conv", "bn", "linear", "maxpool", "avgpool"):
+            saved.add(current)
+        if s.kind == "maxpool":
+            index_bytes += 8 * _elements(s)
+        if s.kind == "dropout":
+            mask_bytes += _elements(s)
+        if s.kind in ("relu", "add", "flatten"):
+            out = current
+            if s.kind == "relu":
+                saved.add(out)
+        else:
+            out, next_id = next_id, next_id + 1
+            sizes[out] = _elements(s)
+        if s.shortcut:
+            short = out
+        else:
+            main = out
+    return sum(sizes[t] for t in saved), index_bytes, mask_bytes
+
+
+def _analytic(config: Config, name: str, input_size: int, batch_size: int) -> Profile:
+    if input_size != config.input_size:
+        config = config.replace(input_size=input_size)
+    specs = plan(config)
+    rows = tuple(
+        LayerRow(
+            s.name,
+            s.kind,
+            (batch_size, s.out_channels)
+            if s.kind in ("flatten", "linear", "dropout")
+            else (batch_size, s.out_channels, *s.out_size),
+            _spec_params(s),
+            _spec_macs(s) * batch_size,
+        )
+        for s in specs
+    )
+    other: dict[str, int] = {"batchnorm": 0, "relu": 0, "pool": 0, "add": 0}
+    for s in specs:
+        op = _other(s)
+        if op:
+            other[op[0]] += op[1] * batch_size
+    params = sum(r.params for r in rows)
+    saved, index_bytes, mask_bytes = _saved(specs, config)
+    return Profile(
+        name=name,
+        method="analytic",
+        input_size=input_size,
+        in_chans=config.in_chans,
+        batch_size=batch_size,
+        params=params,
+        trainable_params=params,
+        macs=sum(r.macs for r in rows),
+        other_ops=other,
+        activations=sum(_elements(s) for s in specs if s.kind not in ("flatten",)) * batch_size,
+        saved_elements=saved,
+        index_bytes=index_bytes,
+        mask_bytes=mask_bytes,
+        rows=rows,
+    )
+
+
+# --- entry point ----------------------------------------------------------------------------
+
+
+def _resolve(target: ScaleNetModel | Config | str) -> tuple[Config, str, ScaleNetModel | None]:
+    if isinstance(target, str):
+        from .zoo import get_config
+
+        return get_config(target), target, None
+    if isinstance(target, (ResNetConfig, SimpleCNNConfig)):
+        return target, type(target).__name__, None
+    if isinstance(target, ScaleNetModel):
+        name = target.pretrained_cfg.get("architecture") or type(target).__name__
+        return target.config, str(name), target
+    raise ConfigError(
+        "target", type(target).__name__, "a scalenet model, a config or a zoo model name"
+    )
+
+
+def profile(
+    target: ScaleNetModel | Config | str,
+    input_size: int | None = None,
+    *,
+    batch_size: int = 1,
+    method: Method = "analytic",
+) -> Profile:
+    """Profile a model, a config or a zoo name.
+
+    Args:
+        target: what to profile.
+        input_size: square input size (default: the config's).
+        batch_size: images per forward pass; MACs, other ops and activations scale with it.
+        method: ``"analytic"`` (from the layer plan: no model, no tensor, milliseconds),
+            ``"fvcore"`` (builds the model, fvcore's ``FlopCountAnalysis`` and
+            ``parameter_count``) or ``"torch"`` (``FlopCounterMode`` on the meta device).
+
+    Example:
+        >>> import scalenet
+        >>> scalenet.profile("resnet20_cifar").macs
+        40551040
+        >>> scalenet.profile("resnet20_cifar", method="fvcore").macs
+        40551040
+    """
+    config, name, model = _resolve(target)
+    size = config.input_size if input_size is None else input_size
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ConfigError("batch_size", batch_size, "a positive integer")
+    analytic = _analytic(config, name, size, batch_size)
+    if method == "analytic":
+        if model is not None:
+            trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+            analytic = _replace(analytic, trainable_params=trainable)
+        return analytic
+    if method not in ("fvcore", "torch"):
+        raise ConfigError("method", method, "one of 'analytic', 'fvcore', 'torch'")
+    from ._measure import measure
+
+    return measure(config, model, analytic, method)
+
+
+def _replace(p: Profile, **changes: Any) -> Profile:
+    from dataclasses import replace
+
+    return replace(p, **changes)

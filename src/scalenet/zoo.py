@@ -1,0 +1,282 @@
+"""The model zoo: one table of named variants, each a config plus its metadata.
+
+Example:
+    >>> import scalenet
+    >>> scalenet.list_models("resnet2*")
+    ['resnet20_cifar']
+    >>> model = scalenet.create("resnet20_cifar", num_classes=100)
+    >>> model.config.num_classes, model.config.downsample
+    (100, 'pad')
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+from dataclasses import dataclass, replace
+from typing import Any
+
+from .config import ResNetConfig, SimpleCNNConfig
+from .errors import ConfigError, WeightsError
+from .models.base import ScaleNetModel
+from .plan import output_stride
+from .scaling import compound_scale
+
+__all__ = ["ZooEntry", "create", "get_config", "get_entry", "list_models"]
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+# Per-channel statistics of the CIFAR-10 training set (pixel-wise std, not the often-quoted
+# std of per-image means).
+CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
+CIFAR_STD = (0.2470, 0.2435, 0.2616)
+
+RESNET_PAPER = "https://arxiv.org/abs/1512.03385"
+EFFICIENTNET_PAPER = "https://arxiv.org/abs/1905.11946"
+
+
+@dataclass(frozen=True)
+class ZooEntry:
+    """A named variant: its config and the metadata timm's pretrained cfg carries.
+
+    Attributes:
+        name: the name for :func:`create` (``"resnet50"``).
+        config: the architecture.
+        description: one line for listings and model cards.
+        paper: where the architecture comes from.
+        mean, std: input normalisation.
+        crop_pct, interpolation: evaluation preprocessing (timm's convention).
+        timm_name: the name registered with timm (scalenet-prefixed where the short name would
+            shadow one of timm's own models).
+        hf_hub_id: the Hub repository holding weights for it, if there are any.
+        license: licence of the weights (or of the architecture code when there are none).
+    """
+
+    name: str
+    config: ResNetConfig | SimpleCNNConfig
+    description: str
+    paper: str = RESNET_PAPER
+    mean: tuple[float, float, float] = IMAGENET_MEAN
+    std: tuple[float, float, float] = IMAGENET_STD
+    crop_pct: float = 0.875
+    interpolation: str = "bilinear"
+    timm_name: str = ""
+    hf_hub_id: str | None = None
+    license: str = "apache-2.0"
+
+    @property
+    def first_conv(self) -> str:
+        """Module path of the first convolution."""
+        return "conv1" if isinstance(self.config, ResNetConfig) else "features.0.conv"
+
+    @property
+    def classifier(self) -> str:
+        """Module path of the classifier."""
+        return "fc"
+
+    def pretrained_cfg(self) -> dict[str, Any]:
+        """timm's pretrained cfg for this entry (input size, normalisation, layer names...).
+
+        Example:
+            >>> import scalenet
+            >>> cfg = scalenet.get_entry("resnet20_cifar").pretrained_cfg()
+            >>> cfg["input_size"], cfg["pool_size"], cfg["classifier"]
+            ((3, 32, 32), (8, 8), 'fc')
+        """
+        c = self.config
+        return {
+            "architecture": self.timm_name,
+            "hf_hub_id": self.hf_hub_id,
+            "num_classes": c.num_classes,
+            "input_size": (c.in_chans, c.input_size, c.input_size),
+            "pool_size": self.pool_size,
+            "crop_pct": self.crop_pct,
+            "interpolation": self.interpolation,
+            "mean": self.mean,
+            "std": self.std,
+            "first_conv": self.first_conv,
+            "classifier": self.classifier,
+            "license": self.license,
+            "paper_ids": self.paper,
+            "description": self.description,
+        }
+
+    @property
+    def pool_size(self) -> tuple[int, int]:
+        """Spatial size of the last feature map at the default input size."""
+        side = self.config.input_size // output_stride(self.config)
+        return (side, side)
+
+
+def _cifar_resnet(depth: int, shortcut: bool) -> ResNetConfig:
+    n = (depth - 2) // 6
+    return ResNetConfig(
+        depths=(n, n, n), width=16, stem="cifar", shortcut=shortcut, downsample="pad",
+        num_classes=10, input_size=32,
+    )  # fmt: skip
+
+
+def _entries() -> list[ZooEntry]:
+    tv = {
+        "resnet18": ((2, 2, 2, 2), "basic"),
+        "resnet34": ((3, 4, 6, 3), "basic"),
+        "resnet50": ((3, 4, 6, 3), "bottleneck"),
+        "resnet101": ((3, 4, 23, 3), "bottleneck"),
+        "resnet152": ((3, 8, 36, 3), "bottleneck"),
+    }
+    entries = [
+        ZooEntry(
+            name,
+            ResNetConfig(depths=depths, block=block),  # type: ignore[arg-type]
+            f"ResNet-{name[6:]} (torchvision layout and parameter names), ImageNet stem",
+            timm_name=f"scalenet_{name}",
+            hf_hub_id=f"timm/{name}.tv_in1k",
+            license="bsd-3-clause",
+        )
+        for name, (depths, block) in tv.items()
+    ]
+    cifar: dict[str, Any] = {"mean": CIFAR_MEAN, "std": CIFAR_STD, "crop_pct": 1.0}
+    entries += [
+        ZooEntry(
+            f"resnet{depth}_cifar",
+            _cifar_resnet(depth, shortcut=True),
+            f"ResNet-{depth} for CIFAR (6n+2, option-A zero-pad shortcuts)",
+            **cifar,
+        )
+        for depth in (20, 32, 44, 56, 110, 1202)
+    ]
+    entries += [
+        ZooEntry(
+            f"plain{depth}_cifar",
+            _cifar_resnet(depth, shortcut=False),
+            f"Plain-{depth} for CIFAR: ResNet-{depth}'s layers without shortcuts",
+            **cifar,
+        )
+        for depth in (20, 32, 44, 56, 110)
+    ]
+    base = ResNetConfig()
+    entries += [
+        ZooEntry(
+            f"scalenet_w{width}",
+            base.replace(width=width),
+            f"ResNet-18 layout with first-stage width {width}",
+        )
+        for width in (48, 64, 80, 96, 128)
+    ]
+    entries.append(
+        ZooEntry(
+            "scalenet_d3333",
+            base.replace(depths=(3, 3, 3, 3)),
+            "ResNet-18 layout with 3 basic blocks per stage (ResNet-26)",
+        )
+    )
+    entries += [
+        ZooEntry(
+            f"scalenet_b{phi}",
+            compound_scale(base, phi),
+            f"ResNet-18 compound-scaled by the EfficientNet rule, phi={phi}",
+            paper=EFFICIENTNET_PAPER,
+        )
+        for phi in range(5)
+    ]
+    entries.append(
+        ZooEntry(
+            "simple_cnn_cifar",
+            SimpleCNNConfig(channels=(32, 64, 128), dropout=0.5),
+            "3-block CNN (32/64/128, 3x3, BN, 2x2 max pool, dropout, linear): 114,186 params",
+            paper="",
+            **cifar,
+        )
+    )
+    six_blocks = SimpleCNNConfig(
+        channels=(8, 16, 32, 64, 128, 256),
+        kernel_size=5,
+        padding=0,
+        hidden=(1000, 500, 100),
+        num_classes=2,
+        input_size=444,
+    )
+    entries.append(
+        ZooEntry(
+            "simple_cnn6_k5",
+            six_blocks,
+            "6-block CNN with 5x5 valid convs and 1000/500/100 hidden layers, 2 classes at 444 px",
+            paper="",
+            crop_pct=1.0,
+        )
+    )
+    return [e if e.timm_name else replace(e, timm_name=e.name) for e in entries]
+
+
+ZOO: dict[str, ZooEntry] = {e.name: e for e in _entries()}
+
+
+def list_models(pattern: str = "*") -> list[str]:
+    """Names of the zoo's models matching a shell-style ``pattern``, in table order.
+
+    Example:
+        >>> import scalenet
+        >>> scalenet.list_models("plain*")
+        ['plain20_cifar', 'plain32_cifar', 'plain44_cifar', 'plain56_cifar', 'plain110_cifar']
+    """
+    return [n for n in ZOO if fnmatch.fnmatchcase(n, pattern)]
+
+
+def get_entry(name: str) -> ZooEntry:
+    """The zoo entry called ``name``; an unknown name suggests the closest ones.
+
+    Example:
+        >>> import scalenet
+        >>> scalenet.get_entry("resnet50").timm_name
+        'scalenet_resnet50'
+    """
+    if name in ZOO:
+        return ZOO[name]
+    timm_names = {e.timm_name: e for e in ZOO.values()}
+    if name in timm_names:
+        return timm_names[name]
+    close = difflib.get_close_matches(name, list(ZOO), n=3, cutoff=0.6)
+    hint = f"did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    raise ConfigError("name", name, "a model in scalenet.list_models()", hint)
+
+
+def get_config(name: str) -> ResNetConfig | SimpleCNNConfig:
+    """The config of the zoo model ``name``.
+
+    Example:
+        >>> import scalenet
+        >>> scalenet.get_config("resnet56_cifar").depths
+        (9, 9, 9)
+    """
+    return get_entry(name).config
+
+
+def create(name: str, pretrained: bool = False, **overrides: Any) -> ScaleNetModel:
+    """Build the zoo model ``name``, with config fields overridden (and validated).
+
+    Args:
+        name: a name from :func:`list_models`.
+        pretrained: load the published weights (only entries with ``hf_hub_id`` have them).
+        **overrides: config fields to change, e.g. ``num_classes=10``, ``in_chans=1``,
+            ``input_size=256``, ``width=80``.
+
+    Raises:
+        ConfigError: unknown name (with suggestions), unknown field, or a bad value.
+
+    Example:
+        >>> import scalenet
+        >>> scalenet.create("resnet18", num_classes=10, in_chans=1).conv1.in_channels
+        1
+    """
+    entry = get_entry(name)
+    config = entry.config.replace(**overrides) if overrides else entry.config
+    if pretrained:
+        raise WeightsError(
+            f"pretrained weights for {name!r} cannot be loaded by this version of scalenet"
+        )
+    model = config.build()
+    model.pretrained_cfg = entry.pretrained_cfg() | {
+        "num_classes": config.num_classes,
+        "input_size": (config.in_chans, config.input_size, config.input_size),
+    }
+    return model
