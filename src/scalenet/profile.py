@@ -346,17 +346,18 @@ def _analytic(config: Config, name: str, input_size: int, batch_size: int) -> Pr
     if input_size != config.input_size:
         config = config.replace(input_size=input_size)
     specs = plan(config)
+    first_flat = next(i for i, s in enumerate(specs) if s.kind == "flatten")
     rows = tuple(
         LayerRow(
             s.name,
             s.kind,
             (batch_size, s.out_channels)
-            if s.kind in ("flatten", "linear", "dropout")
+            if i >= first_flat  # the classifier works on (N, features)
             else (batch_size, s.out_channels, *s.out_size),
             _spec_params(s),
             _spec_macs(s) * batch_size,
         )
-        for s in specs
+        for i, s in enumerate(specs)
     )
     other: dict[str, int] = {"batchnorm": 0, "relu": 0, "pool": 0, "add": 0}
     for s in specs:

@@ -1,0 +1,96 @@
+"""The real `scalenet` console script, run in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import scalenet
+from scalenet.cli import main
+
+SCRIPT = shutil.which("scalenet") or str(Path(sys.executable).with_name("scalenet"))
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([SCRIPT, *args], capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_help_everywhere() -> None:
+    # In-process (each subprocess pays ~3 s of torch import); the script itself is run below.
+    runner = CliRunner()
+    for cmd in ([], ["list"], ["summary"], ["check"]):
+        result = runner.invoke(main, [*cmd, "--help"])
+        assert result.exit_code == 0, result.output
+        assert "Usage: " in result.output
+    assert runner.invoke(main, ["--version"]).output.strip().endswith(scalenet.__version__)
+
+
+def test_list() -> None:
+    result = run("list", "resnet*_cifar")
+    assert result.returncode == 0
+    lines = result.stdout.splitlines()
+    assert [line.split()[0] for line in lines[1:]] == scalenet.list_models("resnet*_cifar")
+    assert "269.72 K" in lines[1]
+    assert "40.55 M" in lines[1]
+    assert run("list", "nothing*").returncode == 1
+
+
+def test_summary_json_is_exact_and_table_has_totals(tmp_path: Path) -> None:
+    result = run("summary", "resnet50", "--format", "json", "--batch-size", "2")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert (data["params"], data["macs"]) == (25_557_032, 2 * 4_089_184_256)
+    table = run("summary", "resnet20_cifar", "--batch-size", "128", "--memory", "8GiB")
+    assert table.returncode == 0, table.stderr
+    assert "Total params: 269,722" in table.stdout
+    assert "Training memory, sgd, float32, batch 128 (MB)" in table.stdout
+    profile = scalenet.profile("resnet20_cifar")
+    best = profile.max_batch_size(8 * 1024**3)
+    assert f"Largest training batch in 8GiB: {best}" in table.stdout
+    # A config file written by to_dict() works as a target.
+    cfg = scalenet.get_config("resnet20_cifar").replace(width=32)
+    path = tmp_path / "wide.json"
+    path.write_text(json.dumps(cfg.to_dict()))
+    md = run("summary", str(path), "--format", "markdown")
+    assert md.returncode == 0, md.stderr
+    assert f"{scalenet.profile(cfg).params:,}" in md.stdout
+    assert md.stdout.startswith("**wide:")
+
+
+def test_check_exit_codes_and_messages() -> None:
+    ok = run("check", "simple_cnn6_k5", "--input-size", "444")
+    assert ok.returncode == 0
+    assert "fits" in ok.stdout
+    bad = run("check", "resnet50", "--input-size", "250")
+    assert bad.returncode == 1
+    assert "224 or 256" in bad.stderr
+    unknown = run("check", "resnet5O", "--input-size", "224")
+    assert unknown.returncode == 2
+    assert "resnet50" in unknown.stderr  # the suggestion
+
+
+def test_usage_error_from_the_script_exits_2() -> None:
+    result = run("summary", "resnet18", "--format", "yaml")
+    assert result.returncode == 2
+    assert "Error" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["check", "resnet18"],
+        ["summary", "resnet18", "--memory", "lots"],
+        ["summary", "missing.json"],
+        ["summary", "resnet18", "--input-size", "250"],
+    ],
+)
+def test_usage_errors(args: list[str]) -> None:
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code in (1, 2)
+    assert "Error" in result.output

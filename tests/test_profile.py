@@ -1,0 +1,200 @@
+"""Profiles against published figures, fvcore run side by side, and autograd's saved tensors."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import pytest
+import torch
+from fvcore.nn import FlopCountAnalysis, parameter_count
+from hypothesis import given, settings
+from torch import nn
+
+import scalenet
+from helpers import count_params
+from scalenet import ResNetConfig, SimpleCNNConfig
+from test_properties import resnet_configs, simple_cnn_configs
+
+
+def fvcore_conv_linear(model: nn.Module, size: int, in_chans: int = 3, batch: int = 1) -> int:
+    """fvcore's conv + linear counts (its 'flops' for these ops are multiply-accumulates)."""
+    analysis = FlopCountAnalysis(model.eval(), torch.randn(batch, in_chans, size, size))
+    analysis.unsupported_ops_warnings(False)
+    analysis.uncalled_modules_warnings(False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ops = analysis.by_operator()
+    return int(ops.get("conv", 0) + ops.get("linear", 0) + ops.get("addmm", 0))
+
+
+# torchvision's weight metadata (1.814 / 4.089 GFLOPS) and the CIFAR ResNet literature.
+PUBLISHED_MACS = {
+    "resnet18": 1_814_073_344,
+    "resnet50": 4_089_184_256,
+    "resnet20_cifar": 40_551_040,
+    "resnet56_cifar": 125_485_696,
+    "resnet110_cifar": 252_887_680,
+}
+
+
+@pytest.mark.parametrize(("name", "macs"), list(PUBLISHED_MACS.items()))
+def test_published_macs(name: str, macs: int) -> None:
+    p = scalenet.profile(name)
+    assert p.macs == macs
+    assert p.flops == 2 * macs
+
+
+def test_resnet20_projection_macs() -> None:
+    cfg = scalenet.get_config("resnet20_cifar").replace(downsample="projection")
+    assert scalenet.profile(cfg).macs == 40_813_184
+
+
+def test_seed_simple_cnn_macs_and_the_thop_figure() -> None:
+    p = scalenet.profile("simple_cnn_cifar")
+    conv = sum(r.macs for r in p.rows if r.kind == "conv")
+    linear = sum(r.macs for r in p.rows if r.kind == "linear")
+    assert (p.params, conv, linear, p.macs) == (114_186, 10_321_920, 20_480, 10_342_400)
+    # The seed report printed 10,571,776 "FLOPs" from thop, which counts 4 ops per
+    # BatchNorm element on top of the conv and linear MACs.
+    assert p.macs + 4 * p.other_ops["batchnorm"] == 10_571_776
+
+
+@pytest.mark.parametrize("name", scalenet.list_models())
+def test_every_zoo_entry_matches_fvcore_and_the_module(name: str) -> None:
+    cfg = scalenet.get_config(name)
+    model = cfg.build()
+    p = scalenet.profile(cfg)
+    assert p.macs == fvcore_conv_linear(model, cfg.input_size, cfg.in_chans)
+    assert p.params == count_params(model) == parameter_count(model)[""]
+    # Per layer too: every module's parameters.
+    modules = dict(model.named_modules())
+    for row in p.rows:
+        if row.name in modules:
+            assert row.params == count_params(modules[row.name]), row.name
+
+
+@settings(max_examples=15, deadline=None)
+@given(resnet_configs())
+def test_random_resnets_match_fvcore(cfg: ResNetConfig) -> None:
+    model = cfg.build()
+    p = scalenet.profile(cfg, batch_size=2)
+    assert p.macs == fvcore_conv_linear(model, cfg.input_size, cfg.in_chans, batch=2)
+    assert p.params == count_params(model)
+
+
+@settings(max_examples=15, deadline=None)
+@given(simple_cnn_configs())
+def test_random_simple_cnns_match_fvcore(cfg: SimpleCNNConfig) -> None:
+    model = cfg.build()
+    p = scalenet.profile(cfg)
+    assert p.macs == fvcore_conv_linear(model, cfg.input_size, cfg.in_chans)
+    assert p.params == count_params(model)
+
+
+@pytest.mark.parametrize("method", ["fvcore", "torch"])
+@pytest.mark.parametrize("name", ["resnet18", "resnet20_cifar", "simple_cnn6_k5"])
+def test_measured_methods_agree_with_analytic(method: str, name: str) -> None:
+    analytic = scalenet.profile(name, batch_size=2)
+    measured = scalenet.profile(name, batch_size=2, method=method)  # type: ignore[arg-type]
+    assert measured.method == method
+    assert (measured.macs, measured.params) == (analytic.macs, analytic.params)
+    assert [r.output_shape for r in measured.rows] == [r.output_shape for r in analytic.rows]
+    assert [r.macs for r in measured.rows] == [r.macs for r in analytic.rows]
+    assert measured.activations == analytic.activations
+    if method == "fvcore":  # fvcore: 2 ops per BN element in eval, 1 per pooled input element
+        assert measured.other_ops["batch_norm"] == 2 * analytic.other_ops["batchnorm"]
+
+
+def test_analytic_builds_no_module(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("a module was built")
+
+    monkeypatch.setattr(nn.Module, "__init__", refuse)
+    monkeypatch.setattr(torch, "empty", refuse)
+    p = scalenet.profile("resnet1202_cifar", 4096)
+    # CIFAR ResNets keep every conv at a fixed fraction of the input area, so conv MACs scale
+    # exactly with it: (4096 / 32)^2 times those at 32x32; the classifier's stay the same.
+    small = scalenet.profile("resnet1202_cifar")
+    fc = 64 * 10
+    assert p.macs - fc == (small.macs - fc) * 128**2
+    assert p.params == small.params == 19_421_274
+
+
+def saved_tensor_bytes(model: nn.Module, x: torch.Tensor) -> int:
+    """Bytes of the distinct non-parameter tensors autograd saves in a training forward."""
+    owned = {t.untyped_storage().data_ptr() for t in [*model.parameters(), *model.buffers()]}
+    seen: dict[int, int] = {}
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        storage = t.untyped_storage()
+        if storage.data_ptr() not in owned:
+            seen[storage.data_ptr()] = storage.nbytes()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        model.train()(x)
+    return sum(seen.values())
+
+
+@pytest.mark.parametrize(
+    ("name", "batch"), [("resnet18", 2), ("resnet56_cifar", 8), ("simple_cnn_cifar", 8)]
+)
+def test_saved_activation_bytes_within_10_percent_of_autograd(name: str, batch: int) -> None:
+    model = scalenet.create(name)
+    size = model.config.input_size
+    measured = saved_tensor_bytes(model, torch.randn(batch, 3, size, size))
+    analytic = scalenet.profile(name, batch_size=batch).saved_bytes()
+    assert abs(analytic - measured) <= 0.10 * measured
+
+
+def test_train_memory_adds_weights_gradients_state_and_activations() -> None:
+    p = scalenet.profile("resnet20_cifar")
+    weights = 4 * 269_722
+    saved = p.saved_bytes(64)
+    assert p.train_memory(64, "sgd") == 3 * weights + saved
+    assert p.train_memory(64, "adam") == 4 * weights + saved
+    assert p.train_memory(64, "sgd_nomomentum") == 2 * weights + saved
+    assert p.train_memory(64, "sgd", torch.float16) == 3 * weights // 2 + p.saved_bytes(
+        64, torch.float16
+    )
+    budget = 2 * 1024**3
+    best = p.max_batch_size(budget, "adam")
+    assert p.train_memory(best, "adam") <= budget < p.train_memory(best + 1, "adam")
+    assert p.max_batch_size(1000) == 0
+    with pytest.raises(scalenet.ConfigError, match="optimizer"):
+        p.train_memory(1, "lbfgs")  # type: ignore[arg-type]
+
+
+def test_rendering() -> None:
+    p = scalenet.profile("resnet50")
+    assert str(p) == "resnet50: 25.56 M params, 4.09 GMACs at 224x224"
+    table = p.table()
+    assert "layer4.2.conv3 (conv)" in table
+    assert "[1, 2048, 7, 7]" in table
+    assert "Total params: 25,557,032" in table
+    assert "MACs (conv + linear): 4,089,184,256 (4.09 GMACs)" in table
+    assert "Forward/backward pass size (MB)" in table
+    md = p.to_markdown()
+    assert "| `fc` | linear | [1, 1000] | 2,049,000 | 2,048,000 |" in md
+    data = json.loads(p.to_json())
+    assert data["macs"] == 4_089_184_256
+    assert data["flops"] == 2 * 4_089_184_256
+    assert data["params"] == 25_557_032
+    assert len(data["rows"]) == len(p.rows)
+    assert str(scalenet.profile("resnet18", batch_size=8)).endswith("at 224x224, batch 8")
+
+
+def test_profile_targets_and_errors() -> None:
+    model = scalenet.create("resnet20_cifar")
+    assert scalenet.profile(model).name == "resnet20_cifar"
+    assert scalenet.profile(model.config).macs == scalenet.profile("resnet20_cifar").macs
+    assert scalenet.profile("resnet20_cifar", 64).macs > 4 * 40_000_000
+    with pytest.raises(scalenet.ShapeError, match="nearest valid sizes are 32 or 36"):
+        scalenet.profile("resnet20_cifar", 34)
+    with pytest.raises(scalenet.ConfigError, match="target"):
+        scalenet.profile(nn.Linear(2, 2))  # type: ignore[arg-type]
+    with pytest.raises(scalenet.ConfigError, match="method"):
+        scalenet.profile("resnet18", method="thop")  # type: ignore[arg-type]
+    with pytest.raises(scalenet.ConfigError, match="batch_size"):
+        scalenet.profile("resnet18", batch_size=0)
