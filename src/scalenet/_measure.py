@@ -107,7 +107,7 @@ def measure(config: Config, model: ScaleNetModel | None, analytic: Profile, meth
         shape = shapes[row.name][calls[row.name]]
         calls[row.name] += 1
         params = sum(p.numel() for p in modules[row.name].parameters())
-        rows.append(replace(row, output_shape=shape, params=params, macs=module_macs(row.name)))
+        rows.append(row._replace(output_shape=shape, params=params, macs=module_macs(row.name)))
     params = sum(p.numel() for p in net.parameters())
     trainable = sum(p.numel() for p in net.parameters() if p.requires_grad)
     activations = sum(int(torch.Size(r.output_shape).numel()) for r in rows if r.kind != "flatten")

@@ -25,8 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from .config import ResNetConfig, SimpleCNNConfig
 from .errors import ShapeError
@@ -48,9 +47,8 @@ Kind = Literal[
 _WINDOWED = ("conv", "maxpool", "avgpool")
 
 
-@dataclass(frozen=True)
-class LayerSpec:
-    """One operation of a network, as plain data.
+class LayerSpec(NamedTuple):
+    """One operation of a network, as plain data (an immutable named tuple).
 
     Attributes:
         name: the module's path in the built model (``"layer1.0.conv1"``); operations without
@@ -82,8 +80,22 @@ class LayerSpec:
 Config = ResNetConfig | SimpleCNNConfig
 
 
-def _spec(name: str, kind: Kind, cin: int, cout: int, **kw: object) -> LayerSpec:
-    return LayerSpec(name, kind, cin, cout, **kw)  # type: ignore[arg-type]
+class _Op(NamedTuple):
+    """A size-free template of a layer (the plan fills in sizes)."""
+
+    name: str
+    kind: Kind
+    in_channels: int
+    out_channels: int
+    kernel: int = 1
+    stride: int = 1
+    padding: int = 0
+    bias: bool = False
+    shortcut: bool = False
+    global_pool: bool = False
+
+
+_spec = _Op
 
 
 # --- size-free templates ---------------------------------------------------------------------
@@ -91,7 +103,7 @@ def _spec(name: str, kind: Kind, cin: int, cout: int, **kw: object) -> LayerSpec
 
 def _resnet_block(
     cfg: ResNetConfig, name: str, cin: int, planes: int, stride: int
-) -> Iterator[LayerSpec]:
+) -> Iterator[_Op]:
     cout = planes * cfg.expansion
     if cfg.block == "basic":
         yield _spec(f"{name}.conv1", "conv", cin, planes, kernel=3, stride=stride, padding=1)
@@ -129,7 +141,7 @@ def resnet_stages(cfg: ResNetConfig) -> list[tuple[int, int, int]]:
     ]
 
 
-def _resnet_templates(cfg: ResNetConfig) -> Iterator[LayerSpec]:
+def _resnet_templates(cfg: ResNetConfig) -> Iterator[_Op]:
     w = cfg.width
     if cfg.stem == "imagenet":
         yield _spec("conv1", "conv", cfg.in_chans, w, kernel=7, stride=2, padding=3)
@@ -152,7 +164,7 @@ def _resnet_templates(cfg: ResNetConfig) -> Iterator[LayerSpec]:
         yield _spec("fc", "linear", cin, cfg.num_classes, bias=True)
 
 
-def _simple_cnn_templates(cfg: SimpleCNNConfig) -> Iterator[LayerSpec]:
+def _simple_cnn_templates(cfg: SimpleCNNConfig) -> Iterator[_Op]:
     cin, k, p = cfg.in_chans, cfg.kernel_size, cfg.conv_padding
     for i, cout in enumerate(cfg.channels):
         name = f"features.{i}"
@@ -178,13 +190,13 @@ def _simple_cnn_templates(cfg: SimpleCNNConfig) -> Iterator[LayerSpec]:
         yield _spec("fc", "linear", 0, cfg.num_classes, bias=True)
 
 
-def _templates(cfg: Config) -> Iterator[LayerSpec]:
+def _templates(cfg: Config) -> Iterator[_Op]:
     if isinstance(cfg, ResNetConfig):
         return _resnet_templates(cfg)
     return _simple_cnn_templates(cfg)
 
 
-def _window_out(size: int, spec: LayerSpec) -> int:
+def _window_out(size: int, spec: _Op | LayerSpec) -> int:
     return (size + 2 * spec.padding - spec.kernel) // spec.stride + 1
 
 
@@ -238,12 +250,15 @@ def plan(config: Config, input_size: int | None = None) -> list[LayerSpec]:
                 f"{t.name!r} ({t.kind} {t.kernel}x{t.kernel}/{t.stride}, input "
                 f"{cur[0]}x{cur[1]}); the smallest valid input size is {min_input_size(config)}"
             )
+        cin, cout = t.in_channels, t.out_channels
         if t.kind == "flatten":
-            t = replace(t, in_channels=channels, out_channels=channels * cur[0] * cur[1])
-        elif t.kind in ("linear", "dropout") and t.in_channels == 0:
-            width = t.out_channels if t.kind == "linear" else channels
-            t = replace(t, in_channels=channels, out_channels=width)
-        spec = replace(t, in_size=cur, out_size=out)
+            cin, cout = channels, channels * cur[0] * cur[1]
+        elif t.kind in ("linear", "dropout") and cin == 0:
+            cin, cout = channels, (cout if t.kind == "linear" else channels)
+        spec = LayerSpec(
+            t.name, t.kind, cin, cout, t.kernel, t.stride, t.padding, t.bias, cur, out,
+            t.shortcut, t.global_pool,
+        )  # fmt: skip
         specs.append(spec)
         if t.shortcut:
             short_hw = out
@@ -256,7 +271,7 @@ def plan(config: Config, input_size: int | None = None) -> list[LayerSpec]:
 # --- input-size rules -------------------------------------------------------------------------
 
 
-def _main_windows(config: Config) -> list[LayerSpec]:
+def _main_windows(config: Config) -> list[_Op]:
     return [
         t
         for t in _templates(config)

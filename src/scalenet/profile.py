@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import torch
 
@@ -56,9 +56,8 @@ def human(n: float, unit: str = "") -> str:
     return f"{n:g} {unit}".rstrip()
 
 
-@dataclass(frozen=True)
-class LayerRow:
-    """One layer of a profile (sizes include the batch)."""
+class LayerRow(NamedTuple):
+    """One layer of a profile (sizes include the batch); an immutable named tuple."""
 
     name: str
     kind: str
@@ -190,7 +189,7 @@ class Profile:
             1814073344
         """
         out = asdict(self)
-        out["rows"] = [asdict(r) for r in self.rows]
+        out["rows"] = [r._asdict() for r in self.rows]
         out |= {
             "flops": self.flops,
             "param_bytes": self.param_bytes,
