@@ -84,4 +84,5 @@ def test_pool_kinds_and_no_batch_norm() -> None:
     assert isinstance(model.features[0].pool, nn.AvgPool2d)
     assert not any(isinstance(m, nn.BatchNorm2d) for m in model.modules())
     assert model.features[0].conv.bias is None
-    assert model.num_features == 4 * 4 * 4
+    assert model.num_features == 4
+    assert model.flat_features == 4 * 4 * 4

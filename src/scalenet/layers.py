@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.utils.checkpoint import checkpoint
 
 from .errors import ShapeError
 
@@ -25,6 +26,7 @@ __all__ = [
     "PadShortcut",
     "Stage",
     "check_input",
+    "checkpoint_seq",
     "conv1x1",
     "conv3x3",
 ]
@@ -142,6 +144,13 @@ class Bottleneck(nn.Module):
             out += x if self.downsample is None else self.downsample(x)
         out = self.relu(out)
         return out
+
+
+def checkpoint_seq(blocks: nn.Module, x: Tensor) -> Tensor:
+    """Run ``blocks`` one by one, each under activation checkpointing (recomputed in backward)."""
+    for block in blocks.children():
+        x = checkpoint(block, x, use_reentrant=False)
+    return x
 
 
 def check_input(x: Tensor, in_chans: int, min_size: int, fixed_size: int) -> None:

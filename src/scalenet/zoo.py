@@ -19,7 +19,7 @@ from typing import Any
 from .config import ResNetConfig, SimpleCNNConfig
 from .errors import ConfigError, WeightsError
 from .models.base import ScaleNetModel
-from .plan import output_stride
+from .plan import plan
 from .scaling import compound_scale
 
 __all__ = ["ZooEntry", "create", "get_config", "get_entry", "list_models"]
@@ -104,8 +104,9 @@ class ZooEntry:
     @property
     def pool_size(self) -> tuple[int, int]:
         """Spatial size of the last feature map at the default input size."""
-        side = self.config.input_size // output_stride(self.config)
-        return (side, side)
+        specs = plan(self.config)
+        first_head = next(i for i, s in enumerate(specs) if s.global_pool or s.kind == "flatten")
+        return specs[first_head - 1].out_size
 
 
 def _cifar_resnet(depth: int, shortcut: bool) -> ResNetConfig:

@@ -19,19 +19,24 @@ torch.fx.wrap("check_input")
 
 
 class ScaleNetModel(nn.Module):
-    """Base class of scalenet models: ``forward = forward_head(forward_features(x))``.
+    """Base class of scalenet models, with timm's model interface.
 
-    Subclasses set ``fc`` (the classifier, ``nn.Identity`` when ``num_classes == 0``),
-    ``num_features`` and ``head_hidden_size``, and implement ``forward_features`` and
-    ``forward_head``. The forward pass first checks the input (rank, channels, size) and raises
-    :class:`~scalenet.errors.ShapeError` with what the model expects.
+    ``forward = forward_head(forward_features(x))``; the forward pass first checks the input
+    (rank, channels, size) and raises :class:`~scalenet.errors.ShapeError` with what the model
+    expects. Subclasses build ``fc`` (``nn.Identity`` when ``num_classes == 0``), set
+    ``num_features`` (channels of the last feature map), ``head_hidden_size`` (width of the
+    pre-logits features) and ``feature_info``, and implement ``forward_features``,
+    ``forward_head`` and ``group_matcher``.
     """
 
     fc: nn.Module
     num_features: int
     head_hidden_size: int
-    # The config is plain Python data; TorchScript has no use for it.
-    __jit_ignored_attributes__: ClassVar[list[str]] = ["config", "pretrained_cfg"]
+    # Plain Python data, set by scalenet and timm; TorchScript has no use for it.
+    __jit_ignored_attributes__: ClassVar[list[str]] = [
+        "config", "pretrained_cfg", "feature_info", "_traits", "_model_args",
+        "pretrained_model_args",
+    ]  # fmt: skip
     __jit_unused_properties__: ClassVar[list[str]] = ["default_cfg"]
 
     def __init__(self, config: ResNetConfig | SimpleCNNConfig) -> None:
@@ -44,20 +49,34 @@ class ScaleNetModel(nn.Module):
         self.min_input_size = min_input_size(config)
         #: the only H and W a forward pass accepts, or 0 when any size >= min_input_size goes
         self.fixed_input_size = 0
-        #: timm's pretrained cfg (name, input size, normalisation...); set by the zoo
+        #: ``"avg"`` pools the last feature map; ``""`` (after ``reset_classifier(0, "")``)
+        #: returns it unpooled
+        self.global_pool_type = "avg"
+        self.grad_checkpointing = False
+        #: timm's pretrained cfg (name, input size, normalisation...); set by the zoo and timm
         self.pretrained_cfg: dict[str, Any] = {}
+        #: timm's feature_info: one dict (num_chs, reduction, module) per feature level
+        self.feature_info: list[dict[str, Any]] = []
 
     @property
     def default_cfg(self) -> dict[str, Any]:
         """Alias of ``pretrained_cfg`` (timm's older name)."""
         return self.pretrained_cfg
 
+    @default_cfg.setter
+    def default_cfg(self, value: dict[str, Any]) -> None:
+        self.pretrained_cfg = value
+
     def forward_features(self, x: Tensor) -> Tensor:  # pragma: no cover - abstract
-        """The last feature map, (N, C, H, W)."""
+        """The last feature map, (N, num_features, H, W)."""
         raise NotImplementedError
 
     def forward_head(self, x: Tensor, pre_logits: bool = False) -> Tensor:  # pragma: no cover
         """Pool and classify a feature map; ``pre_logits=True`` stops before ``fc``."""
+        raise NotImplementedError
+
+    def group_matcher(self, coarse: bool = False) -> dict[str, Any]:  # pragma: no cover
+        """Regexes grouping parameter names into stem and blocks (timm's layer-wise decay)."""
         raise NotImplementedError
 
     def forward(self, x: Tensor) -> Tensor:
@@ -65,23 +84,49 @@ class ScaleNetModel(nn.Module):
             check_input(x, self.in_chans, self.min_input_size, self.fixed_input_size)
         return self.forward_head(self.forward_features(x))
 
+    def set_grad_checkpointing(self, enable: bool = True) -> None:
+        """Recompute each block in the backward pass instead of storing its activations."""
+        self.grad_checkpointing = enable
+
     def get_classifier(self) -> nn.Module:
         """The final classifier layer (timm interface)."""
         return self.fc
 
+    def _can_pool(self) -> bool:
+        return True
+
     def reset_classifier(self, num_classes: int, global_pool: str | None = None) -> None:
         """Replace the classifier with a freshly initialised one for ``num_classes`` outputs.
 
-        ``num_classes=0`` removes it (the model then returns pre-logits features). Only average
-        pooling is implemented, so ``global_pool`` may be ``None`` or ``"avg"``.
+        ``num_classes=0`` removes it (the model then returns pre-logits features);
+        ``reset_classifier(0, "")`` also removes the global pooling, so the model returns the
+        last feature map. ``global_pool`` is ``None`` (keep), ``"avg"`` or ``""``.
+
+        Example:
+            >>> import torch, scalenet
+            >>> model = scalenet.create("resnet20_cifar")
+            >>> model.reset_classifier(0, "")
+            >>> model(torch.zeros(1, 3, 32, 32)).shape
+            torch.Size([1, 64, 8, 8])
         """
-        if global_pool not in (None, "avg"):
-            raise ConfigError("global_pool", global_pool, "None or 'avg'")
-        self.config = self.config.replace(num_classes=num_classes)
-        self.num_classes = num_classes
-        device = next(self.parameters()).device
+        if global_pool is not None:
+            if global_pool not in ("avg", ""):
+                raise ConfigError("global_pool", global_pool, "None, 'avg' or ''")
+            if global_pool == "" and num_classes:
+                raise ConfigError(
+                    "global_pool", "", "'avg' when num_classes > 0", "a classifier needs pooling"
+                )
+            if global_pool == "avg" and not self._can_pool():
+                raise ConfigError(
+                    "global_pool", "avg", "None or '' for a model built with global_pool=False"
+                )
+            self.global_pool_type = global_pool
+        num = self.num_classes if num_classes is None else num_classes
+        self.config = self.config.replace(num_classes=num)
+        self.num_classes = num
+        param = next(self.parameters())
         self.fc = (
-            nn.Linear(self.head_hidden_size, num_classes, device=device)
-            if num_classes > 0
+            nn.Linear(self.head_hidden_size, num, device=param.device, dtype=param.dtype)
+            if num > 0
             else nn.Identity()
         )

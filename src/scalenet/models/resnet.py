@@ -13,11 +13,13 @@ Example:
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor, nn
 
 from ..config import ResNetConfig
-from ..layers import BasicBlock, Bottleneck, PadShortcut, Stage, conv1x1
+from ..layers import BasicBlock, Bottleneck, PadShortcut, Stage, checkpoint_seq, conv1x1
 from ..plan import resnet_stages
 from .base import ScaleNetModel
 
@@ -36,14 +38,20 @@ class ResNet(ScaleNetModel):
     def __init__(self, config: ResNetConfig) -> None:
         super().__init__(config)
         w, cin = config.width, config.in_chans
-        if config.stem == "imagenet":
+        imagenet = config.stem == "imagenet"
+        # Children in forward order (timm's feature extractor runs them in sequence).
+        if imagenet:
             self.conv1 = nn.Conv2d(cin, w, kernel_size=7, stride=2, padding=3, bias=False)
-            self.maxpool: nn.Module = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
         else:
             self.conv1 = nn.Conv2d(cin, w, kernel_size=3, stride=1, padding=1, bias=False)
-            self.maxpool = nn.Identity()
         self.bn1 = nn.BatchNorm2d(w)
         self.relu = nn.ReLU(inplace=True)
+        self.maxpool: nn.Module = (
+            nn.MaxPool2d(kernel_size=3, stride=2, padding=1) if imagenet else nn.Identity()
+        )
+        reduction = 2 if imagenet else 1
+        self.feature_info = [{"num_chs": w, "reduction": reduction, "module": "relu"}]
+        reduction *= 2 if imagenet else 1
         block = Bottleneck if config.block == "bottleneck" else BasicBlock
         inplanes = w
         for i, (planes, stride, depth) in enumerate(resnet_stages(config)):
@@ -55,6 +63,10 @@ class ResNet(ScaleNetModel):
                 )
                 inplanes = planes * block.expansion
             self.add_module(f"layer{i + 1}", Stage(*blocks))
+            reduction *= stride
+            self.feature_info.append(
+                {"num_chs": inplanes, "reduction": reduction, "module": f"layer{i + 1}"}
+            )
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.num_features = self.head_hidden_size = inplanes
         self.drop: nn.Module = nn.Dropout(config.dropout) if config.dropout > 0 else nn.Identity()
@@ -90,13 +102,25 @@ class ResNet(ScaleNetModel):
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
         for stage in self.children():
             if hasattr(stage, "is_stage"):  # see Stage: the one test TorchScript gets right
-                x = stage(x)
+                if not torch.jit.is_scripting() and self.grad_checkpointing:  # type: ignore[attr-defined]
+                    x = checkpoint_seq(stage, x)
+                else:
+                    x = stage(x)
         return x
 
     def forward_head(self, x: Tensor, pre_logits: bool = False) -> Tensor:
         """Global average pool, dropout and the classifier."""
+        if self.global_pool_type == "":
+            return x
         x = torch.flatten(self.avgpool(x), 1)
         if pre_logits:
             return x
         out: Tensor = self.fc(self.drop(x))
         return out
+
+    def group_matcher(self, coarse: bool = False) -> dict[str, Any]:
+        """timm's parameter groups: the stem, then each stage (coarse) or each block."""
+        return {
+            "stem": r"^conv1|bn1|maxpool",
+            "blocks": r"^layer(\d+)" if coarse else r"^layer(\d+)\.(\d+)",
+        }

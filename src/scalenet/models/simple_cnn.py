@@ -6,7 +6,7 @@ Example:
     >>> import torch, scalenet
     >>> model = scalenet.SimpleCNN(scalenet.SimpleCNNConfig(channels=(8, 16), input_size=28,
     ...                                                     in_chans=1))
-    >>> model.num_features  # 16 channels x 7 x 7 after two 2x2 pools
+    >>> model.flat_features  # 16 channels x 7 x 7 after two 2x2 pools
     784
     >>> model(torch.zeros(2, 1, 28, 28)).shape
     torch.Size([2, 10])
@@ -14,10 +14,13 @@ Example:
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor, nn
 
 from ..config import SimpleCNNConfig
+from ..layers import checkpoint_seq
 from ..plan import plan
 from .base import ScaleNetModel
 
@@ -76,8 +79,13 @@ class SimpleCNN(ScaleNetModel):
         flat = next(s for s in plan(config) if s.kind == "flatten")
         cin = config.in_chans
         blocks = []
-        for cout in config.channels:
+        reduction = 1
+        for i, cout in enumerate(config.channels):
             blocks.append(ConvBlock(cin, cout, config))
+            reduction *= 1 if config.pool == "none" else 2
+            self.feature_info.append(
+                {"num_chs": cout, "reduction": reduction, "module": f"features.{i}"}
+            )
             cin = cout
         self.features = nn.Sequential(*blocks)
         self.global_pool: nn.Module = (
@@ -85,8 +93,10 @@ class SimpleCNN(ScaleNetModel):
         )
         if not config.global_pool:
             self.fixed_input_size = config.input_size
-        self.num_features = flat.out_channels
-        width = self.num_features
+        self.num_features = cin
+        #: inputs of the first linear layer (C x H x W of the last map, or C when pooled)
+        self.flat_features = flat.out_channels
+        width = self.flat_features
         hidden = []
         for h in config.hidden:
             hidden.append(HiddenLayer(width, h, config.dropout))
@@ -96,15 +106,26 @@ class SimpleCNN(ScaleNetModel):
         self.drop: nn.Module = nn.Dropout(config.dropout) if config.dropout > 0 else nn.Identity()
         self.fc = nn.Linear(width, config.num_classes) if config.num_classes else nn.Identity()
 
+    def _can_pool(self) -> bool:
+        return self.config.global_pool
+
     def forward_features(self, x: Tensor) -> Tensor:
         """The conv blocks: the last feature map."""
+        if not torch.jit.is_scripting() and self.grad_checkpointing:  # type: ignore[attr-defined]
+            return checkpoint_seq(self.features, x)
         out: Tensor = self.features(x)
         return out
 
     def forward_head(self, x: Tensor, pre_logits: bool = False) -> Tensor:
         """(Global pool,) flatten, hidden layers, dropout and the output layer."""
+        if self.global_pool_type == "":
+            return x
         x = self.hidden(torch.flatten(self.global_pool(x), 1))
         if pre_logits:
             return x
         out: Tensor = self.fc(self.drop(x))
         return out
+
+    def group_matcher(self, coarse: bool = False) -> dict[str, Any]:
+        """timm's parameter groups: the first conv block, then each later block."""
+        return {"stem": r"^features\.0\.", "blocks": r"^features\.(\d+)|^hidden\.(\d+)"}
