@@ -94,3 +94,27 @@ def test_usage_errors(args: list[str]) -> None:
     result = CliRunner().invoke(main, args)
     assert result.exit_code in (1, 2)
     assert "Error" in result.output
+
+
+def test_scale_prints_the_compound_family() -> None:
+    result = CliRunner().invoke(main, ["scale", "resnet18", "--budget", "4e9"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    for phi, line in enumerate(lines[1:6]):
+        cfg = scalenet.get_config(f"scalenet_b{phi}")
+        assert line.startswith(f"phi={phi} ")
+        assert f"{cfg.depths}" in line
+        assert f" {cfg.width} " in line
+        assert f" {cfg.input_size} " in line
+    fitted = scalenet.fit_budget(scalenet.get_config("resnet18"), 4_000_000_000)
+    assert lines[-1].startswith("<= 4.00 G")
+    assert f"{fitted.depths}" in lines[-1]
+    assert f" {fitted.width} " in lines[-1]
+    assert CliRunner().invoke(main, ["scale", "simple_cnn_cifar"]).exit_code == 2
+
+
+def test_docs_zoo_table_is_the_registry() -> None:
+    page = (Path(__file__).parents[1] / "docs" / "zoo.md").read_text()
+    table = page.split("<!-- zoo-table:start -->\n")[1].split("\n<!-- zoo-table:end -->")[0]
+    assert table == scalenet.zoo.zoo_markdown()
+    assert CliRunner().invoke(main, ["list", "--format", "markdown"]).output.strip() == table

@@ -7,6 +7,7 @@ Example:
     32
 """
 
+from . import timm_compat  # noqa: F401  (registers the zoo with timm)
 from ._version import __version__
 from .builders import resnet, simple_cnn
 from .config import ResNetConfig, SimpleCNNConfig, config_from_dict

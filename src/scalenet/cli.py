@@ -23,7 +23,8 @@ from .config import ResNetConfig, SimpleCNNConfig, config_from_dict
 from .errors import ConfigError, ShapeError
 from .plan import check_input_size, output_stride, valid_input_sizes
 from .profile import MB, human, profile
-from .zoo import ZOO, get_config, list_models
+from .scaling import ALPHA, BETA, GAMMA, compound_scale, fit_budget
+from .zoo import ZOO, get_config, list_models, zoo_markdown
 
 Config = ResNetConfig | SimpleCNNConfig
 _DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
@@ -77,23 +78,32 @@ def main() -> None:
 
 @main.command("list")
 @click.argument("pattern", default="*")
-@click.option("--details/--names", default=True, help="Show params, MACs and input size.")
-def list_command(pattern: str, details: bool) -> None:
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "markdown", "names"]),
+    default="table",
+    show_default=True,
+    help="A text table, the docs' Markdown table, or bare names.",
+)
+def list_command(pattern: str, fmt: str) -> None:
     """List zoo models whose names match PATTERN (shell-style, default '*')."""
     names = list_models(pattern)
     if not names:
         raise click.ClickException(f"no model matches {pattern!r}")
-    if not details:
+    if fmt == "names":
         click.echo("\n".join(names))
-        return
-    click.echo(f"{'name':<20}{'params':>10}{'MACs':>12}{'input':>8}  description")
-    for name in names:
-        entry = ZOO[name]
-        p = profile(entry.config)
-        size = f"{entry.config.input_size}"
-        click.echo(
-            f"{name:<20}{human(p.params):>10}{human(p.macs):>12}{size:>8}  {entry.description}"
-        )
+    elif fmt == "markdown":
+        click.echo(zoo_markdown(names))
+    else:
+        click.echo(f"{'name':<20}{'params':>10}{'MACs':>12}{'input':>8}  description")
+        for name in names:
+            entry = ZOO[name]
+            p = profile(entry.config)
+            size = f"{entry.config.input_size}"
+            click.echo(
+                f"{name:<20}{human(p.params):>10}{human(p.macs):>12}{size:>8}  {entry.description}"
+            )
 
 
 @main.command()
@@ -171,3 +181,45 @@ def check(target: str, input_size: int) -> None:
         f"{name}: input size {input_size} fits (output stride {output_stride(config)}; "
         f"valid sizes near it: {', '.join(map(str, sizes))})"
     )
+
+
+@main.command("scale")
+@click.argument("target")
+@click.option("--phi", "phis", type=float, multiple=True, help="Compound coefficients (repeat).")
+@click.option("--alpha", type=float, default=ALPHA, show_default=True, help="Depth base.")
+@click.option("--beta", type=float, default=BETA, show_default=True, help="Width base.")
+@click.option("--gamma", type=float, default=GAMMA, show_default=True, help="Resolution base.")
+@click.option("--budget", type=float, default=None, help="Fit a MACs budget (e.g. 4e9).")
+def scale_command(
+    target: str,
+    phis: tuple[float, ...],
+    alpha: float,
+    beta: float,
+    gamma: float,
+    budget: float | None,
+) -> None:
+    """Compound-scale TARGET (a ResNet zoo name or config JSON) and print the family.
+
+    Without --phi, prints phi = 0..4 (the scalenet_b0..b4 rule on TARGET).
+    """
+    config, name = _load(target)
+    if not isinstance(config, ResNetConfig):
+        raise click.UsageError(f"{name} is not a ResNet; compound scaling is for ResNets")
+    family: list[tuple[str, ResNetConfig]] = [
+        (f"phi={phi:g}", compound_scale(config, phi, alpha, beta, gamma))
+        for phi in phis or range(5)
+    ]
+    if budget is not None:
+        fitted = fit_budget(config, int(budget), alpha, beta, gamma)
+        family.append((f"<= {human(budget)}", fitted))
+    header = f"{'member':<16}{'depths':<18}{'width':>6}{'input':>7}{'params':>11}{'MACs':>11}"
+    click.echo(header + f"{'x prev':>8}")
+    previous = None
+    for label, cfg in family:
+        p = profile(cfg)
+        ratio = f"{p.macs / previous:.2f}" if previous and label.startswith("phi") else ""
+        previous = p.macs
+        click.echo(
+            f"{label:<16}{cfg.depths!s:<18}{cfg.width:>6}{cfg.input_size:>7}"
+            f"{human(p.params):>11}{human(p.macs):>11}{ratio:>8}"
+        )

@@ -22,7 +22,7 @@ from .models.base import ScaleNetModel
 from .plan import plan
 from .scaling import compound_scale
 
-__all__ = ["ZooEntry", "create", "get_config", "get_entry", "list_models"]
+__all__ = ["ZooEntry", "create", "get_config", "get_entry", "list_models", "zoo_markdown"]
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -144,8 +144,18 @@ def _entries() -> list[ZooEntry]:
             f"ResNet-{depth} for CIFAR (6n+2, option-A zero-pad shortcuts)",
             **cifar,
         )
-        for depth in (20, 32, 44, 56, 110, 1202)
+        for depth in (20, 32, 44, 56, 110)
     ]
+    # 600 residual blocks: with BN's initial statistics an untrained net would overflow, so
+    # its residual branches start at zero (timm's default), which keeps it finite at init.
+    entries.append(
+        ZooEntry(
+            "resnet1202_cifar",
+            _cifar_resnet(1202, shortcut=True).replace(zero_init_residual=True),
+            "ResNet-1202 for CIFAR (6n+2, option-A zero-pad shortcuts, zero-init residuals)",
+            **cifar,
+        )
+    )
     entries += [
         ZooEntry(
             f"plain{depth}_cifar",
@@ -281,3 +291,30 @@ def create(name: str, pretrained: bool = False, **overrides: Any) -> ScaleNetMod
         "input_size": (config.in_chans, config.input_size, config.input_size),
     }
     return model
+
+
+def zoo_markdown(names: list[str] | None = None) -> str:
+    """The zoo as a Markdown table (name, params, MACs at the default size, input, description).
+
+    ``docs/zoo.md`` holds this table, and a test keeps it equal to the registry.
+
+    Example:
+        >>> import scalenet
+        >>> print(scalenet.zoo.zoo_markdown(["resnet20_cifar"]).splitlines()[2])
+        | `resnet20_cifar` | `resnet20_cifar` | 269,722 | 40,551,040 | 3x32x32 | ResNet-20 ...
+    """
+    from .profile import profile
+
+    lines = [
+        "| name | timm name | params | MACs | input | description |",
+        "|---|---|---:|---:|---|---|",
+    ]
+    for name in list(ZOO) if names is None else names:
+        entry = ZOO[name]
+        p = profile(entry.config)
+        c = entry.config
+        lines.append(
+            f"| `{name}` | `{entry.timm_name}` | {p.params:,} | {p.macs:,} | "
+            f"{c.in_chans}x{c.input_size}x{c.input_size} | {entry.description} |"
+        )
+    return "\n".join(lines)

@@ -127,5 +127,6 @@ class SimpleCNN(ScaleNetModel):
         return out
 
     def group_matcher(self, coarse: bool = False) -> dict[str, Any]:
-        """timm's parameter groups: the first conv block, then each later block."""
-        return {"stem": r"^features\.0\.", "blocks": r"^features\.(\d+)|^hidden\.(\d+)"}
+        """timm's parameter groups: the first conv block, then each later block (the
+        classifier layers fall in the last group)."""
+        return {"stem": r"^features\.0\.", "blocks": r"^features\.(\d+)"}

@@ -1,0 +1,151 @@
+"""Registers every zoo entry, and one generic architecture, with timm.
+
+Importing scalenet imports this module, after which ``timm.create_model`` builds scalenet
+models by their timm names (``scalenet_resnet50``, ``resnet20_cifar``, ``scalenet_w80``...),
+with timm's usual keyword arguments (``num_classes``, ``in_chans``, ``drop_rate``,
+``global_pool``, ``features_only``, ``out_indices``...) and any config field
+(``width=96``, ``depths=(3, 3, 3)``...). ``scalenet_custom`` takes every config field, so a
+Hub ``config.json`` whose ``model_args`` hold a full config can describe any scalenet model.
+
+Example:
+    >>> import timm, scalenet
+    >>> model = timm.create_model("resnet20_cifar", num_classes=5, in_chans=1)
+    >>> model.config.num_classes, model.config.in_chans
+    (5, 1)
+    >>> custom = timm.create_model("scalenet_custom", family="resnet", depths=(1, 1),
+    ...                            width=8, stem="cifar", input_size=16)
+    >>> custom.config.depths
+    (1, 1)
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from timm.models import build_model_with_cfg, generate_default_cfgs, register_model
+
+from .config import ResNetConfig, SimpleCNNConfig, config_from_dict
+from .errors import ConfigError
+from .models.base import ScaleNetModel
+from .zoo import ZOO, ZooEntry
+
+__all__ = ["CUSTOM_ARCHITECTURE", "register_all"]
+
+CUSTOM_ARCHITECTURE = "scalenet_custom"
+
+#: timm keyword arguments scalenet models do not implement (an explicit error beats ignoring).
+_UNSUPPORTED = ("drop_path_rate", "drop_block_rate", "output_stride", "act_layer", "norm_layer")
+
+
+def _timm_cfg(entry: ZooEntry) -> dict[str, Any]:
+    cfg = entry.pretrained_cfg()
+    out = {k: cfg[k] for k in ("num_classes", "input_size", "pool_size", "crop_pct")}
+    out |= {k: cfg[k] for k in ("interpolation", "mean", "std", "first_conv", "classifier")}
+    out |= {"license": cfg["license"], "paper_ids": cfg["paper_ids"]}
+    out |= {"fixed_input_size": isinstance(entry.config, SimpleCNNConfig)}
+    if entry.hf_hub_id:
+        out["hf_hub_id"] = entry.hf_hub_id
+    return out
+
+
+#: timm's default cfgs, keyed by the registered names (read by ``register_model``).
+_cfgs: dict[str, Any] = {e.timm_name: _timm_cfg(e) for e in ZOO.values()}
+_cfgs[CUSTOM_ARCHITECTURE] = {"num_classes": 1000, "input_size": (3, 224, 224)}
+default_cfgs = generate_default_cfgs(_cfgs)
+
+
+def _build(
+    variant: str,
+    base: ResNetConfig | SimpleCNNConfig | None,
+    pretrained: bool,
+    **kwargs: Any,
+) -> ScaleNetModel:
+    """Build through timm's ``build_model_with_cfg`` (pretrained cfg, features_only...)."""
+    for name in _UNSUPPORTED:
+        if kwargs.get(name) is not None:
+            raise ConfigError(name, kwargs[name], "not set: scalenet models do not implement it")
+    passed_to_timm = (
+        "pretrained_cfg", "pretrained_cfg_overlay", "cache_dir", "features_only", "out_indices",
+        "feature_cls",
+    )  # fmt: skip
+    timm_args: dict[str, Any] = {k: kwargs.pop(k) for k in passed_to_timm if k in kwargs}
+    global_pool = kwargs.pop("global_pool", None)
+    device = kwargs.pop("device", None)
+    dtype = kwargs.pop("dtype", None)
+    if "drop_rate" in kwargs:
+        kwargs["dropout"] = kwargs.pop("drop_rate")
+
+    def make(**fields: Any) -> ScaleNetModel:
+        if "img_size" in fields:  # timm's name for the input size of fixed-size models
+            fields["input_size"] = _square(fields.pop("img_size"))
+        config = config_from_dict(fields) if base is None else base.replace(**fields)
+        with torch.device(device) if device is not None else contextlib.nullcontext():
+            model = config.build()
+        if dtype is not None:
+            model = model.to(dtype)
+        if global_pool is not None and global_pool != model.global_pool_type:
+            model.reset_classifier(model.num_classes, global_pool)
+        return model
+
+    # The feature levels timm's features_only wrapper may pick from.
+    probe = base if base is not None else config_from_dict(kwargs)
+    with torch.device("meta"):
+        levels = len(probe.build().feature_info)
+    # Simple CNNs keep their blocks in a Sequential (`features.0`...), which timm's feature
+    # wrapper must open; ResNet stages (`layer1`...) are feature modules themselves.
+    flatten = isinstance(probe, SimpleCNNConfig)
+    model: ScaleNetModel = build_model_with_cfg(
+        make,
+        variant,
+        pretrained,
+        feature_cfg={"out_indices": tuple(range(levels)), "flatten_sequential": flatten},
+        **timm_args,
+        **kwargs,
+    )
+    return model
+
+
+def _square(size: object) -> object:
+    """``224``, ``(224, 224)`` or ``[224, 224]`` -> ``224``; anything else is left to validation."""
+    if isinstance(size, (tuple, list)) and len(size) == 2 and size[0] == size[1]:
+        return size[0]
+    return size
+
+
+def _entrypoint(
+    name: str, base: ResNetConfig | SimpleCNNConfig | None, doc: str
+) -> Callable[..., ScaleNetModel]:
+    def entrypoint(pretrained: bool = False, **kwargs: Any) -> ScaleNetModel:
+        return _build(name, base, pretrained, **kwargs)
+
+    entrypoint.__name__ = entrypoint.__qualname__ = name
+    entrypoint.__module__ = __name__
+    entrypoint.__doc__ = doc
+    return entrypoint
+
+
+def register_all() -> list[str]:
+    """Register every zoo entry and ``scalenet_custom`` with timm; returns the names.
+
+    Runs once, on ``import scalenet``; calling it again re-registers the same entries.
+    """
+    names = []
+    for entry in ZOO.values():
+        register_model(_entrypoint(entry.timm_name, entry.config, entry.description))
+        names.append(entry.timm_name)
+    register_model(
+        _entrypoint(
+            CUSTOM_ARCHITECTURE,
+            None,
+            "Any scalenet model: pass every config field (with family='resnet' or "
+            "'simple_cnn') as keyword arguments.",
+        )
+    )
+    names.append(CUSTOM_ARCHITECTURE)
+    return names
+
+
+REGISTERED = register_all()

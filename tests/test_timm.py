@@ -1,0 +1,210 @@
+"""Every registered model through timm: the checks timm applies to its own models."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+import timm
+import torch
+from timm.models import get_pretrained_cfg
+from torch import nn
+
+import scalenet
+from scalenet.timm_compat import CUSTOM_ARCHITECTURE
+
+ENTRIES = list(scalenet.zoo.ZOO.values())
+NAMES = [e.timm_name for e in ENTRIES]
+SHORT = {e.timm_name: e.name for e in ENTRIES}
+
+
+def small_input(model: scalenet.ScaleNetModel, batch: int = 2) -> torch.Tensor:
+    """The smallest input the model accepts that still leaves a 2x2 last map (if it can)."""
+    cfg = model.config
+    size = cfg.input_size if model.fixed_input_size else 2 * scalenet.min_input_size(cfg)
+    return torch.randn(batch, cfg.in_chans, size, size)
+
+
+def test_registered_names_do_not_shadow_timm_models() -> None:
+    registry = timm.models._registry._model_to_module
+    ours = {name for name, module in registry.items() if module == "timm_compat"}
+    assert ours == {*NAMES, CUSTOM_ARCHITECTURE}
+    # The torchvision layouts are registered under prefixed names; the short names stay timm's.
+    for short in ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152"):
+        assert registry[short] == "resnet"
+    assert timm.list_models("scalenet_resnet*") == [
+        "scalenet_resnet18", "scalenet_resnet34", "scalenet_resnet50", "scalenet_resnet101",
+        "scalenet_resnet152",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_same_architecture_through_both_entry_points(name: str) -> None:
+    with torch.device("meta"):
+        via_timm = timm.create_model(name)
+        via_scalenet = scalenet.create(SHORT[name])
+    assert via_timm.config == via_scalenet.config
+    a, b = via_timm.state_dict(), via_scalenet.state_dict()
+    assert {k: v.shape for k, v in a.items()} == {k: v.shape for k, v in b.items()}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_forward_at_the_cfg_input_size(name: str) -> None:
+    model = timm.create_model(name).eval()
+    cfg = get_pretrained_cfg(name).to_dict()
+    with torch.no_grad():
+        out = model(torch.randn(1, *cfg["input_size"]))
+    assert out.shape == (1, cfg["num_classes"])
+    assert not torch.isnan(out).any()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_backward_reaches_every_parameter(name: str) -> None:
+    model = timm.create_model(name, num_classes=42)
+    out = model(small_input(model))
+    assert out.shape == (2, 42)
+    out.mean().backward()
+    missing = [n for n, p in model.named_parameters() if p.grad is None]
+    assert not missing
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_default_cfg_features_and_heads(name: str) -> None:
+    model = timm.create_model(name).eval()
+    cfg = model.pretrained_cfg
+    x = torch.randn(1, *cfg["input_size"])
+    with torch.no_grad():
+        features = model.forward_features(x)
+        assert features.shape[1] == model.num_features
+        assert tuple(features.shape[2:]) == tuple(cfg["pool_size"])
+        assert model.forward_head(features, pre_logits=True).shape == (1, model.head_hidden_size)
+        keys = model.state_dict()
+        assert cfg["first_conv"] + ".weight" in keys
+        assert cfg["classifier"] + ".weight" in keys
+        model.reset_classifier(0)
+        assert model(x).shape == (1, model.head_hidden_size)
+        model.reset_classifier(0, "")
+        assert model(x).shape == (1, model.num_features, *cfg["pool_size"])
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_grad_checkpointing_changes_nothing(name: str) -> None:
+    torch.manual_seed(0)
+    model = timm.create_model(name, num_classes=3).eval()
+    x = small_input(model)
+    reference = model(x)
+    reference.sum().backward()
+    grads = {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+    model.zero_grad()
+    model.set_grad_checkpointing(True)
+    checkpointed = model(x)
+    checkpointed.sum().backward()
+    torch.testing.assert_close(checkpointed, reference)
+    for n, p in model.named_parameters():
+        torch.testing.assert_close(p.grad, grads[n], msg=n)
+
+
+def test_grad_checkpointing_really_recomputes() -> None:
+    model = scalenet.create("resnet20_cifar", num_classes=3)
+    calls = 0
+
+    def count(*_args: object) -> None:
+        nonlocal calls
+        calls += 1
+
+    model.layer1[0].conv1.register_forward_hook(count)
+    x = torch.randn(2, 3, 32, 32)
+    model(x).sum().backward()
+    assert calls == 1
+    model.set_grad_checkpointing(True)
+    model(x).sum().backward()
+    assert calls == 3  # forward, then the recomputation in backward
+
+
+# TorchScript and FX on a representative set (the full zoo adds minutes, not coverage).
+REPRESENTATIVE = [
+    "scalenet_resnet18", "scalenet_resnet50", "resnet20_cifar", "plain20_cifar",
+    "scalenet_b1", "simple_cnn_cifar", "simple_cnn6_k5",
+]  # fmt: skip
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:FutureWarning")
+@pytest.mark.parametrize("name", REPRESENTATIVE)
+def test_torchscript_and_fx(name: str) -> None:
+    model = timm.create_model(name).eval()
+    x = small_input(model, batch=1)
+    with torch.no_grad():
+        expected = model(x)
+        torch.testing.assert_close(torch.jit.script(model)(x), expected)
+        torch.testing.assert_close(torch.fx.symbolic_trace(model)(x), expected)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_features_only(name: str) -> None:
+    entry = scalenet.get_entry(name)
+    stem_imagenet = getattr(entry.config, "stem", "") == "imagenet"
+    net = timm.create_model(name, features_only=True).eval()
+    levels = len(net.feature_info.channels())
+    if isinstance(entry.config, scalenet.ResNetConfig):
+        assert levels == (5 if stem_imagenet else 4)
+    x = small_input(net.model if hasattr(net, "model") else scalenet.create(entry.name))
+    with torch.no_grad():
+        outs = net(x)
+    assert [o.shape[1] for o in outs] == net.feature_info.channels()
+    if isinstance(entry.config, scalenet.ResNetConfig):  # exact halving at valid sizes
+        assert [x.shape[-1] // o.shape[-1] for o in outs] == net.feature_info.reduction()
+    # out_indices picks levels.
+    last_two = timm.create_model(name, features_only=True, out_indices=(levels - 2, levels - 1))
+    assert last_two.feature_info.channels() == net.feature_info.channels()[-2:]
+
+
+@pytest.mark.parametrize("entry_point", ["timm", "scalenet"])
+def test_in_chans_and_num_classes_overrides(entry_point: str) -> None:
+    for short in ("resnet18", "resnet20_cifar", "simple_cnn_cifar"):
+        entry = scalenet.get_entry(short)
+        if entry_point == "timm":
+            model = timm.create_model(entry.timm_name, in_chans=1, num_classes=5)
+        else:
+            model = scalenet.create(short, in_chans=1, num_classes=5)
+        size = entry.config.input_size
+        assert model(torch.randn(2, 1, size, size)).shape == (2, 5)
+        first = dict(model.named_modules())[entry.first_conv]
+        assert isinstance(first, nn.Conv2d)
+        assert first.in_channels == 1
+
+
+def test_generic_architecture_takes_every_config_field() -> None:
+    cfg = scalenet.ResNetConfig(
+        depths=(1, 2, 1), width=12, stem="cifar", block="bottleneck", downsample="pad",
+        num_classes=7, input_size=24,
+    )  # fmt: skip
+    model = timm.create_model(CUSTOM_ARCHITECTURE, **cfg.to_dict())
+    assert model.config == cfg
+    assert model(torch.randn(1, 3, 24, 24)).shape == (1, 7)
+    with pytest.raises(scalenet.ConfigError, match="family"):
+        timm.create_model(CUSTOM_ARCHITECTURE, width=8)
+
+
+def test_timm_kwargs() -> None:
+    model = timm.create_model("scalenet_w48", drop_rate=0.25, num_classes=3)
+    assert model.config.dropout == 0.25
+    assert isinstance(model.drop, nn.Dropout)
+    with pytest.raises(scalenet.ConfigError, match="drop_path_rate"):
+        timm.create_model("scalenet_w48", drop_path_rate=0.1)
+    fixed = timm.create_model("simple_cnn6_k5", img_size=508)
+    assert fixed.config.input_size == 508
+    with pytest.raises(scalenet.ShapeError, match="444 or 508"):
+        timm.create_model("simple_cnn6_k5", img_size=450)
+
+
+def test_group_matcher_covers_every_parameter() -> None:
+    from timm.models import group_parameters
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name in ("scalenet_resnet18", "resnet20_cifar", "simple_cnn6_k5"):
+            model = timm.create_model(name)
+            groups = group_parameters(model, model.group_matcher(coarse=False))
+            grouped = {p for params in groups.values() for p in params}
+            assert grouped == {n for n, _ in model.named_parameters()}
+            assert len(groups) > 3
