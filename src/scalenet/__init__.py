@@ -12,6 +12,7 @@ from ._version import __version__
 from .builders import resnet, simple_cnn
 from .config import ResNetConfig, SimpleCNNConfig, config_from_dict
 from .errors import ConfigError, ScaleNetError, ShapeError, WeightsError
+from .hub import from_pretrained, push_to_hub, save_pretrained
 from .models import ResNet, ScaleNetModel, SimpleCNN
 from .plan import (
     LayerSpec,
@@ -24,6 +25,7 @@ from .plan import (
 )
 from .profile import LayerRow, Profile, profile
 from .scaling import compound_scale, fit_budget, scale
+from .weights import load_weights
 from .zoo import ZooEntry, create, get_config, get_entry, list_models
 
 __all__ = [
@@ -46,15 +48,19 @@ __all__ = [
     "config_from_dict",
     "create",
     "fit_budget",
+    "from_pretrained",
     "get_config",
     "get_entry",
     "list_models",
+    "load_weights",
     "min_input_size",
     "nearest_valid_sizes",
     "output_stride",
     "plan",
     "profile",
+    "push_to_hub",
     "resnet",
+    "save_pretrained",
     "scale",
     "simple_cnn",
     "valid_input_sizes",

@@ -69,10 +69,11 @@ def _build(
             raise ConfigError(name, kwargs[name], "not set: scalenet models do not implement it")
     passed_to_timm = (
         "pretrained_cfg", "pretrained_cfg_overlay", "cache_dir", "features_only", "out_indices",
-        "feature_cls",
+        "feature_cls", "pretrained_model_args",
     )  # fmt: skip
     timm_args: dict[str, Any] = {k: kwargs.pop(k) for k in passed_to_timm if k in kwargs}
-    global_pool = kwargs.pop("global_pool", None)
+    # timm's global_pool is a string; SimpleCNNConfig.global_pool (a bool) is a config field.
+    global_pool = kwargs.pop("global_pool") if isinstance(kwargs.get("global_pool"), str) else None
     device = kwargs.pop("device", None)
     dtype = kwargs.pop("dtype", None)
     if "drop_rate" in kwargs:

@@ -281,11 +281,20 @@ def create(name: str, pretrained: bool = False, **overrides: Any) -> ScaleNetMod
     """
     entry = get_entry(name)
     config = entry.config.replace(**overrides) if overrides else entry.config
-    if pretrained:
+    if pretrained and not entry.hf_hub_id:
+        with_weights = [n for n, e in ZOO.items() if e.hf_hub_id]
         raise WeightsError(
-            f"pretrained weights for {name!r} cannot be loaded by this version of scalenet"
+            f"no published weights for {name!r}; models with weights: {', '.join(with_weights)}"
         )
     model = config.build()
+    if pretrained:
+        from huggingface_hub import hf_hub_download
+
+        from .weights import load_weights
+
+        assert entry.hf_hub_id is not None
+        # timm's Hub repos of torchvision weights hold safetensors with torchvision's names.
+        load_weights(model, hf_hub_download(entry.hf_hub_id, "model.safetensors"))
     model.pretrained_cfg = entry.pretrained_cfg() | {
         "num_classes": config.num_classes,
         "input_size": (config.in_chans, config.input_size, config.input_size),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
@@ -38,6 +39,7 @@ class ScaleNetModel(nn.Module):
         "pretrained_model_args",
     ]  # fmt: skip
     __jit_unused_properties__: ClassVar[list[str]] = ["default_cfg"]
+    __jit_ignored_attributes__ += ["save_pretrained", "push_to_hub"]
 
     def __init__(self, config: ResNetConfig | SimpleCNNConfig) -> None:
         super().__init__()
@@ -83,6 +85,19 @@ class ScaleNetModel(nn.Module):
         if not torch.jit.is_scripting():  # type: ignore[attr-defined]
             check_input(x, self.in_chans, self.min_input_size, self.fixed_input_size)
         return self.forward_head(self.forward_features(x))
+
+    def save_pretrained(self, save_directory: str | Path, **kwargs: Any) -> Path:
+        """Write ``model.safetensors``, ``config.json`` and a model card (see
+        :func:`scalenet.hub.save_pretrained`)."""
+        from ..hub import save_pretrained
+
+        return save_pretrained(self, save_directory, **kwargs)
+
+    def push_to_hub(self, repo_id: str, **kwargs: Any) -> str:
+        """Upload to the Hub as one commit (see :func:`scalenet.hub.push_to_hub`)."""
+        from ..hub import push_to_hub
+
+        return push_to_hub(self, repo_id, **kwargs)
 
     def set_grad_checkpointing(self, enable: bool = True) -> None:
         """Recompute each block in the backward pass instead of storing its activations."""

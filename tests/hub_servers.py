@@ -1,0 +1,696 @@
+"""Real local Hugging Face Hub servers for tests, on 127.0.0.1 and without internet.
+
+* ``hub_server`` (session scope): an `olah <https://pypi.org/project/olah/>`_ Hub mirror in
+  offline mode. It serves the git repositories under ``<mirrors>/models/<org>/<repo>`` (any
+  branch, tag or commit) as Hub model repos, so ``hf_hub_download`` and friends read real
+  commits through the real Hub HTTP protocol.
+* ``push_server`` (function scope): a small Hub write API (create repo, preupload, commit) for
+  ``HfApi.create_repo``/``upload_file``/``upload_folder``. A commit lands in the same git
+  repositories, so what a test pushes it can pull back through olah. Every other GET/HEAD is
+  forwarded to olah, so the push endpoint also reads like a full Hub.
+* ``hf_env`` (function scope): points ``huggingface_hub`` at ``hub_server`` with a private cache
+  (environment variables and the module constants read at import time), and undoes it after.
+
+Example::
+
+    from hub_servers import hf_env, hub_server  # noqa: F401
+
+    def test_download(hub_server: HubServer, hf_env: HfEnv) -> None:
+        sha = hub_server.create_repo("org/model", {"config.json": b"{}"})
+        path = hf_hub_download("org/model", "config.json", revision=sha)
+
+Repositories live for the whole session: give each test its own repo id
+(:meth:`HubServer.unique_repo_id` makes one).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import http.client
+import itertools
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path, PurePosixPath
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import pytest
+
+HOST = "127.0.0.1"
+#: Seconds olah may take to accept connections (it usually needs 1-2 s).
+OLAH_START_TIMEOUT = 60.0
+#: Seconds olah gets to exit on SIGTERM before it is killed.
+OLAH_STOP_TIMEOUT = 10.0
+
+_NAME_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_GIT_CONFIG = (
+    "-c",
+    "commit.gpgsign=false",
+    "-c",
+    "core.autocrlf=false",
+    "-c",
+    "core.hooksPath=" + os.devnull,
+    "-c",
+    "init.defaultBranch=main",
+)
+
+
+def _git_env() -> dict[str, str]:
+    """Environment for git: no user or system config, fixed identity, never prompt."""
+    env = dict(os.environ)
+    env.update(
+        GIT_CONFIG_GLOBAL=os.devnull,
+        GIT_CONFIG_NOSYSTEM="1",
+        GIT_TERMINAL_PROMPT="0",
+        GIT_AUTHOR_NAME="hub-test",
+        GIT_AUTHOR_EMAIL="hub-test@localhost",
+        GIT_COMMITTER_NAME="hub-test",
+        GIT_COMMITTER_EMAIL="hub-test@localhost",
+    )
+    return env
+
+
+def _git(repo_dir: Path, *args: str) -> str:
+    """Run ``git`` in ``repo_dir`` and return its stripped stdout."""
+    done = subprocess.run(
+        ["git", *_GIT_CONFIG, *args],
+        cwd=repo_dir,
+        env=_git_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"git {' '.join(args)} failed in {repo_dir}:\n{done.stderr}")
+    return done.stdout.strip()
+
+
+def _repo_parts(repo_id: str) -> list[str]:
+    parts = repo_id.split("/")
+    if not 1 <= len(parts) <= 2 or not all(_NAME_PART.fullmatch(p) for p in parts):
+        raise ValueError(f"invalid repo id {repo_id!r}: expected 'org/name' or 'name'")
+    return parts
+
+
+def _file_parts(path_in_repo: str) -> tuple[str, ...]:
+    parts = PurePosixPath(path_in_repo).parts
+    if not parts or parts[0] == "/" or any(p in {"..", ".", ".git"} for p in parts):
+        raise ValueError(f"invalid path in repo {path_in_repo!r}")
+    return parts
+
+
+class MirrorStore:
+    """The git repositories olah serves: ``<root>/models/<org>/<repo>``, branch ``main``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._lock = threading.Lock()
+
+    def repo_dir(self, repo_id: str) -> Path:
+        """Directory of the git repository for a model ``repo_id``."""
+        return self.root.joinpath("models", *_repo_parts(repo_id))
+
+    def exists(self, repo_id: str) -> bool:
+        """Whether the repository exists."""
+        return (self.repo_dir(repo_id) / ".git").is_dir()
+
+    def init(self, repo_id: str, message: str = "initial commit") -> str:
+        """Create the repository with one empty commit on ``main``; return its sha."""
+        with self._lock:
+            return self._init(repo_id, message)
+
+    def commit(
+        self,
+        repo_id: str,
+        files: Mapping[str, bytes],
+        message: str,
+        delete: Iterable[str] = (),
+        *,
+        create: bool = False,
+    ) -> str:
+        """Write ``files``, remove ``delete`` paths and commit on ``main``; return the sha."""
+        with self._lock:
+            repo_dir = self.repo_dir(repo_id)
+            if not self.exists(repo_id):
+                if not create:
+                    raise FileNotFoundError(f"no repository {repo_id!r} under {self.root}")
+                self._init(repo_id, None)
+            for path in delete:
+                _git(repo_dir, "rm", "-r", "-q", "--ignore-unmatch", "--", "/".join(_file_parts(path)))
+            for path, data in files.items():
+                target = repo_dir.joinpath(*_file_parts(path))
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(data)
+            if files:
+                _git(repo_dir, "add", "-A", "--", *("/".join(_file_parts(p)) for p in files))
+            _git(repo_dir, "commit", "-q", "--allow-empty", "-m", message)
+            return _git(repo_dir, "rev-parse", "HEAD")
+
+    def head(self, repo_id: str) -> str:
+        """Sha of ``main``."""
+        return _git(self.repo_dir(repo_id), "rev-parse", "refs/heads/main")
+
+    def _init(self, repo_id: str, message: str | None) -> str:
+        repo_dir = self.repo_dir(repo_id)
+        if (repo_dir / ".git").exists():
+            raise FileExistsError(f"repository {repo_id!r} already exists; use another repo id")
+        repo_dir.mkdir(parents=True, exist_ok=True)
+        _git(repo_dir, "init", "-q")
+        _git(repo_dir, "symbolic-ref", "HEAD", "refs/heads/main")
+        if message is None:
+            return ""
+        _git(repo_dir, "commit", "-q", "--allow-empty", "-m", message)
+        return _git(repo_dir, "rev-parse", "HEAD")
+
+
+# --------------------------------------------------------------------------------------- olah
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _toml_str(value: str | Path) -> str:
+    # A JSON string is a valid TOML basic string.
+    return json.dumps(str(value))
+
+
+def _tail(path: Path, limit: int = 4000) -> str:
+    try:
+        return path.read_text(errors="replace")[-limit:]
+    except OSError:
+        return "<no output>"
+
+
+@dataclass
+class HubServer:
+    """A running olah Hub mirror and the git repositories it serves."""
+
+    endpoint: str
+    mirrors: MirrorStore
+    root: Path
+    startup_seconds: float
+    _counter: Iterator[int] = field(default_factory=itertools.count, repr=False)
+
+    def create_repo(self, repo_id: str, files: Mapping[str, bytes]) -> str:
+        """Create model repo ``repo_id`` with ``files`` in one commit on ``main``; return its sha."""
+        if self.mirrors.exists(repo_id):
+            raise FileExistsError(f"repository {repo_id!r} already exists; use another repo id")
+        return self.mirrors.commit(repo_id, files, "initial commit", create=True)
+
+    def commit(
+        self,
+        repo_id: str,
+        files: Mapping[str, bytes],
+        message: str = "update files",
+        delete: Iterable[str] = (),
+    ) -> str:
+        """Add a commit on ``main`` (write ``files``, remove ``delete``); return its sha."""
+        return self.mirrors.commit(repo_id, files, message, delete)
+
+    def unique_repo_id(self, name: str = "model", org: str = "test-org") -> str:
+        """A repo id no repository uses yet, e.g. ``test-org/model-3``."""
+        while True:
+            repo_id = f"{org}/{name}-{next(self._counter)}"
+            if not self.mirrors.exists(repo_id):
+                return repo_id
+
+
+def _write_olah_config(root: Path, port: int) -> Path:
+    config = root / "olah.toml"
+    config.write_text(
+        "\n".join(
+            [
+                "[basic]",
+                f"host = {_toml_str(HOST)}",
+                f"port = {port}",
+                f"repos-path = {_toml_str(root / 'repos')}",
+                f"mirrors-path = [{_toml_str(root / 'mirrors')}]",
+                f"mirror-netloc = {_toml_str(f'{HOST}:{port}')}",
+                f"mirror-lfs-netloc = {_toml_str(f'{HOST}:{port}')}",
+                # Offline mode never goes upstream; a dead local upstream makes sure of it.
+                'hf-scheme = "http"',
+                f"hf-netloc = {_toml_str(f'{HOST}:9')}",
+                f"hf-lfs-netloc = {_toml_str(f'{HOST}:9')}",
+                # Resolve branches afresh on every request, so new commits show at once.
+                "metadata-cache-ttl = 0",
+                "",
+                "[accessibility]",
+                "offline = true",
+                "",
+            ]
+        )
+    )
+    return config
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(OLAH_STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(OLAH_STOP_TIMEOUT)
+
+
+def _start_olah(root: Path, port: int, out: Path) -> tuple[subprocess.Popen[bytes], float]:
+    """Start olah on ``port``; return the process and its start-up time, or raise RuntimeError."""
+    config = _write_olah_config(root, port)
+    env = dict(os.environ)
+    home = str(root / "home")  # olah and its huggingface_hub keep state under ~
+    env.update(HOME=home, USERPROFILE=home, PYTHONUNBUFFERED="1")
+    env["NO_PROXY"] = env["no_proxy"] = ",".join(
+        filter(None, [HOST, "localhost", env.get("NO_PROXY", "")])
+    )
+    command = [sys.executable, "-m", "olah.server", "-c", str(config)]
+    command += ["--log-path", str(root / "logs")]
+    start = time.monotonic()
+    with out.open("wb") as sink:
+        proc = subprocess.Popen(command, cwd=root, env=env, stdout=sink, stderr=subprocess.STDOUT)
+    deadline = start + OLAH_START_TIMEOUT
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"olah exited with code {proc.returncode}:\n{_tail(out)}")
+        try:
+            with socket.create_connection((HOST, port), timeout=0.5):
+                return proc, time.monotonic() - start
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            _stop(proc)
+            raise RuntimeError(
+                f"olah did not accept connections on {HOST}:{port} within "
+                f"{OLAH_START_TIMEOUT:.0f} s:\n{_tail(out)}"
+            )
+        time.sleep(0.05)
+
+
+@contextlib.contextmanager
+def run_olah(root: Path) -> Iterator[HubServer]:
+    """Run olah (offline, 127.0.0.1, free port) serving ``<root>/mirrors``; stop it on exit."""
+    for name in ("mirrors", "repos", "logs", "home"):
+        (root / name).mkdir(parents=True, exist_ok=True)
+    if shutil.which("git") is None:
+        pytest.fail("hub_server needs the git executable on PATH", pytrace=False)
+    out = root / "olah.out"
+    error = ""
+    for _attempt in range(3):
+        port = _free_port()
+        try:
+            proc, seconds = _start_olah(root, port, out)
+        except RuntimeError as exc:
+            error = str(exc)
+            if "address already in use" in error.lower():
+                continue  # lost the race for the free port: pick another
+            break
+        try:
+            yield HubServer(f"http://{HOST}:{port}", MirrorStore(root / "mirrors"), root, seconds)
+        finally:
+            _stop(proc)
+        return
+    pytest.fail(f"could not start olah (is `pip install -e .[dev]` done?): {error}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def hub_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubServer]:
+    """An offline olah Hub mirror on 127.0.0.1, one per session (per importing module)."""
+    with run_olah(tmp_path_factory.mktemp("hub")) as server:
+        yield server
+
+
+# ------------------------------------------------------------------------- huggingface_hub env
+
+
+@dataclass
+class HfEnv:
+    """``huggingface_hub`` pointed at a local endpoint, with its own cache."""
+
+    endpoint: str
+    home: Path
+    cache_dir: Path
+    monkeypatch: pytest.MonkeyPatch
+
+    def set_offline(self, offline: bool = True) -> None:
+        """Switch ``HF_HUB_OFFLINE`` (environment and ``huggingface_hub.constants``)."""
+        from huggingface_hub import constants
+
+        self.monkeypatch.setenv("HF_HUB_OFFLINE", "1" if offline else "0")
+        self.monkeypatch.setattr(constants, "HF_HUB_OFFLINE", offline)
+
+
+def _close_hf_session() -> None:
+    # The shared HTTP client keeps pooled connections and proxy settings: start afresh.
+    with contextlib.suppress(ImportError):
+        from huggingface_hub.utils import _http
+
+        _http.close_session()
+
+
+@contextlib.contextmanager
+def hf_hub_environment(endpoint: str, home: Path) -> Iterator[HfEnv]:
+    """Point ``huggingface_hub`` at ``endpoint`` with state under ``home``; undo it on exit.
+
+    ``huggingface_hub`` reads its environment variables once, at import, into
+    ``huggingface_hub.constants``; both are set here (the variables also reach subprocesses).
+    No token is used, telemetry is off and offline mode is off.
+    """
+    from huggingface_hub import constants
+
+    endpoint = endpoint.rstrip("/")
+    cache_dir = home / "hub"
+    token_path = home / "token"
+    host = urlsplit(endpoint).hostname or HOST
+    values: dict[str, Any] = {
+        "ENDPOINT": endpoint,
+        "HUGGINGFACE_CO_URL_TEMPLATE": endpoint + "/{repo_id}/resolve/{revision}/{filename}",
+        "HF_HOME": str(home),
+        "HF_HUB_CACHE": str(cache_dir),
+        "HUGGINGFACE_HUB_CACHE": str(cache_dir),
+        "HF_TOKEN_PATH": str(token_path),
+        "HF_STORED_TOKENS_PATH": str(home / "stored_tokens"),
+        "HF_HUB_OFFLINE": False,
+        "HF_HUB_DISABLE_TELEMETRY": True,
+        "HF_HUB_DISABLE_IMPLICIT_TOKEN": True,
+    }
+    with pytest.MonkeyPatch.context() as mp:
+        for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "TRANSFORMERS_OFFLINE"):
+            mp.delenv(name, raising=False)
+        mp.delenv("HUGGINGFACE_CO_STAGING", raising=False)
+        no_proxy = ",".join(filter(None, [host, "localhost", os.environ.get("NO_PROXY", "")]))
+        env = {
+            "HF_ENDPOINT": endpoint,
+            "HF_HOME": str(home),
+            "HF_HUB_CACHE": str(cache_dir),
+            "HF_TOKEN_PATH": str(token_path),
+            "HF_HUB_OFFLINE": "0",
+            "HF_HUB_DISABLE_TELEMETRY": "1",
+            "HF_HUB_DISABLE_IMPLICIT_TOKEN": "1",
+            "NO_PROXY": no_proxy,
+            "no_proxy": no_proxy,
+        }
+        for name, value in env.items():
+            mp.setenv(name, value)
+        for name, value in values.items():
+            if hasattr(constants, name):
+                mp.setattr(constants, name, value)
+        if hasattr(constants, "HF_URL_HOSTS"):
+            mp.setattr(constants, "HF_URL_HOSTS", constants.HF_URL_HOSTS | {host})
+        _close_hf_session()
+        try:
+            yield HfEnv(endpoint, home, cache_dir, mp)
+        finally:
+            _close_hf_session()
+
+
+@pytest.fixture
+def hf_env(hub_server: HubServer, tmp_path: Path) -> Iterator[HfEnv]:
+    """``huggingface_hub`` reading from ``hub_server``, with a cache under ``tmp_path``."""
+    with hf_hub_environment(hub_server.endpoint, tmp_path / "hf-home") as env:
+        yield env
+
+
+# -------------------------------------------------------------------------------- push server
+
+_COMMIT_ROUTE = re.compile(
+    r"/api/models/(?P<repo>[^/]+(?:/[^/]+)?)/(?P<op>preupload|commit)/(?P<revision>[^/]+)"
+)
+_HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "date",
+    "server",
+}
+
+
+class _HubError(Exception):
+    def __init__(
+        self, status: int, message: str, code: str | None = None, **extra: Any
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.extra = extra
+
+
+class PushServer:
+    """A minimal Hub write API committing into a :class:`MirrorStore`; reads go to olah.
+
+    Implements ``POST /api/repos/create``, ``POST /api/models/<repo>/preupload/<rev>`` (every
+    file is ``regular``, so contents arrive base64 in the commit) and
+    ``POST /api/models/<repo>/commit/<rev>`` (NDJSON; ``file``, ``deletedFile`` and
+    ``deletedFolder`` lines; branch ``main`` only). Any GET/HEAD is forwarded to ``upstream``.
+    """
+
+    def __init__(self, mirrors: MirrorStore, upstream: str) -> None:
+        self.mirrors = mirrors
+        self.upstream = urlsplit(upstream)
+        #: ``"METHOD /path?query STATUS"`` for every request, in order.
+        self.requests: list[str] = []
+        #: Injected failures: route name (``create``, ``preupload``, ``commit``) to HTTP status.
+        self.failures: dict[str, int] = {}
+        self._httpd = ThreadingHTTPServer((HOST, 0), _make_handler(self))
+        self._httpd.daemon_threads = True
+        self.endpoint = f"http://{HOST}:{self._httpd.server_address[1]}"
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    def fail(self, route: str = "commit", status: int = 500) -> None:
+        """Make ``route`` (``create``, ``preupload`` or ``commit``) answer ``status``.
+
+        Only ``commit`` fails at once: the client retries ``preupload`` on 5xx with backoff.
+        """
+        if route not in {"create", "preupload", "commit"}:
+            raise ValueError(f"unknown route {route!r}")
+        self.failures[route] = status
+
+    def start(self) -> None:
+        """Serve in a background thread."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop serving and close the socket."""
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(OLAH_STOP_TIMEOUT)
+
+    # Routes: each returns (status, JSON body) or raises _HubError.
+
+    def _check_failure(self, route: str) -> None:
+        if route in self.failures:
+            raise _HubError(self.failures[route], f"injected failure of {route}")
+
+    def _create(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        self._check_failure("create")
+        if body.get("type", "model") != "model":
+            raise _HubError(400, f"push server only hosts model repos, not {body['type']!r}")
+        name, org = body.get("name"), body.get("organization")
+        repo_id = f"{org}/{name}" if org else str(name)
+        url = f"{self.endpoint}/{repo_id}"
+        try:
+            self.mirrors.init(repo_id)
+        except FileExistsError:
+            # The client reads "url" from the 409 answer too, when exist_ok=True.
+            message = "You already created this model repo"
+            raise _HubError(409, message, "RepoExists", url=url) from None
+        except ValueError as exc:
+            raise _HubError(400, str(exc)) from None
+        return 200, {"url": url, "name": repo_id, "id": repo_id}
+
+    def _repo(self, repo_id: str, revision: str) -> None:
+        if not self.mirrors.exists(repo_id):
+            raise _HubError(404, f"Repository {repo_id} not found", "RepoNotFound")
+        if revision != "main":
+            raise _HubError(400, f"push server only commits to main, not {revision!r}")
+
+    def _preupload(self, repo_id: str, revision: str, body: dict[str, Any]) -> dict[str, Any]:
+        self._check_failure("preupload")
+        self._repo(repo_id, revision)
+        files = [
+            {"path": f["path"], "uploadMode": "regular", "shouldIgnore": False, "oid": None}
+            for f in body.get("files", [])
+        ]
+        return {"files": files, "commitOid": self.mirrors.head(repo_id)}
+
+    def _commit(self, repo_id: str, revision: str, raw: bytes, query: str) -> dict[str, Any]:
+        self._check_failure("commit")
+        self._repo(repo_id, revision)
+        if "create_pr=1" in query:
+            raise _HubError(400, "push server does not do pull requests")
+        header: dict[str, Any] = {}
+        files: dict[str, bytes] = {}
+        delete: list[str] = []
+        for line in raw.splitlines():
+            if not line.strip():
+                continue
+            item = json.loads(line)
+            key, value = item["key"], item["value"]
+            if key == "header":
+                header = value
+            elif key == "file":
+                content = value["content"]
+                encoding = value.get("encoding", "utf-8")
+                data = base64.b64decode(content) if encoding == "base64" else content.encode()
+                files[value["path"]] = data
+            elif key in {"deletedFile", "deletedFolder"}:
+                delete.append(value["path"])
+            else:
+                raise _HubError(400, f"push server cannot handle {key!r} commit lines")
+        parent = header.get("parentCommit")
+        if parent and parent != self.mirrors.head(repo_id):
+            raise _HubError(412, f"parent commit {parent} is not the head of main")
+        message = header.get("summary") or "Upload files"
+        if header.get("description"):
+            message += "\n\n" + header["description"]
+        try:
+            sha = self.mirrors.commit(repo_id, files, message, delete)
+        except ValueError as exc:
+            raise _HubError(400, str(exc)) from None
+        return {
+            "success": True,
+            "commitOid": sha,
+            "commitUrl": f"{self.endpoint}/{repo_id}/commit/{sha}",
+            "hookOutput": "",
+            "pullRequestUrl": None,
+        }
+
+    def handle_post(self, path: str, query: str, raw: bytes) -> tuple[int, dict[str, Any]]:
+        """Answer a POST: ``(status, JSON body)``."""
+        if path == "/api/repos/create":
+            return self._create(json.loads(raw or b"{}"))
+        match = _COMMIT_ROUTE.fullmatch(path)
+        if match is None:
+            raise _HubError(404, f"push server does not implement POST {path}")
+        repo_id, revision = match["repo"], unquote(match["revision"])
+        if match["op"] == "preupload":
+            return 200, self._preupload(repo_id, revision, json.loads(raw or b"{}"))
+        return 200, self._commit(repo_id, revision, raw, query)
+
+    def forward(self, method: str, target: str, headers: Mapping[str, str]) -> http.client.HTTPResponse:
+        """Send a GET/HEAD to the upstream (olah) as is, without following redirects."""
+        host, port = self.upstream.hostname or HOST, self.upstream.port or 80
+        conn = http.client.HTTPConnection(host, port, timeout=60)
+        keep = {k: v for k, v in headers.items() if k.lower() not in _HOP_BY_HOP | {"host"}}
+        conn.request(method, target, headers=keep)
+        return conn.getresponse()
+
+
+def _make_handler(server: PushServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            server.requests.append(f"{self.command} {self.path} {code}")
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def _body(self) -> bytes:
+            if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                chunks = []
+                while size := int(self.rfile.readline().split(b";")[0], 16):
+                    chunks.append(self.rfile.read(size))
+                    self.rfile.readline()
+                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass
+                return b"".join(chunks)
+            return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+        def _send(
+            self, status: int, body: bytes, headers: Iterable[tuple[str, str]] = ()
+        ) -> None:
+            self.send_response(status)
+            for name, value in headers:
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_POST(self) -> None:
+            path, _, query = self.path.partition("?")
+            raw = self._body()
+            try:
+                status, payload = server.handle_post(path, query, raw)
+                extra: list[tuple[str, str]] = []
+            except _HubError as exc:
+                status, payload = exc.status, {"error": str(exc), **exc.extra}
+                extra = [("X-Error-Message", str(exc))]
+                if exc.code:
+                    extra.append(("X-Error-Code", exc.code))
+            except Exception as exc:  # a bug here should reach the test as an HTTP 500
+                status, payload = 500, {"error": f"push server error: {exc!r}"}
+                extra = []
+            body = json.dumps(payload).encode()
+            self._send(status, body, [("Content-Type", "application/json"), *extra])
+
+        def _forward(self) -> None:
+            try:
+                response = server.forward(self.command, self.path, dict(self.headers.items()))
+            except OSError as exc:
+                self._send(502, json.dumps({"error": f"upstream: {exc}"}).encode())
+                return
+            with contextlib.closing(response):
+                body = response.read() if self.command != "HEAD" else b""
+                headers = [
+                    (k, v)
+                    for k, v in response.getheaders()
+                    if k.lower() not in _HOP_BY_HOP | {"content-length"}
+                ]
+                self.send_response(response.status)
+                for name, value in headers:
+                    self.send_header(name, value)
+                length = response.getheader("Content-Length") if self.command == "HEAD" else None
+                self.send_header("Content-Length", length or str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        do_GET = _forward
+        do_HEAD = _forward
+
+        def _not_implemented(self) -> None:
+            self._body()
+            message = f"push server does not implement {self.command} {self.path}"
+            self._send(HTTPStatus.NOT_FOUND, json.dumps({"error": message}).encode())
+
+        do_PUT = _not_implemented
+        do_DELETE = _not_implemented
+        do_PATCH = _not_implemented
+
+    return Handler
+
+
+@contextlib.contextmanager
+def run_push_server(mirrors: MirrorStore, upstream: str) -> Iterator[PushServer]:
+    """Run a :class:`PushServer` on 127.0.0.1 (free port) in a thread; stop it on exit."""
+    server = PushServer(mirrors, upstream)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def push_server(hub_server: HubServer) -> Iterator[PushServer]:
+    """A Hub write API on 127.0.0.1 committing into the repos ``hub_server`` serves."""
+    with run_push_server(hub_server.mirrors, hub_server.endpoint) as server:
+        yield server
