@@ -253,9 +253,10 @@ def test_state_dict_of_another_architecture(tmp_path: Path) -> None:
     shallower = scalenet.create("resnet20_cifar").state_dict()
     with pytest.raises(WeightsError, match=r"missing 72: layer1\.3\.conv1\.weight"):
         scalenet.load_weights(scalenet.create("resnet32_cifar"), shallower)
-    with pytest.raises(WeightsError, match=r"shape mismatch 100: conv1\.weight checkpoint \(48, 3, 7, 7\) vs model \(64,"):
-        scalenet.load_weights(scalenet.create("resnet18"),
-                              scalenet.create("scalenet_w48").state_dict())  # fmt: skip
+    narrower = scalenet.create("scalenet_w48").state_dict()
+    expected = r"shape mismatch 100: conv1\.weight checkpoint \(48, 3, 7, 7\) vs model \(64,"
+    with pytest.raises(WeightsError, match=expected):
+        scalenet.load_weights(scalenet.create("resnet18"), narrower)
     # A saved repo whose weights do not match its own config.
     scalenet.create("resnet20_cifar").save_pretrained(tmp_path)
     safetensors.torch.save_file(
