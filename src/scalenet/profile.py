@@ -31,7 +31,6 @@ import torch
 from .config import ResNetConfig, SimpleCNNConfig
 from .errors import ConfigError
 from .models.base import ScaleNetModel
-from .plan import LayerSpec, plan
 
 __all__ = ["LayerRow", "Profile", "human", "profile"]
 
@@ -266,123 +265,6 @@ class Profile:
         return "\n".join(out)
 
 
-# --- analytic -------------------------------------------------------------------------------
-
-
-def _spec_params(s: LayerSpec) -> int:
-    if s.kind == "conv":
-        return s.in_channels * s.out_channels * s.kernel**2 + (s.out_channels if s.bias else 0)
-    if s.kind == "bn":
-        return 2 * s.out_channels
-    if s.kind == "linear":
-        return s.in_channels * s.out_channels + (s.out_channels if s.bias else 0)
-    return 0
-
-
-def _spec_macs(s: LayerSpec) -> int:
-    if s.kind == "conv":
-        return s.out_size[0] * s.out_size[1] * s.out_channels * s.in_channels * s.kernel**2
-    if s.kind == "linear":
-        return s.in_channels * s.out_channels
-    return 0
-
-
-def _elements(s: LayerSpec) -> int:
-    return s.out_channels * s.out_size[0] * s.out_size[1]
-
-
-def _other(s: LayerSpec) -> tuple[str, int] | None:
-    if s.kind == "bn":
-        return "batchnorm", _elements(s)
-    if s.kind == "relu":
-        return "relu", _elements(s)
-    if s.kind in ("maxpool", "avgpool"):
-        window = s.in_size[0] * s.in_size[1] if s.global_pool else s.kernel**2
-        return "pool", _elements(s) * window
-    if s.kind == "add":
-        return "add", _elements(s)
-    return None
-
-
-def _saved(specs: list[LayerSpec], config: Config) -> tuple[int, int, int]:
-    """Elements (float), index bytes and mask bytes autograd saves per image.
-
-    Tensors are tracked by identity: a conv, BN, linear or pool saves its input, a ReLU its
-    output (in place, so the storage of the tensor it rectified), a max pool also its int64
-    indices, a dropout its bool mask; each tensor counts once however many layers save it.
-    Views (flatten, strided slices) and in-place ops (ReLU, residual add) make no new tensor.
-    """
-    sizes: dict[int, int] = {0: config.in_chans * config.input_size**2}
-    saved: set[int] = set()
-    main, short, block, next_id = 0, 0, "", 1
-    index_bytes = mask_bytes = 0
-    for s in specs:
-        name_block = ".".join(s.name.split(".")[:2]) if s.name.startswith("layer") else ""
-        if name_block != block:
-            block, short = name_block, main
-        current = short if s.shortcut else main
-        if s.kind in ("conv", "bn", "linear", "maxpool", "avgpool"):
-            saved.add(current)
-        if s.kind == "maxpool":
-            index_bytes += 8 * _elements(s)
-        if s.kind == "dropout":
-            mask_bytes += _elements(s)
-        if s.kind in ("relu", "add", "flatten"):
-            out = current
-            if s.kind == "relu":
-                saved.add(out)
-        else:
-            out, next_id = next_id, next_id + 1
-            sizes[out] = _elements(s)
-        if s.shortcut:
-            short = out
-        else:
-            main = out
-    return sum(sizes[t] for t in saved), index_bytes, mask_bytes
-
-
-def _analytic(config: Config, name: str, input_size: int, batch_size: int) -> Profile:
-    if input_size != config.input_size:
-        config = config.replace(input_size=input_size)
-    specs = plan(config)
-    first_flat = next(i for i, s in enumerate(specs) if s.kind == "flatten")
-    rows = tuple(
-        LayerRow(
-            s.name,
-            s.kind,
-            (batch_size, s.out_channels)
-            if i >= first_flat  # the classifier works on (N, features)
-            else (batch_size, s.out_channels, *s.out_size),
-            _spec_params(s),
-            _spec_macs(s) * batch_size,
-        )
-        for i, s in enumerate(specs)
-    )
-    other: dict[str, int] = {"batchnorm": 0, "relu": 0, "pool": 0, "add": 0}
-    for s in specs:
-        op = _other(s)
-        if op:
-            other[op[0]] += op[1] * batch_size
-    params = sum(r.params for r in rows)
-    saved, index_bytes, mask_bytes = _saved(specs, config)
-    return Profile(
-        name=name,
-        method="analytic",
-        input_size=input_size,
-        in_chans=config.in_chans,
-        batch_size=batch_size,
-        params=params,
-        trainable_params=params,
-        macs=sum(r.macs for r in rows),
-        other_ops=other,
-        activations=sum(_elements(s) for s in specs if s.kind not in ("flatten",)) * batch_size,
-        saved_elements=saved,
-        index_bytes=index_bytes,
-        mask_bytes=mask_bytes,
-        rows=rows,
-    )
-
-
 # --- entry point ----------------------------------------------------------------------------
 
 
@@ -429,7 +311,9 @@ def profile(
     size = config.input_size if input_size is None else input_size
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ConfigError("batch_size", batch_size, "a positive integer")
-    analytic = _analytic(config, name, size, batch_size)
+    from .counting import analytic_profile
+
+    analytic = analytic_profile(config, name, size, batch_size)
     if method == "analytic":
         if model is not None:
             trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
