@@ -6,6 +6,9 @@ import pytest
 import torch
 from hypothesis import settings
 
+# Local Hub servers (olah on 127.0.0.1, and a push endpoint in front of it), one per session.
+from hub_servers import hf_env, hub_server, push_server  # noqa: F401
+
 
 @pytest.fixture(autouse=True)
 def _seed() -> None:

@@ -11,22 +11,31 @@
 * ``hf_env`` (function scope): points ``huggingface_hub`` at ``hub_server`` with a private cache
   (environment variables and the module constants read at import time), and undoes it after.
 
-Example::
+Example (a test module picks fixtures up from its globals; importing them by name would
+trip ruff's F811 on every test that takes them as arguments)::
 
-    from hub_servers import hf_env, hub_server  # noqa: F401
+    import hub_servers
+    from hub_servers import HfEnv, HubServer
+
+    hub_server = hub_servers.hub_server
+    hf_env = hub_servers.hf_env
 
     def test_download(hub_server: HubServer, hf_env: HfEnv) -> None:
-        sha = hub_server.create_repo("org/model", {"config.json": b"{}"})
-        path = hf_hub_download("org/model", "config.json", revision=sha)
+        repo_id = hub_server.unique_repo_id()
+        sha = hub_server.create_repo(repo_id, {"config.json": b"{}"})
+        path = hf_hub_download(repo_id, "config.json", revision=sha)
 
-Repositories live for the whole session: give each test its own repo id
-(:meth:`HubServer.unique_repo_id` makes one).
+``hub_server`` is session-scoped, so its repositories outlive a test: give each test its own
+repo id (:meth:`HubServer.unique_repo_id`). A pytest fixture belongs to the module that holds
+it, so each test module that imports ``hub_server`` gets its own olah (about 1.5 s to start);
+imported into ``conftest.py`` it is one olah for the whole session.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import hashlib
 import http.client
 import itertools
 import json
@@ -112,6 +121,29 @@ def _file_parts(path_in_repo: str) -> tuple[str, ...]:
     return parts
 
 
+def _olah_safe_blob(repo_dir: Path, data: bytes) -> bytes:
+    """The blob to commit for ``data``: itself, or a git LFS pointer olah can serve.
+
+    olah reads every blob of 121-149 bytes as UTF-8 to test for an LFS pointer and answers
+    HTTP 500 when that fails; such files are stored through git LFS (pointer and object),
+    which olah serves with the original bytes.
+    """
+    if not 120 < len(data) < 150:
+        return data
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    else:
+        return data
+    oid = hashlib.sha256(data).hexdigest()
+    obj = repo_dir / ".git" / "lfs" / "objects" / oid[:2] / oid[2:4] / oid
+    obj.parent.mkdir(parents=True, exist_ok=True)
+    obj.write_bytes(data)
+    pointer = f"version https://git-lfs.github.com/spec/v1\noid sha256:{oid}\nsize {len(data)}\n"
+    return pointer.encode()
+
+
 class MirrorStore:
     """The git repositories olah serves: ``<root>/models/<org>/<repo>``, branch ``main``."""
 
@@ -149,11 +181,12 @@ class MirrorStore:
                     raise FileNotFoundError(f"no repository {repo_id!r} under {self.root}")
                 self._init(repo_id, None)
             for path in delete:
-                _git(repo_dir, "rm", "-r", "-q", "--ignore-unmatch", "--", "/".join(_file_parts(path)))
+                path = "/".join(_file_parts(path))
+                _git(repo_dir, "rm", "-r", "-q", "--ignore-unmatch", "--", path)
             for path, data in files.items():
                 target = repo_dir.joinpath(*_file_parts(path))
                 target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(data)
+                target.write_bytes(_olah_safe_blob(repo_dir, data))
             if files:
                 _git(repo_dir, "add", "-A", "--", *("/".join(_file_parts(p)) for p in files))
             _git(repo_dir, "commit", "-q", "--allow-empty", "-m", message)
@@ -209,7 +242,7 @@ class HubServer:
     _counter: Iterator[int] = field(default_factory=itertools.count, repr=False)
 
     def create_repo(self, repo_id: str, files: Mapping[str, bytes]) -> str:
-        """Create model repo ``repo_id`` with ``files`` in one commit on ``main``; return its sha."""
+        """Create repo ``repo_id`` holding ``files`` (one commit on ``main``); return the sha."""
         if self.mirrors.exists(repo_id):
             raise FileExistsError(f"repository {repo_id!r} already exists; use another repo id")
         return self.mirrors.commit(repo_id, files, "initial commit", create=True)
@@ -330,7 +363,7 @@ def run_olah(root: Path) -> Iterator[HubServer]:
 
 @pytest.fixture(scope="session")
 def hub_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubServer]:
-    """An offline olah Hub mirror on 127.0.0.1, one per session (per importing module)."""
+    """An offline olah Hub mirror on 127.0.0.1, for the session (see the module docstring)."""
     with run_olah(tmp_path_factory.mktemp("hub")) as server:
         yield server
 
@@ -354,6 +387,11 @@ class HfEnv:
         self.monkeypatch.setenv("HF_HUB_OFFLINE", "1" if offline else "0")
         self.monkeypatch.setattr(constants, "HF_HUB_OFFLINE", offline)
 
+    def set_endpoint(self, endpoint: str) -> None:
+        """Make ``endpoint`` the default Hub, e.g. ``push_server.endpoint`` (reads and writes)."""
+        self.endpoint = _patch_endpoint(self.monkeypatch, endpoint)
+        _close_hf_session()
+
 
 def _close_hf_session() -> None:
     # The shared HTTP client keeps pooled connections and proxy settings: start afresh.
@@ -363,23 +401,35 @@ def _close_hf_session() -> None:
         _http.close_session()
 
 
+def _patch_endpoint(mp: pytest.MonkeyPatch, endpoint: str) -> str:
+    """Set ``HF_ENDPOINT`` and the constants ``huggingface_hub`` derives from it at import."""
+    from huggingface_hub import constants
+
+    endpoint = endpoint.rstrip("/")
+    mp.setenv("HF_ENDPOINT", endpoint)
+    mp.setattr(constants, "ENDPOINT", endpoint)
+    template = endpoint + "/{repo_id}/resolve/{revision}/{filename}"
+    mp.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE", template)
+    host = urlsplit(endpoint).hostname
+    if host and hasattr(constants, "HF_URL_HOSTS"):
+        mp.setattr(constants, "HF_URL_HOSTS", constants.HF_URL_HOSTS | {host})
+    return endpoint
+
+
 @contextlib.contextmanager
 def hf_hub_environment(endpoint: str, home: Path) -> Iterator[HfEnv]:
     """Point ``huggingface_hub`` at ``endpoint`` with state under ``home``; undo it on exit.
 
     ``huggingface_hub`` reads its environment variables once, at import, into
     ``huggingface_hub.constants``; both are set here (the variables also reach subprocesses).
-    No token is used, telemetry is off and offline mode is off.
+    No token is used (``HF_TOKEN`` unset, token file under ``home``), telemetry is off and
+    offline mode is off.
     """
     from huggingface_hub import constants
 
-    endpoint = endpoint.rstrip("/")
     cache_dir = home / "hub"
     token_path = home / "token"
-    host = urlsplit(endpoint).hostname or HOST
     values: dict[str, Any] = {
-        "ENDPOINT": endpoint,
-        "HUGGINGFACE_CO_URL_TEMPLATE": endpoint + "/{repo_id}/resolve/{revision}/{filename}",
         "HF_HOME": str(home),
         "HF_HUB_CACHE": str(cache_dir),
         "HUGGINGFACE_HUB_CACHE": str(cache_dir),
@@ -387,21 +437,18 @@ def hf_hub_environment(endpoint: str, home: Path) -> Iterator[HfEnv]:
         "HF_STORED_TOKENS_PATH": str(home / "stored_tokens"),
         "HF_HUB_OFFLINE": False,
         "HF_HUB_DISABLE_TELEMETRY": True,
-        "HF_HUB_DISABLE_IMPLICIT_TOKEN": True,
     }
     with pytest.MonkeyPatch.context() as mp:
         for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "TRANSFORMERS_OFFLINE"):
             mp.delenv(name, raising=False)
         mp.delenv("HUGGINGFACE_CO_STAGING", raising=False)
-        no_proxy = ",".join(filter(None, [host, "localhost", os.environ.get("NO_PROXY", "")]))
+        no_proxy = ",".join(filter(None, [HOST, "localhost", os.environ.get("NO_PROXY", "")]))
         env = {
-            "HF_ENDPOINT": endpoint,
             "HF_HOME": str(home),
             "HF_HUB_CACHE": str(cache_dir),
             "HF_TOKEN_PATH": str(token_path),
             "HF_HUB_OFFLINE": "0",
             "HF_HUB_DISABLE_TELEMETRY": "1",
-            "HF_HUB_DISABLE_IMPLICIT_TOKEN": "1",
             "NO_PROXY": no_proxy,
             "no_proxy": no_proxy,
         }
@@ -410,8 +457,7 @@ def hf_hub_environment(endpoint: str, home: Path) -> Iterator[HfEnv]:
         for name, value in values.items():
             if hasattr(constants, name):
                 mp.setattr(constants, name, value)
-        if hasattr(constants, "HF_URL_HOSTS"):
-            mp.setattr(constants, "HF_URL_HOSTS", constants.HF_URL_HOSTS | {host})
+        endpoint = _patch_endpoint(mp, endpoint)
         _close_hf_session()
         try:
             yield HfEnv(endpoint, home, cache_dir, mp)
@@ -431,6 +477,7 @@ def hf_env(hub_server: HubServer, tmp_path: Path) -> Iterator[HfEnv]:
 _COMMIT_ROUTE = re.compile(
     r"/api/models/(?P<repo>[^/]+(?:/[^/]+)?)/(?P<op>preupload|commit)/(?P<revision>[^/]+)"
 )
+_INFO_ROUTE = re.compile(r"/api/models/[^/]+(?:/[^/]+)?")
 _HOP_BY_HOP = {
     "connection",
     "keep-alive",
@@ -446,9 +493,7 @@ _HOP_BY_HOP = {
 
 
 class _HubError(Exception):
-    def __init__(
-        self, status: int, message: str, code: str | None = None, **extra: Any
-    ) -> None:
+    def __init__(self, status: int, message: str, code: str | None = None, **extra: Any) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
@@ -458,10 +503,12 @@ class _HubError(Exception):
 class PushServer:
     """A minimal Hub write API committing into a :class:`MirrorStore`; reads go to olah.
 
-    Implements ``POST /api/repos/create``, ``POST /api/models/<repo>/preupload/<rev>`` (every
+    Implements ``POST /api/repos/create``, ``POST /api/validate-yaml``,
+    ``POST /api/models/<repo>/preupload/<rev>`` (every
     file is ``regular``, so contents arrive base64 in the commit) and
     ``POST /api/models/<repo>/commit/<rev>`` (NDJSON; ``file``, ``deletedFile`` and
-    ``deletedFolder`` lines; branch ``main`` only). Any GET/HEAD is forwarded to ``upstream``.
+    ``deletedFolder`` lines; branch ``main`` only). Any GET/HEAD is forwarded to ``upstream``
+    (``/api/models/<repo>`` as ``/api/models/<repo>/revision/main``, which offline olah needs).
     """
 
     def __init__(self, mirrors: MirrorStore, upstream: str) -> None:
@@ -474,7 +521,9 @@ class PushServer:
         self._httpd = ThreadingHTTPServer((HOST, 0), _make_handler(self))
         self._httpd.daemon_threads = True
         self.endpoint = f"http://{HOST}:{self._httpd.server_address[1]}"
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     def fail(self, route: str = "commit", status: int = 500) -> None:
         """Make ``route`` (``create``, ``preupload`` or ``commit``) answer ``status``.
@@ -503,8 +552,9 @@ class PushServer:
 
     def _create(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         self._check_failure("create")
-        if body.get("type", "model") != "model":
-            raise _HubError(400, f"push server only hosts model repos, not {body['type']!r}")
+        repo_type = body.get("type") or "model"
+        if repo_type != "model":
+            raise _HubError(400, f"push server only hosts model repos, not {repo_type!r}")
         name, org = body.get("name"), body.get("organization")
         repo_id = f"{org}/{name}" if org else str(name)
         url = f"{self.endpoint}/{repo_id}"
@@ -575,10 +625,26 @@ class PushServer:
             "pullRequestUrl": None,
         }
 
+    @staticmethod
+    def _validate_yaml(body: Mapping[str, Any]) -> tuple[int, dict[str, Any]]:
+        """Parse the card's YAML front matter as the Hub would; 400 if it is not YAML."""
+        import yaml
+
+        content = str(body.get("content", ""))
+        parts = content.split("---", 2)
+        if content.startswith("---") and len(parts) == 3:
+            try:
+                yaml.safe_load(parts[1])
+            except yaml.YAMLError as exc:
+                raise _HubError(400, f"invalid YAML front matter: {exc}") from None
+        return 200, {"errors": [], "warnings": []}
+
     def handle_post(self, path: str, query: str, raw: bytes) -> tuple[int, dict[str, Any]]:
         """Answer a POST: ``(status, JSON body)``."""
         if path == "/api/repos/create":
             return self._create(json.loads(raw or b"{}"))
+        if path == "/api/validate-yaml":  # the client checks a README's front matter first
+            return self._validate_yaml(json.loads(raw or b"{}"))
         match = _COMMIT_ROUTE.fullmatch(path)
         if match is None:
             raise _HubError(404, f"push server does not implement POST {path}")
@@ -587,9 +653,15 @@ class PushServer:
             return 200, self._preupload(repo_id, revision, json.loads(raw or b"{}"))
         return 200, self._commit(repo_id, revision, raw, query)
 
-    def forward(self, method: str, target: str, headers: Mapping[str, str]) -> http.client.HTTPResponse:
+    def forward(
+        self, method: str, target: str, headers: Mapping[str, str]
+    ) -> http.client.HTTPResponse:
         """Send a GET/HEAD to the upstream (olah) as is, without following redirects."""
         host, port = self.upstream.hostname or HOST, self.upstream.port or 80
+        path, sep, query = target.partition("?")
+        if _INFO_ROUTE.fullmatch(path):
+            # Offline olah answers repo info only for an explicit revision.
+            target = f"{path}/revision/main{sep}{query}"
         conn = http.client.HTTPConnection(host, port, timeout=60)
         keep = {k: v for k, v in headers.items() if k.lower() not in _HOP_BY_HOP | {"host"}}
         conn.request(method, target, headers=keep)
@@ -615,9 +687,7 @@ def _make_handler(server: PushServer) -> type[BaseHTTPRequestHandler]:
                 return b"".join(chunks)
             return self.rfile.read(int(self.headers.get("Content-Length") or 0))
 
-        def _send(
-            self, status: int, body: bytes, headers: Iterable[tuple[str, str]] = ()
-        ) -> None:
+        def _send(self, status: int, body: bytes, headers: Iterable[tuple[str, str]] = ()) -> None:
             self.send_response(status)
             for name, value in headers:
                 self.send_header(name, value)

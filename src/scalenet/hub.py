@@ -16,7 +16,7 @@ Example:
     >>> import tempfile, torch, scalenet
     >>> model = scalenet.create("resnet20_cifar").eval()
     >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     model.save_pretrained(tmp + "/resnet20")
+    ...     _ = model.save_pretrained(tmp + "/resnet20")
     ...     again = scalenet.from_pretrained(tmp + "/resnet20").eval()
     >>> x = torch.randn(1, 3, 32, 32)
     >>> torch.equal(model(x), again(x))
@@ -179,15 +179,30 @@ def _read_config(path: Path) -> tuple[Config, dict[str, Any]]:
     return _parse_config(data, str(path)), data
 
 
-def _download(repo_id: str, filename: str, revision: str | None) -> Path:
+def _download(repo_id: str, filename: str, revision: str | None, *, found: bool = False) -> Path:
+    """``hf_hub_download`` with scalenet's errors; ``found``: the repo itself is known to exist."""
     from huggingface_hub import hf_hub_download
-    from huggingface_hub.errors import EntryNotFoundError, RepositoryNotFoundError
+    from huggingface_hub.errors import (
+        EntryNotFoundError,
+        LocalEntryNotFoundError,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
 
     try:
         return Path(hf_hub_download(repo_id, filename, revision=revision))
+    except LocalEntryNotFoundError:  # (a subclass of EntryNotFoundError: first)
+        raise WeightsError(
+            f"{filename} of {repo_id} is not in the local cache, and the Hub cannot be reached "
+            "(HF_HUB_OFFLINE is set, or there is no connection)"
+        ) from None
     except EntryNotFoundError:
         raise WeightsError(f"{repo_id} has no {filename}") from None
+    except RevisionNotFoundError:
+        raise WeightsError(f"{repo_id} has no revision {revision!r}") from None
     except RepositoryNotFoundError:
+        if found:  # some servers answer a missing file like a missing repository
+            raise WeightsError(f"{repo_id} has no {filename} (or it is not accessible)") from None
         raise WeightsError(f"no repository {repo_id!r} on the Hub (or no access to it)") from None
 
 
@@ -230,7 +245,7 @@ def from_pretrained(
     else:
         repo_id = str(repo_id_or_dir)
         config, data = _read_config(_download(repo_id, CONFIG_NAME, revision))
-        weights_path = _download(repo_id, WEIGHTS_NAME, revision)
+        weights_path = _download(repo_id, WEIGHTS_NAME, revision, found=True)
         where = repo_id
     state = read_state_dict(weights_path, device=device or "cpu")
     with torch.device("meta"):
