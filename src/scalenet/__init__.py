@@ -1,6 +1,6 @@
 """scalenet: scalable convolutional classifiers for PyTorch, described by typed configs.
 
-Example:
+Examples:
     >>> import scalenet
     >>> model = scalenet.resnet(depths=(2, 2, 2, 2), width=64, num_classes=10)
     >>> scalenet.output_stride(model.config)
@@ -13,6 +13,7 @@ from .builders import resnet, simple_cnn
 from .config import ResNetConfig, SimpleCNNConfig, config_from_dict
 from .errors import ConfigError, ScaleNetError, ShapeError, WeightsError
 from .hub import from_pretrained, push_to_hub, save_pretrained
+from .inference import optimize_for_inference
 from .models import ResNet, ScaleNetModel, SimpleCNN
 from .plan import (
     LayerSpec,
@@ -55,6 +56,7 @@ __all__ = [
     "load_weights",
     "min_input_size",
     "nearest_valid_sizes",
+    "optimize_for_inference",
     "output_stride",
     "plan",
     "profile",

@@ -1,6 +1,6 @@
 """Typed builder functions: make a config, validate it, build the model.
 
-Example:
+Examples:
     >>> import scalenet
     >>> model = scalenet.resnet(depths=(3, 3, 3), width=16, stem="cifar", downsample="pad")
     >>> sum(p.numel() for p in model.parameters())  # ResNet-20, option A
@@ -40,7 +40,7 @@ def resnet(
         ShapeError: ``input_size`` is not a multiple of the output stride (the message names
             the nearest valid sizes).
 
-    Example:
+    Examples:
         >>> import scalenet
         >>> model = scalenet.resnet(depths=(2, 3, 2, 2), width=76)
         >>> model.config.input_size, model.fc.in_features
@@ -87,7 +87,7 @@ def simple_cnn(
         ShapeError: the feature map vanishes in some block, or a pool would drop pixels (the
             message names the block and the valid sizes).
 
-    Example:
+    Examples:
         >>> import scalenet
         >>> model = scalenet.simple_cnn((8, 16, 32, 64, 128, 256), kernel_size=5, padding=0,
         ...                             hidden=(1000, 500, 100), num_classes=2, input_size=444)

@@ -27,7 +27,7 @@ def model_card(
 ) -> str:
     """The README.md of a saved model.
 
-    Example:
+    Examples:
         >>> import scalenet
         >>> card = scalenet.card.model_card(scalenet.create("resnet20_cifar"),
         ...                                 metrics={"top1": 91.25})

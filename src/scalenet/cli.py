@@ -3,7 +3,7 @@
 Built on click (already installed with huggingface_hub). Every command takes a zoo name or the
 path of a config JSON file (``{"family": "resnet", ...}`` as written by ``config.to_dict()``).
 
-Example:
+Examples:
     >>> from click.testing import CliRunner
     >>> from scalenet.cli import main
     >>> CliRunner().invoke(main, ["check", "resnet50", "--input-size", "250"]).exit_code

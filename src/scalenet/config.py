@@ -5,7 +5,7 @@ config cannot exist: every field error is a :class:`~scalenet.errors.ConfigError
 field, the value and what is allowed, and an ``input_size`` that does not fit the network is a
 :class:`~scalenet.errors.ShapeError` that names the nearest sizes that do.
 
-Example:
+Examples:
     >>> from scalenet import ResNetConfig
     >>> cfg = ResNetConfig(depths=(3, 3, 3), width=16, stem="cifar", downsample="pad",
     ...                    num_classes=10, input_size=32)
@@ -109,7 +109,7 @@ class _Config:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable dict of every field, plus ``"family"``.
 
-        Example:
+        Examples:
             >>> from scalenet import SimpleCNNConfig
             >>> SimpleCNNConfig().to_dict()["family"]
             'simple_cnn'
@@ -124,7 +124,7 @@ class _Config:
     def from_dict(cls: type[C], data: Mapping[str, Any]) -> C:
         """Make a config from :meth:`to_dict` output (or parsed JSON); unknown keys are an error.
 
-        Example:
+        Examples:
             >>> from scalenet import ResNetConfig
             >>> ResNetConfig.from_dict({"depths": [1, 1], "width": 8}).depths
             (1, 1)
@@ -146,7 +146,7 @@ class _Config:
     def replace(self: C, **changes: Any) -> C:
         """A copy with some fields changed, validated like any new config.
 
-        Example:
+        Examples:
             >>> from scalenet import ResNetConfig
             >>> ResNetConfig().replace(num_classes=10).num_classes
             10
@@ -181,7 +181,7 @@ class ResNetConfig(_Config):
         dropout: dropout probability before the classifier.
         zero_init_residual: initialise the last BN of every residual branch to zero.
 
-    Example:
+    Examples:
         >>> from scalenet import ResNetConfig
         >>> ResNetConfig(depths=(2, 2, 2, 2), width=64).build().fc.in_features
         512
@@ -274,7 +274,7 @@ class SimpleCNNConfig(_Config):
             frees the model from its input size; without it the model is tied to ``input_size``.
         conv_bias: give every conv a bias (as the classic simple CNNs do, even before BN).
 
-    Example:
+    Examples:
         >>> from scalenet import SimpleCNNConfig
         >>> sum(p.numel() for p in SimpleCNNConfig(channels=(32, 64, 128)).build().parameters())
         114186
@@ -341,7 +341,7 @@ class SimpleCNNConfig(_Config):
 def config_from_dict(data: Mapping[str, Any]) -> ResNetConfig | SimpleCNNConfig:
     """Make whichever config ``data["family"]`` names (``"resnet"`` or ``"simple_cnn"``).
 
-    Example:
+    Examples:
         >>> from scalenet import ResNetConfig, config_from_dict
         >>> config_from_dict(ResNetConfig().to_dict()) == ResNetConfig()
         True

@@ -4,7 +4,7 @@ Every error scalenet raises on bad input derives from :class:`ScaleNetError`, so
 catch them all at once. :class:`ConfigError` and :class:`ShapeError` are also ``ValueError``
 subclasses, which is what they are: a value outside what is allowed.
 
-Example:
+Examples:
     >>> import scalenet
     >>> try:
     ...     scalenet.resnet(depths=(2, 2, 2, 2), width=0)

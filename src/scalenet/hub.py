@@ -12,7 +12,7 @@ After ``import scalenet``, ``timm.create_model("hf-hub:org/repo", pretrained=Tru
 ``timm.create_model("local-dir:DIR", pretrained=True)`` build the same model with the same
 weights as :func:`from_pretrained`.
 
-Example:
+Examples:
     >>> import tempfile, torch, scalenet
     >>> model = scalenet.create("resnet20_cifar").eval()
     >>> with tempfile.TemporaryDirectory() as tmp:
@@ -67,7 +67,7 @@ CUSTOM = "scalenet_custom"  # the generic timm architecture (see timm_compat)
 def hub_config(model: ScaleNetModel) -> dict[str, Any]:
     """The ``config.json`` of ``model``: timm's keys plus the full scalenet config.
 
-    Example:
+    Examples:
         >>> import scalenet
         >>> cfg = scalenet.hub.hub_config(scalenet.create("resnet20_cifar"))
         >>> cfg["architecture"], cfg["model_args"]["depths"]

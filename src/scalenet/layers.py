@@ -4,7 +4,7 @@ The blocks follow torchvision's ``models/resnet.py`` (same attribute names, so c
 with ``strict=True``) with one addition: ``shortcut=False`` drops the identity path, giving the
 plain networks of the ResNet paper.
 
-Example:
+Examples:
     >>> import torch
     >>> from scalenet.layers import BasicBlock, PadShortcut
     >>> block = BasicBlock(16, 32, stride=2, downsample=PadShortcut(16, 32, stride=2))

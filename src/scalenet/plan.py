@@ -10,7 +10,7 @@ dropped or rounded) and the last feature map is at least 1x1. The valid sizes ar
 ``output_stride * f + offset`` for ``f >= f_min``: for a ResNet the multiples of 32 (ImageNet
 stem) or 4 (CIFAR stem, three stages), for the 6-block 5x5 simple CNN 316, 380, 444...
 
-Example:
+Examples:
     >>> import scalenet
     >>> cfg = scalenet.ResNetConfig(depths=(3, 3, 3), width=16, stem="cifar", input_size=32)
     >>> scalenet.output_stride(cfg), scalenet.min_input_size(cfg)
@@ -214,7 +214,7 @@ def plan(config: Config, input_size: int | None = None) -> list[LayerSpec]:
         ShapeError: the feature map vanishes (drops below 1x1) at some layer; the message names
             the layer and the smallest valid input size.
 
-    Example:
+    Examples:
         >>> import scalenet
         >>> cfg = scalenet.SimpleCNNConfig(channels=(8, 16, 32, 64, 128, 256), kernel_size=5,
         ...                                padding=0, hidden=(1000, 500, 100), num_classes=2,
@@ -310,7 +310,7 @@ def _inverse(config: Config) -> tuple[int, int, int]:
 def output_stride(config: Config) -> int:
     """How many input pixels one pixel of the last feature map spans (product of strides).
 
-    Example:
+    Examples:
         >>> import scalenet
         >>> scalenet.output_stride(scalenet.ResNetConfig())
         32
@@ -321,7 +321,7 @@ def output_stride(config: Config) -> int:
 def min_input_size(config: Config) -> int:
     """The smallest valid input size (the last feature map is then 1x1).
 
-    Example:
+    Examples:
         >>> import scalenet
         >>> scalenet.min_input_size(scalenet.SimpleCNNConfig(
         ...     channels=(8, 16, 32, 64, 128, 256), kernel_size=5, padding=0, input_size=444))
@@ -334,7 +334,7 @@ def min_input_size(config: Config) -> int:
 def valid_input_sizes(config: Config, start: int = 1, stop: int = 1024) -> list[int]:
     """Every valid input size in ``[start, stop]``.
 
-    Example:
+    Examples:
         >>> import scalenet
         >>> scalenet.valid_input_sizes(scalenet.ResNetConfig(), 200, 300)
         [224, 256, 288]
@@ -347,7 +347,7 @@ def valid_input_sizes(config: Config, start: int = 1, stop: int = 1024) -> list[
 def nearest_valid_sizes(config: Config, size: int) -> tuple[int | None, int]:
     """The largest valid size <= ``size`` (None if there is none) and the smallest >= it.
 
-    Example:
+    Examples:
         >>> import scalenet
         >>> scalenet.nearest_valid_sizes(scalenet.ResNetConfig(), 250)
         (224, 256)
@@ -367,7 +367,7 @@ def check_input_size(config: Config, size: int) -> None:
     The message names the size, the output stride and the nearest valid sizes (or, when the map
     vanishes, the layer where it does and the smallest valid size).
 
-    Example:
+    Examples:
         >>> import scalenet
         >>> scalenet.check_input_size(scalenet.ResNetConfig(), 250)
         Traceback (most recent call last):

@@ -10,7 +10,7 @@ folded in:
 - ``pool``: window reads (output elements x window area; the whole map for a global pool);
 - ``add``: elements summed by residual additions.
 
-Example:
+Examples:
     >>> import scalenet
     >>> p = scalenet.profile("resnet50")
     >>> p.params, p.macs
@@ -44,7 +44,7 @@ MB = 1024**2
 def human(n: float, unit: str = "") -> str:
     """``25557032 -> '25.56 M'``: K, M, G, T with two decimals.
 
-    Example:
+    Examples:
         >>> from scalenet.profile import human
         >>> human(4_089_184_256, "MACs"), human(650)
         ('4.09 GMACs', '650')
@@ -141,7 +141,7 @@ class Profile:
         ``"sgd_nomomentum"`` none, ``"adam"``/``"adamw"`` two. Allocator slack, the
         framework's workspace and the transient tensors of the backward pass are not included.
 
-        Example:
+        Examples:
             >>> import scalenet
             >>> p = scalenet.profile("resnet20_cifar")
             >>> p.train_memory(128) < p.train_memory(256)
@@ -161,7 +161,7 @@ class Profile:
     ) -> int:
         """The largest batch whose :meth:`train_memory` fits in ``memory_bytes`` (0 if none).
 
-        Example:
+        Examples:
             >>> import scalenet
             >>> p = scalenet.profile("resnet50")
             >>> b = p.max_batch_size(16 * 1024**3)
@@ -182,7 +182,7 @@ class Profile:
     def to_dict(self) -> dict[str, Any]:
         """Every figure as exact integers (JSON-ready), rows included.
 
-        Example:
+        Examples:
             >>> import scalenet
             >>> scalenet.profile("resnet18").to_dict()["macs"]
             1814073344
@@ -300,7 +300,7 @@ def profile(
             ``"fvcore"`` (builds the model, fvcore's ``FlopCountAnalysis`` and
             ``parameter_count``) or ``"torch"`` (``FlopCounterMode`` on the meta device).
 
-    Example:
+    Examples:
         >>> import scalenet
         >>> scalenet.profile("resnet20_cifar").macs
         40551040

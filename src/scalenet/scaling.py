@@ -8,7 +8,7 @@ Results are configs, so :func:`scalenet.profile` and :meth:`build` apply to them
 - resolution: the input size times the multiplier, rounded to the nearest valid size (a multiple
   of the output stride; ties go up).
 
-Example:
+Examples:
     >>> import scalenet
     >>> b0 = scalenet.ResNetConfig()                      # ResNet-18 at 224
     >>> b1 = scalenet.compound_scale(b0, 1)
@@ -32,7 +32,7 @@ ALPHA, BETA, GAMMA = 1.2, 1.1, 1.15
 def round_width(width: float, divisor: int = 8) -> int:
     """Round a channel count to a multiple of ``divisor``, never more than 10% below it.
 
-    Example:
+    Examples:
         >>> from scalenet.scaling import round_width
         >>> round_width(70.4), round_width(77.44), round_width(10)
         (72, 80, 16)
@@ -65,7 +65,7 @@ def scale(
 ) -> ResNetConfig:
     """Scale one or more axes by plain multipliers (1.0 leaves an axis as it is).
 
-    Example:
+    Examples:
         >>> import scalenet
         >>> cfg = scalenet.scale(scalenet.ResNetConfig(), depth=2.0, width=1.25)
         >>> cfg.depths, cfg.width, cfg.input_size
@@ -98,7 +98,7 @@ def compound_scale(
     With the defaults each unit of ``phi`` multiplies MACs by about
     ``alpha * beta**2 * gamma**2 = 1.92`` (rounding moves each step a little).
 
-    Example:
+    Examples:
         >>> import scalenet
         >>> [scalenet.compound_scale(scalenet.ResNetConfig(), p).input_size for p in range(5)]
         [224, 256, 288, 352, 384]
@@ -126,7 +126,7 @@ def fit_budget(
     Raises:
         ConfigError: even the smallest member of the family (``phi`` = -10) is over budget.
 
-    Example:
+    Examples:
         >>> import scalenet
         >>> cfg = scalenet.fit_budget(scalenet.ResNetConfig(), macs=4_000_000_000)
         >>> scalenet.profile(cfg).macs <= 4_000_000_000

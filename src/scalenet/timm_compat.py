@@ -7,7 +7,7 @@ with timm's usual keyword arguments (``num_classes``, ``in_chans``, ``drop_rate`
 (``width=96``, ``depths=(3, 3, 3)``...). ``scalenet_custom`` takes every config field, so a
 Hub ``config.json`` whose ``model_args`` hold a full config can describe any scalenet model.
 
-Example:
+Examples:
     >>> import timm, scalenet
     >>> model = timm.create_model("resnet20_cifar", num_classes=5, in_chans=1)
     >>> model.config.num_classes, model.config.in_chans

@@ -4,7 +4,7 @@ Only safetensors files are written anywhere in scalenet. Pickle-based checkpoint
 ``.pth``, ``.pt``) are read only when a path to one is given explicitly, and only through
 ``torch.load(weights_only=True)``, which refuses to run code.
 
-Example:
+Examples:
     >>> import torch, torchvision, scalenet
     >>> model = scalenet.create("resnet18")
     >>> scalenet.load_weights(model, torchvision.models.resnet18().state_dict())
@@ -142,7 +142,7 @@ def load_weights(
     Raises:
         WeightsError: missing or unexpected keys, or shape mismatches, listed with shapes.
 
-    Example:
+    Examples:
         >>> import torchvision, scalenet
         >>> model = scalenet.create("resnet18", num_classes=10)
         >>> import warnings

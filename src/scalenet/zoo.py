@@ -1,6 +1,6 @@
 """The model zoo: one table of named variants, each a config plus its metadata.
 
-Example:
+Examples:
     >>> import scalenet
     >>> scalenet.list_models("resnet2*")
     ['resnet20_cifar']
@@ -77,7 +77,7 @@ class ZooEntry:
     def pretrained_cfg(self) -> dict[str, Any]:
         """timm's pretrained cfg for this entry (input size, normalisation, layer names...).
 
-        Example:
+        Examples:
             >>> import scalenet
             >>> cfg = scalenet.get_entry("resnet20_cifar").pretrained_cfg()
             >>> cfg["input_size"], cfg["pool_size"], cfg["classifier"]
@@ -225,7 +225,7 @@ ZOO: dict[str, ZooEntry] = {e.name: e for e in _entries()}
 def list_models(pattern: str = "*") -> list[str]:
     """Names of the zoo's models matching a shell-style ``pattern``, in table order.
 
-    Example:
+    Examples:
         >>> import scalenet
         >>> scalenet.list_models("plain*")
         ['plain20_cifar', 'plain32_cifar', 'plain44_cifar', 'plain56_cifar', 'plain110_cifar']
@@ -236,7 +236,7 @@ def list_models(pattern: str = "*") -> list[str]:
 def get_entry(name: str) -> ZooEntry:
     """The zoo entry called ``name``; an unknown name suggests the closest ones.
 
-    Example:
+    Examples:
         >>> import scalenet
         >>> scalenet.get_entry("resnet50").timm_name
         'scalenet_resnet50'
@@ -254,7 +254,7 @@ def get_entry(name: str) -> ZooEntry:
 def get_config(name: str) -> ResNetConfig | SimpleCNNConfig:
     """The config of the zoo model ``name``.
 
-    Example:
+    Examples:
         >>> import scalenet
         >>> scalenet.get_config("resnet56_cifar").depths
         (9, 9, 9)
@@ -274,7 +274,7 @@ def create(name: str, pretrained: bool = False, **overrides: Any) -> ScaleNetMod
     Raises:
         ConfigError: unknown name (with suggestions), unknown field, or a bad value.
 
-    Example:
+    Examples:
         >>> import scalenet
         >>> scalenet.create("resnet18", num_classes=10, in_chans=1).conv1.in_channels
         1
@@ -307,7 +307,7 @@ def zoo_markdown(names: list[str] | None = None) -> str:
 
     ``docs/zoo.md`` holds this table, and a test keeps it equal to the registry.
 
-    Example:
+    Examples:
         >>> import scalenet
         >>> print(scalenet.zoo.zoo_markdown(["resnet20_cifar"]).splitlines()[2])
         | `resnet20_cifar` | `resnet20_cifar` | 269,722 | 40,551,040 | 3x32x32 | ResNet-20 ...

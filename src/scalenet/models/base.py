@@ -117,7 +117,7 @@ class ScaleNetModel(nn.Module):
         ``reset_classifier(0, "")`` also removes the global pooling, so the model returns the
         last feature map. ``global_pool`` is ``None`` (keep), ``"avg"`` or ``""``.
 
-        Example:
+        Examples:
             >>> import torch, scalenet
             >>> model = scalenet.create("resnet20_cifar")
             >>> model.reset_classifier(0, "")

@@ -3,7 +3,7 @@
 Parameter names follow torchvision (``conv1``, ``bn1``, ``layer1``... ``downsample.0/1``, ``fc``),
 so torchvision and timm ResNet checkpoints load with ``strict=True``.
 
-Example:
+Examples:
     >>> import torch, scalenet
     >>> model = scalenet.ResNet(scalenet.ResNetConfig(depths=(1, 1, 1), width=8, stem="cifar",
     ...                                               num_classes=10, input_size=32))

@@ -2,7 +2,7 @@
 
 The first linear layer's input size comes from the layer plan, so a user never computes it.
 
-Example:
+Examples:
     >>> import torch, scalenet
     >>> model = scalenet.SimpleCNN(scalenet.SimpleCNNConfig(channels=(8, 16), input_size=28,
     ...                                                     in_chans=1))

@@ -1,0 +1,40 @@
+"""optimize_for_inference: BatchNorm folded away, outputs equal to the eager model."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+import scalenet
+
+
+@pytest.mark.parametrize(
+    "name", ["resnet20_cifar", "resnet18", "resnet50", "plain20_cifar", "simple_cnn_cifar"]
+)
+def test_folded_model_matches_eager(name: str) -> None:
+    model = scalenet.create(name)
+    with torch.no_grad():  # trained-looking BN statistics and affine parameters
+        for m in model.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.5, 0.5)
+                m.running_var.uniform_(0.5, 2.0)
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.2, 0.2)
+    model.eval()
+    fast = scalenet.optimize_for_inference(model)
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in fast.modules())
+    assert any(isinstance(m, nn.BatchNorm2d) for m in model.modules())  # the original is kept
+    size = min(model.config.input_size, 64) if name != "simple_cnn_cifar" else 32
+    x = torch.randn(2, 3, size, size)
+    with torch.no_grad():
+        expected = model(x)
+        # Folding reorders float32 arithmetic: equal to 1e-5 of the output's scale.
+        scale = float(expected.abs().max())
+        torch.testing.assert_close(fast(x), expected, rtol=1e-5, atol=1e-5 * scale)
+    assert (
+        fast.conv1.weight.is_contiguous(memory_format=torch.channels_last)
+        if hasattr(fast, "conv1")
+        else True
+    )
+    assert sum(p.numel() for p in fast.parameters()) < sum(p.numel() for p in model.parameters())
