@@ -83,7 +83,10 @@ class ResNet(ScaleNetModel):
         return nn.Sequential(conv1x1(inplanes, out, stride), nn.BatchNorm2d(out))
 
     def _init_weights(self) -> None:
-        # torchvision's initialisation; the classifier keeps PyTorch's default.
+        # torchvision's initialisation; the classifier keeps PyTorch's default. On the meta
+        # device (a model about to receive loaded weights) there is nothing to initialise.
+        if self.conv1.weight.is_meta:
+            return
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
