@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal, NamedTuple
 
 import torch
@@ -317,16 +317,10 @@ def profile(
     if method == "analytic":
         if model is not None:
             trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-            analytic = _replace(analytic, trainable_params=trainable)
+            analytic = replace(analytic, trainable_params=trainable)
         return analytic
     if method not in ("fvcore", "torch"):
         raise ConfigError("method", method, "one of 'analytic', 'fvcore', 'torch'")
     from ._measure import measure
 
     return measure(config, model, analytic, method)
-
-
-def _replace(p: Profile, **changes: Any) -> Profile:
-    from dataclasses import replace
-
-    return replace(p, **changes)

@@ -29,12 +29,13 @@ from timm.models import build_model_with_cfg, generate_default_cfgs, register_mo
 
 from .config import ResNetConfig, SimpleCNNConfig, config_from_dict
 from .errors import ConfigError
+from .hub import CUSTOM
 from .models.base import ScaleNetModel
 from .zoo import ZOO, ZooEntry
 
 __all__ = ["CUSTOM_ARCHITECTURE", "register_all"]
 
-CUSTOM_ARCHITECTURE = "scalenet_custom"
+CUSTOM_ARCHITECTURE = CUSTOM  # defined with the Hub layout that names it
 
 #: timm keyword arguments scalenet models do not implement (an explicit error beats ignoring).
 _UNSUPPORTED = ("drop_path_rate", "drop_block_rate", "output_stride", "act_layer", "norm_layer")
@@ -91,10 +92,10 @@ def _build(
             model.reset_classifier(model.num_classes, global_pool)
         return model
 
-    # The feature levels timm's features_only wrapper may pick from.
+    # The feature levels timm's features_only wrapper may pick from: the stem and each ResNet
+    # stage, or each conv block (the same count as the built model's feature_info).
     probe = base if base is not None else config_from_dict(kwargs)
-    with torch.device("meta"):
-        levels = len(probe.build().feature_info)
+    levels = len(probe.depths) + 1 if isinstance(probe, ResNetConfig) else len(probe.channels)
     # Simple CNNs keep their blocks in a Sequential (`features.0`...), which timm's feature
     # wrapper must open; ResNet stages (`layer1`...) are feature modules themselves.
     flatten = isinstance(probe, SimpleCNNConfig)
