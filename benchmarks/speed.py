@@ -1,6 +1,6 @@
 """Speed of scalenet models against the references, in one run, as median ratios.
 
-    python benchmarks/speed.py [--repeats 15] [--quick]
+    python benchmarks/speed.py [--repeats 15] [--quick] [--part loading]
 
 Ratios are reference time / scalenet time (>= 1.0: scalenet is no slower). Every comparison
 interleaves the two models run by run (so drift in machine load hits both) and reports the
@@ -13,7 +13,9 @@ median ratio over ``--repeats`` runs after warm-up.
 3. the inference fast path ``scalenet.optimize_for_inference`` (BN folded, channels_last)
    against torchvision's eager model;
 4. ``scalenet.from_pretrained`` of resnet50 against loading the same safetensors file directly
-   (the floor) and against ``timm.create_model(pretrained=True)`` from the same local file.
+   (the floor) and against ``timm.create_model(pretrained=True)`` from the same local file,
+   with its parts (the reader, building the module tree) and torchvision's ``resnet50()`` on the
+   meta device for scale; ``--part loading`` runs this section alone.
 """
 
 from __future__ import annotations
@@ -108,10 +110,61 @@ class ReferenceResNet56(nn.Module):
         return self.fc(F.adaptive_avg_pool2d(x, 1).flatten(1))
 
 
+def touch(state: dict[str, torch.Tensor]) -> float:
+    """Read every byte once (the mapped pages are faulted in on first use)."""
+    return sum(float(t.sum()) for t in state.values() if t.is_floating_point())
+
+
+def loading(repeats: int) -> None:
+    """from_pretrained(resnet50) against the raw safetensors load and timm, same local file."""
+    from scalenet._skeleton import skeleton
+    from scalenet.weights import read_state_dict
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = scalenet.create("resnet50").save_pretrained(Path(tmp) / "r50")
+        weights = folder / "model.safetensors"
+        config = scalenet.get_config("resnet50")
+
+        def tv_meta() -> object:
+            with torch.device("meta"):
+                return torchvision.models.resnet50()
+
+        runs: dict[str, Callable[[], object]] = {
+            "raw safetensors.torch.load_file": lambda: safetensors.torch.load_file(str(weights)),
+            "scalenet.from_pretrained": lambda: scalenet.from_pretrained(folder),
+            "timm.create_model(pretrained=True)": lambda: timm.create_model(
+                "resnet50", pretrained=True, pretrained_cfg_overlay={"file": str(weights)}
+            ),
+            "  raw load, then every weight read once": lambda: touch(
+                safetensors.torch.load_file(str(weights))
+            ),
+            "  from_pretrained, then every weight read once": lambda: touch(
+                scalenet.from_pretrained(folder).state_dict()
+            ),
+            "  part: scalenet's reader (read_state_dict)": lambda: read_state_dict(weights),
+            "  part: module tree on meta, no init (skeleton)": lambda: skeleton(config),
+            "  for scale: torchvision resnet50() on meta": tv_meta,
+        }
+        times: dict[str, list[float]] = {k: [] for k in runs}
+        for fn in runs.values():
+            fn()  # warm-up
+        for _ in range(repeats):
+            for label, fn in runs.items():
+                times[label].append(timed(fn))
+        median = {k: statistics.median(v) for k, v in times.items()}
+        raw, ours = median["raw safetensors.torch.load_file"], median["scalenet.from_pretrained"]
+        print(f"from_pretrained(resnet50) / raw safetensors load{'':<4}{ours / raw:>8.3f}")
+        print(f"timm.create_model(pretrained) / from_pretrained{'':<5}"
+              f"{median['timm.create_model(pretrained=True)'] / ours:>8.3f}")  # fmt: skip
+        for label, t in median.items():
+            print(f"  {label:<50}{1e3 * t:>7.1f} ms")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--quick", action="store_true", help="resnet18 only, fewer repeats")
+    parser.add_argument("--part", choices=("all", "loading"), default="all")
     args = parser.parse_args()
     repeats = 5 if args.quick else args.repeats
     torch.manual_seed(0)
@@ -122,6 +175,9 @@ def main() -> None:
     )
     print(f"{'comparison':<52}{'ratio':>8}")
 
+    if args.part == "loading":
+        loading(repeats)
+        return
     x = torch.randn(8, 3, 224, 224)
     for name in ("resnet18",) if args.quick else ("resnet18", "resnet50"):
         ours = scalenet.create(name)
@@ -141,34 +197,7 @@ def main() -> None:
         r = ratio(make(ref56, xc), make(ours56, xc), repeats)
         print(f"resnet56_cifar {label} vs reference (batch 128)".ljust(52) + f"{r:>8.3f}")
 
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = scalenet.create("resnet50").save_pretrained(Path(tmp) / "r50")
-        weights = folder / "model.safetensors"
-
-        def raw() -> object:
-            return safetensors.torch.load_file(str(weights))
-
-        def ours_load() -> object:
-            return scalenet.from_pretrained(folder)
-
-        def timm_load() -> object:
-            return timm.create_model(
-                "resnet50", pretrained=True, pretrained_cfg_overlay={"file": str(weights)}
-            )
-
-        t_raw = statistics.median(timed(raw) for _ in range(repeats))
-        t_ours = statistics.median(timed(ours_load) for _ in range(repeats))
-        t_timm = statistics.median(timed(timm_load) for _ in range(repeats))
-        print(
-            "from_pretrained(resnet50) / raw safetensors load".ljust(52) + f"{t_ours / t_raw:>8.3f}"
-        )
-        print(
-            "timm.create_model(pretrained) / from_pretrained".ljust(52) + f"{t_timm / t_ours:>8.3f}"
-        )
-        print(
-            f"  (raw {1e3 * t_raw:.0f} ms, from_pretrained {1e3 * t_ours:.0f} ms, "
-            f"timm {1e3 * t_timm:.0f} ms)"
-        )
+    loading(repeats)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from .config import ResNetConfig, SimpleCNNConfig
 from .plan import LayerSpec, plan
 from .profile import LayerRow, Profile
 
-__all__ = ["analytic_profile"]
+__all__ = ["analytic_profile", "count_params"]
 
 Config = ResNetConfig | SimpleCNNConfig
 
@@ -23,6 +23,17 @@ def _spec_params(s: LayerSpec) -> int:
     if s.kind == "linear":
         return s.in_channels * s.out_channels + (s.out_channels if s.bias else 0)
     return 0
+
+
+def count_params(config: Config) -> int:
+    """Parameters of the model ``config`` describes, from its plan (no model, no tensor).
+
+    Examples:
+        >>> import scalenet
+        >>> count_params(scalenet.get_config("resnet50"))
+        25557032
+    """
+    return sum(_spec_params(s) for s in plan(config))
 
 
 def _spec_macs(s: LayerSpec) -> int:

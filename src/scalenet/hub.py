@@ -34,15 +34,17 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import safetensors.torch
 import torch
 
+from . import _safetensors
+from ._skeleton import skeleton
 from ._version import __version__
 from .card import model_card
 from .config import ResNetConfig, SimpleCNNConfig, config_from_dict
+from .counting import count_params
 from .errors import ConfigError, WeightsError
 from .models.base import ScaleNetModel
-from .weights import load_weights, read_state_dict, set_in_chans
+from .weights import assign_exact, load_weights, read_state_dict, set_in_chans
 
 __all__ = [
     "CONFIG_NAME",
@@ -131,9 +133,10 @@ def save_pretrained(
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
     try:
-        state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
-        safetensors.torch.save_file(
-            state, str(staging / WEIGHTS_NAME), metadata={"format": "pt", "scalenet": __version__}
+        _safetensors.save_file(
+            model.state_dict(),
+            staging / WEIGHTS_NAME,
+            metadata={"format": "pt", "scalenet": __version__},
         )
         (staging / CONFIG_NAME).write_text(json.dumps(hub_config(model), indent=2) + "\n")
         card = model_card(model, metrics=metrics, training=training, license=license)
@@ -158,9 +161,7 @@ def _parse_config(data: object, where: str) -> Config:
             "model_args", args, f"a JSON object with the full scalenet config (in {where})"
         )
     config = config_from_dict(args)
-    from .profile import profile
-
-    params = profile(config).params
+    params = count_params(config)
     if params > MAX_PARAMS:
         raise ConfigError(
             "model_args",
@@ -248,12 +249,12 @@ def from_pretrained(
         weights_path = _download(repo_id, WEIGHTS_NAME, revision, found=True)
         where = repo_id
     state = read_state_dict(weights_path, device=device or "cpu")
-    with torch.device("meta"):
-        model = config.build()
-    try:
-        load_weights(model, state, assign=True, adapt=False)
-    except WeightsError as err:
-        raise WeightsError(f"{where}: {err}") from None
+    model = skeleton(config)
+    if not assign_exact(model, state):
+        try:  # explains what does not fit
+            load_weights(model, state, assign=True, adapt=False)
+        except WeightsError as err:
+            raise WeightsError(f"{where}: {err}") from None
     if num_classes is not None and num_classes != config.num_classes:
         model.reset_classifier(num_classes)
         warnings.warn(

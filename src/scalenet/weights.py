@@ -19,14 +19,14 @@ from pathlib import Path
 from typing import Any
 
 import safetensors
-import safetensors.torch
 import torch
 from torch import Tensor, nn
 
+from . import _safetensors
 from .errors import WeightsError
 from .models.base import ScaleNetModel
 
-__all__ = ["adapt_in_chans", "load_weights", "read_state_dict"]
+__all__ = ["adapt_in_chans", "assign_exact", "load_weights", "read_state_dict"]
 
 _PICKLE_SUFFIXES = (".bin", ".pth", ".pt", ".ckpt")
 _SHOW = 5  # how many offending keys an error lists
@@ -34,6 +34,10 @@ _SHOW = 5  # how many offending keys an error lists
 
 def read_state_dict(path: str | Path, device: str | torch.device = "cpu") -> dict[str, Tensor]:
     """Read a ``.safetensors`` file, or a pickle checkpoint with ``torch.load(weights_only=True)``.
+
+    A safetensors file is mapped into memory (private, copy-on-write) and its tensors are views
+    of the mapping, each 64-byte aligned: nothing is copied until it is used (see
+    ``scalenet._safetensors``).
 
     Training checkpoints that wrap the weights (``{"state_dict": ...}``, ``{"model": ...}``) and
     DistributedDataParallel's ``module.`` prefix are unwrapped.
@@ -47,13 +51,9 @@ def read_state_dict(path: str | Path, device: str | torch.device = "cpu") -> dic
         raise WeightsError(f"no weights file at {path}")
     if path.suffix == ".safetensors":
         try:
-            state = safetensors.torch.load_file(str(path), device=str(device))
-        except (safetensors.SafetensorError, OSError, ValueError) as err:
+            state = _safetensors.load_file(path, device=device)
+        except (safetensors.SafetensorError, OSError, ValueError, RuntimeError) as err:
             raise WeightsError(f"{path} is not a valid safetensors file: {err}") from None
-        # Tensors read from the file can sit at any byte offset. oneDNN picks other kernels
-        # for weights that are not 64-byte aligned, which changes results in the last bit, so
-        # a model given these tensors (assign=True) would not reproduce the saved one exactly.
-        state = {k: v if v.data_ptr() % 64 == 0 else v.clone() for k, v in state.items()}
     elif path.suffix in _PICKLE_SUFFIXES:
         try:
             loaded = torch.load(path, map_location=device, weights_only=True)
@@ -197,6 +197,40 @@ def load_weights(
     for note in notes:
         warnings.warn(note, stacklevel=2)
     model.load_state_dict(state, strict=True, assign=assign)
+
+
+def assign_exact(model: nn.Module, state: Mapping[str, Tensor]) -> bool:
+    """Make the tensors of ``state`` the model's own, when its names and shapes match exactly.
+
+    The fast path of :func:`load_weights` with ``assign=True`` for a model built on the meta
+    device: no copy, no hook, the parameters keep their ``requires_grad``. Returns ``False``
+    (and changes nothing) when the names or shapes differ.
+
+    Examples:
+        >>> import scalenet
+        >>> from scalenet._skeleton import skeleton
+        >>> model = skeleton(scalenet.get_config("resnet20_cifar"))
+        >>> assign_exact(model, scalenet.create("resnet20_cifar").state_dict())
+        True
+        >>> model.fc.weight.device
+        device(type='cpu')
+    """
+    expected = model.state_dict(keep_vars=True)
+    if expected.keys() != state.keys() or any(
+        state[k].shape != v.shape for k, v in expected.items()
+    ):
+        return False
+    for prefix, module in model.named_modules():
+        dot = f"{prefix}." if prefix else ""
+        for name, param in module._parameters.items():
+            if param is not None and dot + name in state:
+                module._parameters[name] = nn.Parameter(
+                    state[dot + name], requires_grad=param.requires_grad
+                )
+        for name, buffer in module._buffers.items():
+            if buffer is not None and dot + name in state:
+                module._buffers[name] = state[dot + name]
+    return True
 
 
 def _classes(state: Mapping[str, Any]) -> str:
