@@ -219,9 +219,12 @@ def from_pretrained(
     """Load a model saved by :func:`save_pretrained`, from a directory or a Hub repository.
 
     ``config.json`` is validated (fields, and an analytic parameter count against
-    :data:`MAX_PARAMS`) before the weights are even downloaded. The model is built on the meta
-    device and the loaded tensors are assigned to it, so no time goes into a random
-    initialisation that would be overwritten.
+    :data:`MAX_PARAMS`) before the weights are even downloaded. The module tree is built on the
+    meta device with no initialiser run, and the weights file is mapped into memory (privately:
+    training never writes to it) and used as the model's tensors without a copy; files written
+    by :func:`save_pretrained` keep the tensors 64-byte aligned, so the loaded model reproduces
+    the saved one's outputs bit for bit. As with ``safetensors.torch.load_file``, do not
+    truncate or rewrite the file in place while the model lives (replacing it is fine).
 
     Args:
         repo_id_or_dir: a local directory, or ``"org/repo"`` on the Hub (``HF_ENDPOINT``,
