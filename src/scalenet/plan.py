@@ -80,56 +80,40 @@ class LayerSpec(NamedTuple):
 Config = ResNetConfig | SimpleCNNConfig
 
 
-class _Op(NamedTuple):
-    """A size-free template of a layer (the plan fills in sizes)."""
-
-    name: str
-    kind: Kind
-    in_channels: int
-    out_channels: int
-    kernel: int = 1
-    stride: int = 1
-    padding: int = 0
-    bias: bool = False
-    shortcut: bool = False
-    global_pool: bool = False
-
-
-_spec = _Op
-
-
-# --- size-free templates ---------------------------------------------------------------------
+# --- size-free templates: specs whose channels and sizes the walk fills in ----------------------
 
 
 def _resnet_block(
     cfg: ResNetConfig, name: str, cin: int, planes: int, stride: int
-) -> Iterator[_Op]:
+) -> Iterator[LayerSpec]:
     cout = planes * cfg.expansion
     if cfg.block == "basic":
-        yield _spec(f"{name}.conv1", "conv", cin, planes, kernel=3, stride=stride, padding=1)
-        yield _spec(f"{name}.bn1", "bn", planes, planes)
-        yield _spec(f"{name}.relu", "relu", planes, planes)
-        yield _spec(f"{name}.conv2", "conv", planes, planes, kernel=3, padding=1)
-        yield _spec(f"{name}.bn2", "bn", planes, planes)
+        yield LayerSpec(f"{name}.conv1", "conv", cin, planes, kernel=3, stride=stride, padding=1)
+        yield LayerSpec(f"{name}.bn1", "bn", planes, planes)
+        yield LayerSpec(f"{name}.relu", "relu", planes, planes)
+        yield LayerSpec(f"{name}.conv2", "conv", planes, planes, kernel=3, padding=1)
+        yield LayerSpec(f"{name}.bn2", "bn", planes, planes)
     else:
-        yield _spec(f"{name}.conv1", "conv", cin, planes)
-        yield _spec(f"{name}.bn1", "bn", planes, planes)
-        yield _spec(f"{name}.relu", "relu", planes, planes)
-        yield _spec(f"{name}.conv2", "conv", planes, planes, kernel=3, stride=stride, padding=1)
-        yield _spec(f"{name}.bn2", "bn", planes, planes)
-        yield _spec(f"{name}.relu", "relu", planes, planes)
-        yield _spec(f"{name}.conv3", "conv", planes, cout)
-        yield _spec(f"{name}.bn3", "bn", cout, cout)
+        yield LayerSpec(f"{name}.conv1", "conv", cin, planes)
+        yield LayerSpec(f"{name}.bn1", "bn", planes, planes)
+        yield LayerSpec(f"{name}.relu", "relu", planes, planes)
+        yield LayerSpec(f"{name}.conv2", "conv", planes, planes, kernel=3, stride=stride, padding=1)
+        yield LayerSpec(f"{name}.bn2", "bn", planes, planes)
+        yield LayerSpec(f"{name}.relu", "relu", planes, planes)
+        yield LayerSpec(f"{name}.conv3", "conv", planes, cout)
+        yield LayerSpec(f"{name}.bn3", "bn", cout, cout)
     if cfg.shortcut:
         if stride != 1 or cin != cout:
             if cfg.downsample == "projection":
                 ds = f"{name}.downsample"
-                yield _spec(f"{ds}.0", "conv", cin, cout, stride=stride, shortcut=True)
-                yield _spec(f"{ds}.1", "bn", cout, cout, shortcut=True)
+                yield LayerSpec(f"{ds}.0", "conv", cin, cout, stride=stride, shortcut=True)
+                yield LayerSpec(f"{ds}.1", "bn", cout, cout, shortcut=True)
             else:
-                yield _spec(f"{name}.downsample", "pad", cin, cout, stride=stride, shortcut=True)
-        yield _spec(f"{name}.add", "add", cout, cout)
-    yield _spec(f"{name}.relu", "relu", cout, cout)
+                yield LayerSpec(
+                    f"{name}.downsample", "pad", cin, cout, stride=stride, shortcut=True
+                )
+        yield LayerSpec(f"{name}.add", "add", cout, cout)
+    yield LayerSpec(f"{name}.relu", "relu", cout, cout)
 
 
 def resnet_stages(cfg: ResNetConfig) -> list[tuple[int, int, int]]:
@@ -141,62 +125,62 @@ def resnet_stages(cfg: ResNetConfig) -> list[tuple[int, int, int]]:
     ]
 
 
-def _resnet_templates(cfg: ResNetConfig) -> Iterator[_Op]:
+def _resnet_templates(cfg: ResNetConfig) -> Iterator[LayerSpec]:
     w = cfg.width
     if cfg.stem == "imagenet":
-        yield _spec("conv1", "conv", cfg.in_chans, w, kernel=7, stride=2, padding=3)
+        yield LayerSpec("conv1", "conv", cfg.in_chans, w, kernel=7, stride=2, padding=3)
     else:
-        yield _spec("conv1", "conv", cfg.in_chans, w, kernel=3, stride=1, padding=1)
-    yield _spec("bn1", "bn", w, w)
-    yield _spec("relu", "relu", w, w)
+        yield LayerSpec("conv1", "conv", cfg.in_chans, w, kernel=3, stride=1, padding=1)
+    yield LayerSpec("bn1", "bn", w, w)
+    yield LayerSpec("relu", "relu", w, w)
     if cfg.stem == "imagenet":
-        yield _spec("maxpool", "maxpool", w, w, kernel=3, stride=2, padding=1)
+        yield LayerSpec("maxpool", "maxpool", w, w, kernel=3, stride=2, padding=1)
     cin = w
     for i, (planes, stride, depth) in enumerate(resnet_stages(cfg)):
         for j in range(depth):
             yield from _resnet_block(cfg, f"layer{i + 1}.{j}", cin, planes, stride if j == 0 else 1)
             cin = planes * cfg.expansion
-    yield _spec("avgpool", "avgpool", cin, cin, global_pool=True)
-    yield _spec("flatten", "flatten", cin, cin)
+    yield LayerSpec("avgpool", "avgpool", cin, cin, global_pool=True)
+    yield LayerSpec("flatten", "flatten", cin, cin)
     if cfg.dropout > 0:
-        yield _spec("drop", "dropout", cin, cin)
+        yield LayerSpec("drop", "dropout", cin, cin)
     if cfg.num_classes > 0:
-        yield _spec("fc", "linear", cin, cfg.num_classes, bias=True)
+        yield LayerSpec("fc", "linear", cin, cfg.num_classes, bias=True)
 
 
-def _simple_cnn_templates(cfg: SimpleCNNConfig) -> Iterator[_Op]:
+def _simple_cnn_templates(cfg: SimpleCNNConfig) -> Iterator[LayerSpec]:
     cin, k, p = cfg.in_chans, cfg.kernel_size, cfg.conv_padding
     for i, cout in enumerate(cfg.channels):
         name = f"features.{i}"
-        yield _spec(f"{name}.conv", "conv", cin, cout, kernel=k, padding=p, bias=cfg.conv_bias)
+        yield LayerSpec(f"{name}.conv", "conv", cin, cout, kernel=k, padding=p, bias=cfg.conv_bias)
         if cfg.batch_norm:
-            yield _spec(f"{name}.bn", "bn", cout, cout)
-        yield _spec(f"{name}.act", "relu", cout, cout)
+            yield LayerSpec(f"{name}.bn", "bn", cout, cout)
+        yield LayerSpec(f"{name}.act", "relu", cout, cout)
         if cfg.pool != "none":
             kind: Kind = "maxpool" if cfg.pool == "max" else "avgpool"
-            yield _spec(f"{name}.pool", kind, cout, cout, kernel=2, stride=2)
+            yield LayerSpec(f"{name}.pool", kind, cout, cout, kernel=2, stride=2)
         cin = cout
     if cfg.global_pool:
-        yield _spec("global_pool", "avgpool", cin, cin, global_pool=True)
-    yield _spec("flatten", "flatten", cin, cin)  # out_channels is set from the size by _walk
+        yield LayerSpec("global_pool", "avgpool", cin, cin, global_pool=True)
+    yield LayerSpec("flatten", "flatten", cin, cin)  # out_channels is set from the size by _walk
     for j, width in enumerate(cfg.hidden):
         if cfg.dropout > 0:
-            yield _spec(f"hidden.{j}.drop", "dropout", 0, 0)
-        yield _spec(f"hidden.{j}.fc", "linear", 0, width, bias=True)
-        yield _spec(f"hidden.{j}.act", "relu", width, width)
+            yield LayerSpec(f"hidden.{j}.drop", "dropout", 0, 0)
+        yield LayerSpec(f"hidden.{j}.fc", "linear", 0, width, bias=True)
+        yield LayerSpec(f"hidden.{j}.act", "relu", width, width)
     if cfg.dropout > 0:
-        yield _spec("drop", "dropout", 0, 0)
+        yield LayerSpec("drop", "dropout", 0, 0)
     if cfg.num_classes > 0:
-        yield _spec("fc", "linear", 0, cfg.num_classes, bias=True)
+        yield LayerSpec("fc", "linear", 0, cfg.num_classes, bias=True)
 
 
-def _templates(cfg: Config) -> Iterator[_Op]:
+def _templates(cfg: Config) -> Iterator[LayerSpec]:
     if isinstance(cfg, ResNetConfig):
         return _resnet_templates(cfg)
     return _simple_cnn_templates(cfg)
 
 
-def _window_out(size: int, spec: _Op | LayerSpec) -> int:
+def _window_out(size: int, spec: LayerSpec) -> int:
     return (size + 2 * spec.padding - spec.kernel) // spec.stride + 1
 
 
@@ -255,10 +239,7 @@ def plan(config: Config, input_size: int | None = None) -> list[LayerSpec]:
             cin, cout = channels, channels * cur[0] * cur[1]
         elif t.kind in ("linear", "dropout") and cin == 0:
             cin, cout = channels, (cout if t.kind == "linear" else channels)
-        spec = LayerSpec(
-            t.name, t.kind, cin, cout, t.kernel, t.stride, t.padding, t.bias, cur, out,
-            t.shortcut, t.global_pool,
-        )  # fmt: skip
+        spec = t._replace(in_channels=cin, out_channels=cout, in_size=cur, out_size=out)
         specs.append(spec)
         if t.shortcut:
             short_hw = out
@@ -271,12 +252,13 @@ def plan(config: Config, input_size: int | None = None) -> list[LayerSpec]:
 # --- input-size rules -------------------------------------------------------------------------
 
 
-def _main_windows(config: Config) -> list[_Op]:
-    return [
-        t
-        for t in _templates(config)
-        if t.kind in _WINDOWED and not t.global_pool and not t.shortcut
-    ]
+def _is_main_window(spec: LayerSpec) -> bool:
+    """A layer that resizes the main path's map (not the global pool, not a shortcut)."""
+    return spec.kind in _WINDOWED and not spec.global_pool and not spec.shortcut
+
+
+def _main_windows(config: Config) -> list[LayerSpec]:
+    return [t for t in _templates(config) if _is_main_window(t)]
 
 
 def _inverse(config: Config) -> tuple[int, int, int]:
@@ -377,8 +359,8 @@ def check_input_size(config: Config, size: int) -> None:
     below, above = nearest_valid_sizes(config, size)
     if above == size:
         return
-    stride = output_stride(config)
-    smallest = min_input_size(config)
+    stride, offset, f_min = _inverse(config)
+    smallest = stride * f_min + offset
     if size < smallest:
         plan(config, size)  # raises, naming the layer where the map vanishes, if it does
         reason = (
@@ -386,7 +368,7 @@ def check_input_size(config: Config, size: int) -> None:
             f"(the last feature map would be below 1x1 at output stride {stride})"
         )
     else:
-        offset = _inverse(config)[1] % stride
+        offset %= stride
         reason = (
             f"it is not a multiple of the output stride {stride}"
             if offset == 0
@@ -405,11 +387,10 @@ def check_input_size(config: Config, size: int) -> None:
 def _first_inexact_layer(config: Config, size: int) -> str:
     """Describe the first strided layer whose input size is not divisible by its stride."""
     for spec in plan(config, size):
-        if spec.kind in _WINDOWED and not spec.global_pool and not spec.shortcut:
-            h = spec.in_size[0]
-            if spec.stride > 1 and h % spec.stride:
-                return (
-                    f"layer {spec.name!r} ({spec.kind}, stride {spec.stride}) would receive "
-                    f"{h}x{h}, which does not divide by {spec.stride}"
-                )
+        h = spec.in_size[0]
+        if _is_main_window(spec) and spec.stride > 1 and h % spec.stride:
+            return (
+                f"layer {spec.name!r} ({spec.kind}, stride {spec.stride}) would receive "
+                f"{h}x{h}, which does not divide by {spec.stride}"
+            )
     return ""
