@@ -212,3 +212,17 @@ def test_assign_exact_keeps_requires_grad_and_refuses_a_mismatch() -> None:
     before = other.fc.weight
     assert not assign_exact(other, source.state_dict())
     assert other.fc.weight is before
+
+
+def test_dtypes_outside_the_fast_path_go_through_safetensors(tmp_path: Path) -> None:
+    # float8 is not among the dtypes scalenet maps itself: both directions fall back to the
+    # safetensors library and still give back the same bytes.
+    tensors = {"f8": torch.randn(8, 8).to(torch.float8_e4m3fn), "w": torch.randn(3, 5)}
+    save_file(tensors, tmp_path / "x.safetensors")
+    theirs = safetensors.torch.load_file(str(tmp_path / "x.safetensors"))
+    ours = load_file(tmp_path / "x.safetensors")
+    for loaded in (theirs, ours):
+        assert loaded["f8"].dtype == torch.float8_e4m3fn
+        assert torch.equal(loaded["f8"].view(torch.uint8), tensors["f8"].view(torch.uint8))
+        assert torch.equal(loaded["w"], tensors["w"])
+    assert all(t.data_ptr() % ALIGNMENT == 0 for t in ours.values())

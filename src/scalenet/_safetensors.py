@@ -129,12 +129,12 @@ def load_file(path: str | Path, device: str | torch.device = "cpu") -> dict[str,
     with open(path, "rb") as file:
         (length,) = struct.unpack("<Q", file.read(8))
         header = json.loads(file.read(length), object_pairs_hook=_unique_keys)
+        header.pop("__metadata__", None)
+        if not _LITTLE_ENDIAN or any(info["dtype"] not in _DTYPES for info in header.values()):
+            loaded = safetensors.torch.load_file(path, device=str(device))
+            return {k: v if v.data_ptr() % ALIGNMENT == 0 else v.clone() for k, v in loaded.items()}
         # Private: writes into the tensors (training) stay in memory, never reach the file.
         mapping = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_COPY)
-    header.pop("__metadata__", None)
-    if not _LITTLE_ENDIAN or any(info["dtype"] not in _DTYPES for info in header.values()):
-        loaded = safetensors.torch.load_file(path, device=str(device))
-        return {k: v if v.data_ptr() % ALIGNMENT == 0 else v.clone() for k, v in loaded.items()}
     start = 8 + length
     state: dict[str, Tensor] = {}
     for name, info in header.items():
