@@ -147,12 +147,13 @@ def test_imagefolder_and_csv_data_train(tmp_path: Path) -> None:
         "--data-dir",
         str(tmp_path / "folder"),
         "--epochs",
-        "1",
+        "2",
         "--out",
         str(tmp_path / "r2"),
         tmp=tmp_path,
     )
     assert result.returncode == 0, result.stderr
+    assert json.loads((tmp_path / "r2" / "test_metrics.json").read_text())["test"]["top1"] > 0.9
 
 
 def one_error_line(result: subprocess.CompletedProcess[str]) -> str:

@@ -324,5 +324,7 @@ def test_real_cifar10_zip(monkeypatch: pytest.MonkeyPatch) -> None:
         assert x.shape == (3, 32, 32)
         assert 0 <= y < 10
         assert torch.isfinite(x).all()
-    assert all(0.35 < m < 0.6 for m in bundle.mean)
-    assert all(0.15 < s < 0.35 for s in bundle.std)
+    # The published CIFAR-10 training-set statistics; a 300-image sample is within ~0.01.
+    published_mean, published_std = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
+    assert all(abs(m - p) < 0.03 for m, p in zip(bundle.mean, published_mean, strict=True))
+    assert all(abs(s - p) < 0.03 for s, p in zip(bundle.std, published_std, strict=True))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+import torchvision
 from torch import nn
 
 import scalenet
@@ -32,9 +33,15 @@ def test_wrong_channels_rank_and_size_raise_shape_error(key: str) -> None:
 
 
 def test_resnet_accepts_other_sizes_above_the_minimum_like_torchvision() -> None:
-    model = scalenet.resnet(depths=(1, 1, 1, 1), width=4, num_classes=7)
+    model = scalenet.resnet(depths=(1, 1, 1, 1), num_classes=7).eval()
+    ref = torchvision.models.resnet.ResNet(
+        torchvision.models.resnet.BasicBlock, [1, 1, 1, 1], num_classes=7
+    ).eval()
+    model.load_state_dict(ref.state_dict())
     for size in (32, 48, 100):
-        assert model(torch.randn(2, 3, size, size)).shape == (2, 7)
+        x = torch.randn(2, 3, size, size)
+        with torch.no_grad():
+            torch.testing.assert_close(model(x), ref(x))
     with pytest.raises(scalenet.ShapeError, match=r"16x16 is too small.*at least 32x32"):
         model(torch.randn(2, 3, 16, 16))
 

@@ -49,6 +49,7 @@ def test_revision_pinning_and_offline_cache(hub_server: HubServer, hf_env: HfEnv
     sha1 = hub_server.create_repo(repo, saved_files(first, tmp_path / "a"))
     sha2 = hub_server.commit(repo, saved_files(second, tmp_path / "b"), "retrained")
     assert sha1 != sha2
+    assert not same_model(first, second)  # so loading the wrong revision would be caught
     assert same_model(scalenet.from_pretrained(repo, revision=sha1), first)
     assert same_model(scalenet.from_pretrained(repo), second)
     assert same_model(scalenet.from_pretrained(repo, revision="main"), second)

@@ -46,8 +46,10 @@ def test_published_macs(name: str, macs: int) -> None:
 
 
 def test_resnet20_projection_macs() -> None:
+    # Option B ResNet-20: 40.81M MACs (e.g. chenyaofo/pytorch-cifar-models), and fvcore agrees.
     cfg = scalenet.get_config("resnet20_cifar").replace(downsample="projection")
     assert scalenet.profile(cfg).macs == 40_813_184
+    assert fvcore_conv_linear(cfg.build(), 32) == 40_813_184
 
 
 def test_seed_simple_cnn_macs_and_the_thop_figure() -> None:
@@ -189,7 +191,8 @@ def test_profile_targets_and_errors() -> None:
     model = scalenet.create("resnet20_cifar")
     assert scalenet.profile(model).name == "resnet20_cifar"
     assert scalenet.profile(model.config).macs == scalenet.profile("resnet20_cifar").macs
-    assert scalenet.profile("resnet20_cifar", 64).macs > 4 * 40_000_000
+    # At 64 px every conv map has 4x the pixels; the 640-MAC classifier is unchanged.
+    assert scalenet.profile("resnet20_cifar", 64).macs == (40_551_040 - 640) * 4 + 640
     with pytest.raises(scalenet.ShapeError, match="nearest valid sizes are 32 or 36"):
         scalenet.profile("resnet20_cifar", 34)
     with pytest.raises(scalenet.ConfigError, match="target"):

@@ -63,7 +63,9 @@ def test_torchvision_weights_load_strict_and_give_same_logits(name: str) -> None
 
 def test_resnet18_layout_with_10_classes() -> None:
     model = scalenet.resnet(depths=(2, 2, 2, 2), width=64, stem="imagenet", num_classes=10)
+    # 11,689,512 (torchvision's resnet18) - 513,000 (1000-class fc) + 5,130 (10-class fc)
     assert count_params(model) == 11_181_642
+    assert count_params(torchvision.models.resnet18(num_classes=10)) == 11_181_642
 
 
 # Published counts: option A (pad) as in He et al. 2016 re-implementations, option B (projection)
@@ -122,13 +124,25 @@ def test_plain_network_has_no_identity_path() -> None:
         torch.testing.assert_close(res.layer1(x), x)
 
 
-def test_zero_init_residual_matches_torchvision() -> None:
-    ours = scalenet.resnet(depths=(1, 1, 1, 1), block="bottleneck", zero_init_residual=True)
-    assert all(not b.bn3.weight.any() for b in ours.layer1)
-    ref = torchvision.models.resnet.ResNet(
-        torchvision.models.resnet.Bottleneck, [1, 1, 1, 1], zero_init_residual=True
+@pytest.mark.parametrize("block", ["basic", "bottleneck"])
+def test_zero_init_residual_matches_torchvision(block: str) -> None:
+    ours = scalenet.resnet(depths=(2, 1, 1, 1), block=block, zero_init_residual=True)
+    tv_block = (
+        torchvision.models.resnet.BasicBlock
+        if block == "basic"
+        else (torchvision.models.resnet.Bottleneck)
     )
-    assert all(not b.bn3.weight.any() for b in ref.layer1)
+    ref = torchvision.models.resnet.ResNet(tv_block, [2, 1, 1, 1], zero_init_residual=True)
+
+    def zeroed(model: torch.nn.Module) -> set[str]:
+        return {
+            name
+            for name, m in model.named_modules()
+            if isinstance(m, torch.nn.BatchNorm2d) and not m.weight.any()
+        }
+
+    assert zeroed(ours) == zeroed(ref)
+    assert len(zeroed(ref)) == 5  # the last BN of each of the 5 blocks
 
 
 @pytest.mark.parametrize("stages", [1, 2, 5])

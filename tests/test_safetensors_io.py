@@ -214,13 +214,29 @@ def test_assign_exact_keeps_requires_grad_and_refuses_a_mismatch() -> None:
     assert other.fc.weight is before
 
 
-def test_dtypes_outside_the_fast_path_go_through_safetensors(tmp_path: Path) -> None:
+def test_dtypes_outside_the_fast_path_go_through_safetensors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # float8 is not among the dtypes scalenet maps itself: both directions fall back to the
     # safetensors library and still give back the same bytes.
+    calls: list[str] = []
+    for name in ("save_file", "load_file"):
+        real = getattr(safetensors.torch, name)
+
+        def spy(*args: object, _real: object = real, _name: str = name, **kw: object) -> object:
+            calls.append(_name)
+            return _real(*args, **kw)  # type: ignore[operator]
+
+        monkeypatch.setattr(safetensors.torch, name, spy)
+    save_file({"w": torch.randn(3, 5)}, tmp_path / "plain.safetensors")
+    load_file(tmp_path / "plain.safetensors")
+    assert calls == []  # float32 only: scalenet's own writer and reader
     tensors = {"f8": torch.randn(8, 8).to(torch.float8_e4m3fn), "w": torch.randn(3, 5)}
     save_file(tensors, tmp_path / "x.safetensors")
-    theirs = safetensors.torch.load_file(str(tmp_path / "x.safetensors"))
     ours = load_file(tmp_path / "x.safetensors")
+    assert calls == ["save_file", "load_file"]
+    monkeypatch.undo()
+    theirs = safetensors.torch.load_file(str(tmp_path / "x.safetensors"))
     for loaded in (theirs, ours):
         assert loaded["f8"].dtype == torch.float8_e4m3fn
         assert torch.equal(loaded["f8"].view(torch.uint8), tensors["f8"].view(torch.uint8))

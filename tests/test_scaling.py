@@ -13,6 +13,10 @@ from scalenet.scaling import ALPHA, BETA, GAMMA, round_width
 BASE = ResNetConfig()  # ResNet-18 at 224 = scalenet_b0
 
 
+def test_compound_coefficients_are_efficientnets() -> None:
+    assert (ALPHA, BETA, GAMMA) == (1.2, 1.1, 1.15)  # Tan & Le 2019, section 3.3
+
+
 def test_rounding_rules() -> None:
     # EfficientNet's round_filters: nearest multiple of 8, never more than 10% below.
     assert [round_width(w) for w in (64, 70.4, 77.44, 85.18, 93.7)] == [64, 72, 80, 88, 96]
