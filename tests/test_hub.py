@@ -177,6 +177,9 @@ def test_create_pretrained_offline_from_the_hub_cache(hub_cache: Path, name: str
     assert torch.equal(small.layer1[0].conv1.weight, ref.layer1[0].conv1.weight)
     torch.testing.assert_close(small.conv1.weight, ref.conv1.weight.sum(1, keepdim=True))
     assert small(torch.randn(1, 1, 64, 64)).shape == (1, 10)
+    assert not any(t.is_meta for t in [*small.parameters(), *small.buffers()])
+    assert small.pretrained_cfg["input_size"] == (1, 224, 224)
+    assert small.pretrained_cfg["num_classes"] == 10
 
 
 def test_pretrained_for_a_model_without_weights() -> None:

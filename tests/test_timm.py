@@ -85,6 +85,21 @@ def test_default_cfg_features_and_heads(name: str) -> None:
         assert model(x).shape == (1, model.head_hidden_size)
         model.reset_classifier(0, "")
         assert model(x).shape == (1, model.num_features, *cfg["pool_size"])
+        # A classifier needs pooling back: asking for one while unpooled is an error, not a
+        # head that never runs.
+        with pytest.raises(scalenet.ConfigError, match="a classifier needs pooling"):
+            model.reset_classifier(4)
+        assert model(x).shape == (1, model.num_features, *cfg["pool_size"])  # unchanged
+
+
+def test_overridden_input_size_moves_the_pretrained_cfg() -> None:
+    model = scalenet.create("resnet18", input_size=256, num_classes=3, in_chans=1).eval()
+    cfg = model.pretrained_cfg
+    assert cfg["input_size"] == (1, 256, 256)
+    assert cfg["num_classes"] == 3
+    with torch.no_grad():
+        features = model.forward_features(torch.randn(1, 1, 256, 256))
+    assert tuple(features.shape[2:]) == tuple(cfg["pool_size"]) == (8, 8)  # 256 / 32
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -208,3 +223,16 @@ def test_group_matcher_covers_every_parameter() -> None:
             grouped = {p for params in groups.values() for p in params}
             assert grouped == {n for n, _ in model.named_parameters()}
             assert len(groups) > 3
+
+
+def test_features_only_and_img_size_follow_overridden_fields() -> None:
+    # The feature levels come from the config actually built, not the zoo entry's.
+    model = timm.create_model("resnet20_cifar", features_only=True, depths=(3, 3))
+    shapes = [f.shape for f in model(torch.randn(1, 3, 32, 32))]
+    assert shapes == [(1, 16, 32, 32), (1, 16, 32, 32), (1, 32, 16, 16)]
+    cnn = timm.create_model("simple_cnn_cifar", features_only=True, channels=(8, 16))
+    assert [f.shape for f in cnn(torch.randn(1, 3, 32, 32))] == [(1, 8, 16, 16), (1, 16, 8, 8)]
+    custom = timm.create_model(
+        "scalenet_custom", family="resnet", depths=[1, 1], width=8, stem="cifar", img_size=16
+    )
+    assert custom.config.input_size == 16

@@ -46,7 +46,8 @@ def _timm_cfg(entry: ZooEntry) -> dict[str, Any]:
     out = {k: cfg[k] for k in ("num_classes", "input_size", "pool_size", "crop_pct")}
     out |= {k: cfg[k] for k in ("interpolation", "mean", "std", "first_conv", "classifier")}
     out |= {"license": cfg["license"], "paper_ids": cfg["paper_ids"]}
-    out |= {"fixed_input_size": isinstance(entry.config, SimpleCNNConfig)}
+    c = entry.config
+    out |= {"fixed_input_size": isinstance(c, SimpleCNNConfig) and not c.global_pool}
     if entry.hf_hub_id:
         out["hf_hub_id"] = entry.hf_hub_id
     return out
@@ -80,10 +81,14 @@ def _build(
     if "drop_rate" in kwargs:
         kwargs["dropout"] = kwargs.pop("drop_rate")
 
-    def make(**fields: Any) -> ScaleNetModel:
+    def config_of(fields: dict[str, Any]) -> ResNetConfig | SimpleCNNConfig:
+        fields = dict(fields)
         if "img_size" in fields:  # timm's name for the input size of fixed-size models
             fields["input_size"] = _square(fields.pop("img_size"))
-        config = config_from_dict(fields) if base is None else base.replace(**fields)
+        return config_from_dict(fields) if base is None else base.replace(**fields)
+
+    def make(**fields: Any) -> ScaleNetModel:
+        config = config_of(fields)
         with torch.device(device) if device is not None else contextlib.nullcontext():
             model = config.build()
         if dtype is not None:
@@ -94,7 +99,7 @@ def _build(
 
     # The feature levels timm's features_only wrapper may pick from: the stem and each ResNet
     # stage, or each conv block (the same count as the built model's feature_info).
-    probe = base if base is not None else config_from_dict(kwargs)
+    probe = config_of(kwargs)  # the config make() will build (timm adds no structural field)
     levels = len(probe.depths) + 1 if isinstance(probe, ResNetConfig) else len(probe.channels)
     # Simple CNNs keep their blocks in a Sequential (`features.0`...), which timm's feature
     # wrapper must open; ResNet stages (`layer1`...) are feature modules themselves.

@@ -16,6 +16,8 @@ import fnmatch
 from dataclasses import dataclass, replace
 from typing import Any
 
+from torch import nn
+
 from .config import ResNetConfig, SimpleCNNConfig
 from .errors import ConfigError, WeightsError
 from .models.base import ScaleNetModel
@@ -286,19 +288,22 @@ def create(name: str, pretrained: bool = False, **overrides: Any) -> ScaleNetMod
         raise WeightsError(
             f"no published weights for {name!r}; models with weights: {', '.join(with_weights)}"
         )
-    model = config.build()
     if pretrained:
         from huggingface_hub import hf_hub_download
 
-        from .weights import load_weights
+        from ._skeleton import skeleton
+        from .weights import load_weights, read_state_dict
 
         assert entry.hf_hub_id is not None
         # timm's Hub repos of torchvision weights hold safetensors with torchvision's names.
-        load_weights(model, hf_hub_download(entry.hf_hub_id, "model.safetensors"))
-    model.pretrained_cfg = entry.pretrained_cfg() | {
-        "num_classes": config.num_classes,
-        "input_size": (config.in_chans, config.input_size, config.input_size),
-    }
+        state = read_state_dict(hf_hub_download(entry.hf_hub_id, "model.safetensors"))
+        model = skeleton(config)  # no initialisation for weights about to be replaced
+        load_weights(model, state, assign=True)
+        if isinstance(model.fc, nn.Linear) and model.fc.weight.is_meta:
+            model.reset_classifier(config.num_classes)  # another class count: a fresh head
+    else:
+        model = config.build()
+    model.pretrained_cfg = replace(entry, config=config).pretrained_cfg()
     return model
 
 

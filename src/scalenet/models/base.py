@@ -107,9 +107,6 @@ class ScaleNetModel(nn.Module):
         """The final classifier layer (timm interface)."""
         return self.fc
 
-    def _can_pool(self) -> bool:
-        return True
-
     def reset_classifier(self, num_classes: int, global_pool: str | None = None) -> None:
         """Replace the classifier with a freshly initialised one for ``num_classes`` outputs.
 
@@ -124,18 +121,18 @@ class ScaleNetModel(nn.Module):
             >>> model(torch.zeros(1, 3, 32, 32)).shape
             torch.Size([1, 64, 8, 8])
         """
-        if global_pool is not None:
-            if global_pool not in ("avg", ""):
-                raise ConfigError("global_pool", global_pool, "None, 'avg' or ''")
-            if global_pool == "" and num_classes:
-                raise ConfigError(
-                    "global_pool", "", "'avg' when num_classes > 0", "a classifier needs pooling"
-                )
-            if global_pool == "avg" and not self._can_pool():
-                raise ConfigError(
-                    "global_pool", "avg", "None or '' for a model built with global_pool=False"
-                )
-            self.global_pool_type = global_pool
+        pool = self.global_pool_type if global_pool is None else global_pool
+        if pool not in ("avg", ""):
+            raise ConfigError("global_pool", pool, "None, 'avg' or ''")
+        if pool == "" and num_classes:  # asked for, or kept from an earlier reset
+            raise ConfigError(
+                "global_pool", "", "'avg' when num_classes > 0", "a classifier needs pooling"
+            )
+        if global_pool == "avg" and self.fixed_input_size:  # it flattens a fixed-size map
+            raise ConfigError(
+                "global_pool", "avg", "None or '' for a model built with global_pool=False"
+            )
+        self.global_pool_type = pool
         num = self.num_classes if num_classes is None else num_classes
         self.config = self.config.replace(num_classes=num)
         self.num_classes = num

@@ -106,9 +106,6 @@ class SimpleCNN(ScaleNetModel):
         self.drop: nn.Module = nn.Dropout(config.dropout) if config.dropout > 0 else nn.Identity()
         self.fc = nn.Linear(width, config.num_classes) if config.num_classes else nn.Identity()
 
-    def _can_pool(self) -> bool:
-        return self.config.global_pool
-
     def forward_features(self, x: Tensor) -> Tensor:
         """The conv blocks: the last feature map."""
         if not torch.jit.is_scripting() and self.grad_checkpointing:  # type: ignore[attr-defined]
