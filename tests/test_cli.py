@@ -88,12 +88,27 @@ def test_usage_error_from_the_script_exits_2() -> None:
         ["summary", "resnet18", "--memory", "lots"],
         ["summary", "missing.json"],
         ["summary", "resnet18", "--input-size", "250"],
+        ["summary", "resnet18", "--memory", "nan"],
+        ["summary", "resnet18", "--memory", "inf"],
     ],
 )
 def test_usage_errors(args: list[str]) -> None:
     result = CliRunner().invoke(main, args)
-    assert result.exit_code in (1, 2)
+    assert result.exit_code == 2, result.output
     assert "Error" in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("command", [["summary"], ["check", "--input-size", "32"], ["scale"]])
+def test_a_config_file_with_an_invalid_size_is_a_usage_error(
+    tmp_path: Path, command: list[str]
+) -> None:
+    config = scalenet.get_config("resnet20_cifar").to_dict() | {"input_size": 34}
+    (tmp_path / "bad.json").write_text(json.dumps(config))
+    result = CliRunner().invoke(main, [command[0], str(tmp_path / "bad.json"), *command[1:]])
+    assert result.exit_code == 2, result.output
+    assert "input_size=34 does not fit" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
 
 
 def test_scale_prints_the_compound_family() -> None:

@@ -280,3 +280,20 @@ def test_directory_without_weights(tmp_path: Path) -> None:
         scalenet.from_pretrained(tmp_path.parent)
     with pytest.raises(WeightsError, match="unknown weights format"):
         scalenet.load_weights(scalenet.create("resnet20_cifar"), tmp_path / "config.json")
+
+
+def test_from_pretrained_with_a_new_head_and_stem(tmp_path: Path) -> None:
+    model = scalenet.create("resnet20_cifar")
+    model.save_pretrained(tmp_path / "m")
+    with pytest.warns(UserWarning, match="re-initialised for 5 classes") as caught:
+        tuned = scalenet.from_pretrained(tmp_path / "m", num_classes=5, in_chans=1)
+    assert any("adapted from 3 to 1 input channels" in str(w.message) for w in caught)
+    assert torch.equal(tuned.layer2[0].conv1.weight, model.layer2[0].conv1.weight)
+    # timm's rule for one channel: the sum of the RGB filters.
+    torch.testing.assert_close(tuned.conv1.weight, model.conv1.weight.sum(1, keepdim=True))
+    assert not any(t.is_meta for t in [*tuned.parameters(), *tuned.buffers()])
+    assert tuned(torch.randn(2, 1, 32, 32)).shape == (2, 5)
+    # What timm reads from the model describes the model as it now is.
+    data = timm.data.resolve_data_config({}, model=tuned)
+    assert data["input_size"] == (1, 32, 32)
+    assert tuned.pretrained_cfg["num_classes"] == 5

@@ -108,6 +108,31 @@ def test_measured_methods_agree_with_analytic(method: str, name: str) -> None:
         assert measured.other_ops["batch_norm"] == 2 * analytic.other_ops["batchnorm"]
 
 
+@pytest.mark.parametrize("method", ["fvcore", "torch"])
+def test_measured_methods_profile_the_model_given(method: str) -> None:
+    # The model itself, not its config rebuilt: frozen weights, folded BN and its dtype.
+    model = scalenet.create("resnet20_cifar")
+    for p in model.parameters():
+        p.requires_grad_(False)
+    measured = scalenet.profile(model, method=method)  # type: ignore[arg-type]
+    assert measured.trainable_params == 0
+    assert measured.params == sum(p.numel() for p in model.parameters())
+    folded = scalenet.optimize_for_inference(scalenet.create("resnet20_cifar").eval())
+    bias = sum(m.out_channels for m in folded.modules() if isinstance(m, nn.Conv2d))
+    measured = scalenet.profile(folded, method=method)  # type: ignore[arg-type]
+    # Folding drops each BN's 2 x C parameters and gives each conv a C-element bias.
+    assert measured.params == 269_722 - 2 * bias + bias
+    half = scalenet.profile(scalenet.create("resnet20_cifar").bfloat16(), method=method)  # type: ignore[arg-type]
+    assert half.macs == scalenet.profile("resnet20_cifar").macs
+
+
+def test_fvcore_restores_the_training_mode_after_an_error() -> None:
+    model = scalenet.create("simple_cnn_cifar").train()
+    with pytest.raises(scalenet.ShapeError):
+        scalenet.profile(model, 64, method="fvcore")
+    assert model.training
+
+
 def test_analytic_builds_no_module(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*_args: object, **_kwargs: object) -> None:
         raise AssertionError("a module was built")

@@ -48,17 +48,32 @@ def _shapes(model: nn.Module) -> Iterator[dict[str, list[tuple[int, ...]]]]:
             h.remove()
 
 
+@contextmanager
+def _evaluating(net: nn.Module) -> Iterator[None]:
+    """Eval mode for the measurement; the model's own mode afterwards, even on an error."""
+    was_training = net.training
+    net.eval()
+    try:
+        yield
+    finally:
+        net.train(was_training)
+
+
 def measure(config: Config, model: ScaleNetModel | None, analytic: Profile, method: str) -> Profile:
     """Profile ``model`` (or ``config`` built) with fvcore or FlopCounterMode."""
     b, c, s = analytic.batch_size, analytic.in_chans, analytic.input_size
     if method == "torch":
         from torch.utils.flop_counter import FlopCounterMode
 
-        with torch.device("meta"):
-            net: nn.Module = config.build().eval()
-        x = torch.empty(b, c, s, s, device="meta")
+        if model is None:  # a config: count on the meta device, nothing is computed
+            with torch.device("meta"):
+                net: nn.Module = config.build()
+        else:
+            net = model
+        param = next(net.parameters())
+        x = torch.empty(b, c, s, s, device=param.device, dtype=param.dtype)
         counter = FlopCounterMode(display=False)
-        with _shapes(net) as shapes, counter, torch.no_grad():
+        with _evaluating(net), _shapes(net) as shapes, counter, torch.no_grad():
             net(x)
         top = type(net).__name__
         per_module: dict[str, dict[str, int]] = {
@@ -73,25 +88,23 @@ def measure(config: Config, model: ScaleNetModel | None, analytic: Profile, meth
             return sum(n for op, n in per_module.get(name, {}).items() if op in _MAC_OPS_TORCH) // 2
 
     else:
-        from fvcore.nn import FlopCountAnalysis, parameter_count
+        from fvcore.nn import FlopCountAnalysis
 
         net = model if model is not None else config.build()
-        was_training = net.training
-        net.eval()
-        x = torch.randn(b, c, s, s, device=next(net.parameters()).device)
-        analysis = FlopCountAnalysis(net, x)
-        analysis.unsupported_ops_warnings(False)
-        analysis.uncalled_modules_warnings(False)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            by_op = dict(analysis.by_operator())
-            by_module = {k: dict(v) for k, v in analysis.by_module_and_operator().items()}
-        with _shapes(net) as shapes, torch.no_grad():
-            net(x)
-        net.train(was_training)
+        param = next(net.parameters())
+        x = torch.randn(b, c, s, s, device=param.device, dtype=param.dtype)
+        with _evaluating(net):
+            analysis = FlopCountAnalysis(net, x)
+            analysis.unsupported_ops_warnings(False)
+            analysis.uncalled_modules_warnings(False)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                by_op = dict(analysis.by_operator())
+                by_module = {k: dict(v) for k, v in analysis.by_module_and_operator().items()}
+            with _shapes(net) as shapes, torch.no_grad():
+                net(x)
         macs = int(sum(n for op, n in by_op.items() if op in _MAC_OPS_FVCORE))
         other = {op: int(n) for op, n in by_op.items() if op not in _MAC_OPS_FVCORE}
-        assert parameter_count(net)[""] == sum(p.numel() for p in net.parameters())
 
         def module_macs(name: str) -> int:
             ops = by_module.get(name, {})

@@ -13,6 +13,7 @@ Examples:
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,7 +21,7 @@ import click
 import torch
 
 from .config import ResNetConfig, SimpleCNNConfig, config_from_dict
-from .errors import ConfigError, ShapeError
+from .errors import ScaleNetError, ShapeError
 from .plan import check_input_size, output_stride, valid_input_sizes
 from .profile import MB, human, profile
 from .scaling import ALPHA, BETA, GAMMA, compound_scale, fit_budget
@@ -55,7 +56,7 @@ def _parse_bytes(text: str) -> int:
         value = float(number)
     except ValueError:
         value = -1.0
-    if value < 0 or unit not in units:
+    if not math.isfinite(value) or value < 0 or unit not in units:
         raise click.BadParameter(f"{text!r} is not a memory size like 16GB, 24GiB or 8e9")
     return int(value * units[unit])
 
@@ -66,7 +67,7 @@ class _ScaleNetGroup(click.Group):
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
-        except ConfigError as err:
+        except ScaleNetError as err:  # a bad name, field, size or file: a usage error
             raise click.UsageError(str(err), ctx) from None
 
 
@@ -145,10 +146,7 @@ def summary(
 ) -> None:
     """Parameters, MACs, per-layer table and memory of TARGET (zoo name or config JSON)."""
     config, name = _load(target)
-    try:
-        p = profile(config, input_size, batch_size=batch_size, method=method)  # type: ignore[arg-type]
-    except ShapeError as err:
-        raise click.ClickException(str(err)) from None
+    p = profile(config, input_size, batch_size=batch_size, method=method)  # type: ignore[arg-type]
     p = replace(p, name=name)
     if fmt == "json":
         click.echo(p.to_json())

@@ -79,7 +79,7 @@ def hub_config(model: ScaleNetModel) -> dict[str, Any]:
     source = dict(model.pretrained_cfg)
     pretrained_cfg = {
         "num_classes": c.num_classes,
-        "input_size": [c.in_chans, c.input_size, c.input_size],
+        "input_size": (c.in_chans, c.input_size, c.input_size),
         "interpolation": source.get("interpolation", "bilinear"),
         "mean": list(source.get("mean", (0.485, 0.456, 0.406))),
         "std": list(source.get("std", (0.229, 0.224, 0.225))),
@@ -276,7 +276,13 @@ def from_pretrained(
         model = model.to(dtype)
     saved = data.get("pretrained_cfg")
     model.pretrained_cfg = dict(saved) if isinstance(saved, Mapping) else {}
-    model.pretrained_cfg |= {"architecture": data.get("zoo_name") or CUSTOM, "source": where}
+    c = model.config  # after any num_classes / in_chans change
+    model.pretrained_cfg |= {
+        "architecture": data.get("zoo_name") or CUSTOM,
+        "source": where,
+        "num_classes": c.num_classes,
+        "input_size": (c.in_chans, c.input_size, c.input_size),
+    }
     return model
 
 

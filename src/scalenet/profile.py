@@ -297,8 +297,9 @@ def profile(
         input_size: square input size (default: the config's).
         batch_size: images per forward pass; MACs, other ops and activations scale with it.
         method: ``"analytic"`` (from the layer plan: no model, no tensor, milliseconds),
-            ``"fvcore"`` (builds the model, fvcore's ``FlopCountAnalysis`` and
-            ``parameter_count``) or ``"torch"`` (``FlopCounterMode`` on the meta device).
+            ``"fvcore"`` (fvcore's ``FlopCountAnalysis`` on the given model, or on one built
+            from the config) or ``"torch"`` (``FlopCounterMode``: on the given model, or on
+            one built on the meta device from a config). Measured params are the model's.
 
     Examples:
         >>> import scalenet
