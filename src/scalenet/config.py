@@ -135,13 +135,17 @@ class _Config:
         family = values.pop("family", cls.family)
         if family != cls.family:
             raise ConfigError("family", family, f"{cls.family!r} for {cls.__name__}")
+        cls._check_fields(values)
+        return cls(**values)
+
+    @classmethod
+    def _check_fields(cls, values: Mapping[str, Any]) -> None:
         names = [f.name for f in dataclasses.fields(cls)]
         for key in values:
             if key not in names:
                 raise ConfigError(
                     str(key), values[key], f"a field of {cls.__name__}: " + ", ".join(names)
                 )
-        return cls(**values)
 
     def replace(self: C, **changes: Any) -> C:
         """A copy with some fields changed, validated like any new config.
@@ -151,12 +155,7 @@ class _Config:
             >>> ResNetConfig().replace(num_classes=10).num_classes
             10
         """
-        names = {f.name for f in dataclasses.fields(self)}
-        for key in changes:
-            if key not in names:
-                raise ConfigError(
-                    key, changes[key], f"a field of {type(self).__name__}: " + ", ".join(names)
-                )
+        self._check_fields(changes)
         return dataclasses.replace(self, **changes)
 
 

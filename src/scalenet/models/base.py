@@ -36,10 +36,9 @@ class ScaleNetModel(nn.Module):
     # Plain Python data, set by scalenet and timm; TorchScript has no use for it.
     __jit_ignored_attributes__: ClassVar[list[str]] = [
         "config", "pretrained_cfg", "feature_info", "_traits", "_model_args",
-        "pretrained_model_args",
+        "pretrained_model_args", "save_pretrained", "push_to_hub",
     ]  # fmt: skip
     __jit_unused_properties__: ClassVar[list[str]] = ["default_cfg"]
-    __jit_ignored_attributes__ += ["save_pretrained", "push_to_hub"]
 
     def __init__(self, config: ResNetConfig | SimpleCNNConfig) -> None:
         super().__init__()

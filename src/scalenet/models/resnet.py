@@ -75,7 +75,7 @@ class ResNet(ScaleNetModel):
 
     def _shortcut(self, inplanes: int, planes: int, stride: int) -> nn.Module | None:
         cfg = self.config
-        out = planes * (4 if cfg.block == "bottleneck" else 1)
+        out = planes * cfg.expansion
         if not cfg.shortcut or (stride == 1 and inplanes == out):
             return None
         if cfg.downsample == "pad":
