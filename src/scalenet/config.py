@@ -95,6 +95,7 @@ class _Config:
     """Shared machinery: validation on construction, dict/JSON round trip."""
 
     family: ClassVar[str]
+    first_conv: ClassVar[str]
     _tuple_fields: ClassVar[tuple[str, ...]] = ()
 
     def __post_init__(self) -> None:
@@ -187,6 +188,8 @@ class ResNetConfig(_Config):
     """
 
     family: ClassVar[str] = "resnet"
+    #: module path of the first convolution (timm's ``first_conv``)
+    first_conv: ClassVar[str] = "conv1"
     _tuple_fields: ClassVar[tuple[str, ...]] = ("depths",)
 
     depths: tuple[int, ...] = (2, 2, 2, 2)
@@ -280,6 +283,8 @@ class SimpleCNNConfig(_Config):
     """
 
     family: ClassVar[str] = "simple_cnn"
+    #: module path of the first convolution (timm's ``first_conv``)
+    first_conv: ClassVar[str] = "features.0.conv"
     _tuple_fields: ClassVar[tuple[str, ...]] = ("channels", "hidden")
 
     channels: tuple[int, ...] = (32, 64, 128)

@@ -45,6 +45,7 @@ from .counting import count_params
 from .errors import ConfigError, WeightsError
 from .models.base import ScaleNetModel
 from .weights import assign_exact, load_weights, read_state_dict, set_in_chans
+from .zoo import IMAGENET_MEAN, IMAGENET_STD
 
 __all__ = [
     "CONFIG_NAME",
@@ -81,10 +82,10 @@ def hub_config(model: ScaleNetModel) -> dict[str, Any]:
         "num_classes": c.num_classes,
         "input_size": (c.in_chans, c.input_size, c.input_size),
         "interpolation": source.get("interpolation", "bilinear"),
-        "mean": list(source.get("mean", (0.485, 0.456, 0.406))),
-        "std": list(source.get("std", (0.229, 0.224, 0.225))),
+        "mean": list(source.get("mean", IMAGENET_MEAN)),
+        "std": list(source.get("std", IMAGENET_STD)),
         "crop_pct": source.get("crop_pct", 0.875),
-        "first_conv": "conv1" if isinstance(c, ResNetConfig) else "features.0.conv",
+        "first_conv": c.first_conv,
         "classifier": "fc",
         "fixed_input_size": bool(model.fixed_input_size),
     }

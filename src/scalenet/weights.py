@@ -105,10 +105,6 @@ def adapt_in_chans(weight: Tensor, in_chans: int) -> Tensor:
     return adapted
 
 
-def _first_conv_name(model: ScaleNetModel) -> str:
-    return "conv1" if hasattr(model, "conv1") else "features.0.conv"
-
-
 def _describe(names: list[str], state: Mapping[str, Tensor] | None = None) -> str:
     shown = [f"{n} {tuple(state[n].shape)}" if state is not None else n for n in names[:_SHOW]]
     more = f" and {len(names) - _SHOW} more" if len(names) > _SHOW else ""
@@ -167,7 +163,7 @@ def load_weights(
     missing = [k for k in expected if k not in state]
     unexpected = [k for k in state if k not in expected]
     mismatched = [k for k in expected if k in state and state[k].shape != expected[k].shape]
-    first = _first_conv_name(model) + ".weight"
+    first = model.config.first_conv + ".weight"
     if adapt and first in mismatched:
         src, dst = state[first], expected[first]
         if src.shape[0] == dst.shape[0] and src.shape[2:] == dst.shape[2:]:
@@ -240,7 +236,7 @@ def _classes(state: Mapping[str, Any]) -> str:
 
 def set_in_chans(model: ScaleNetModel, in_chans: int) -> None:
     """Adapt a loaded model's first conv to ``in_chans`` inputs (timm's rule), in place."""
-    name = _first_conv_name(model)
+    name = model.config.first_conv
     conv = model.get_submodule(name)
     assert isinstance(conv, nn.Conv2d)
     with torch.no_grad():

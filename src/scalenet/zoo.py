@@ -69,7 +69,7 @@ class ZooEntry:
     @property
     def first_conv(self) -> str:
         """Module path of the first convolution."""
-        return "conv1" if isinstance(self.config, ResNetConfig) else "features.0.conv"
+        return self.config.first_conv
 
     @property
     def classifier(self) -> str:
