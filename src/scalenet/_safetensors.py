@@ -1,27 +1,23 @@
-"""safetensors files with 64-byte-aligned tensors, read as zero-copy views of one file mapping.
+"""safetensors files with 64-byte-aligned tensors, and a reader that copies into aligned memory.
 
-Why not only ``safetensors.torch``: its writer places tensors at 8-byte offsets, and its reader
-returns views at those offsets. oneDNN picks other convolution kernels for weights that are not
-64-byte aligned, so a model given such views (``assign=True``) does not reproduce the saved
-model's outputs bit for bit; copying every tensor into fresh memory fixes that but costs
-page faults on the whole file (4-5x the load time of resnet50).
+:func:`save_file` writes a standard safetensors file (any safetensors reader, timm's included,
+loads it) without building it in memory first: the tensors stream to the file one by one. Its
+header is padded with spaces, as the format allows, to end on a 64-byte boundary, and tensors
+whose size is a multiple of 64 bytes come first, so each of them starts 64-byte aligned (a
+reader that maps the file gets aligned views of them).
 
-So :func:`save_file` writes a standard safetensors file (any safetensors reader, timm's
-included, loads it) whose header is padded with spaces, as the format allows, to end on a
-64-byte boundary, and whose tensors whose size is a multiple of 64 bytes come first, in one
-contiguous run: each of them starts on a 64-byte boundary. :func:`load_file` validates the file
-with ``safetensors.safe_open`` (header, dtypes, offsets that cover the data without holes or
-overlap), maps it once (private, copy-on-write) and returns tensors over the mapping's memory,
-each with a storage of its own, as safetensors' reader does; the few
-tensors that land off a 64-byte boundary (in files from other writers, or small tail tensors
-such as an odd-sized bias) are copied into aligned memory.
+:func:`load_file` validates the file with ``safetensors.safe_open`` (header, dtypes, offsets
+that cover the data without holes or overlap), then reads each tensor with one ``readinto``
+into fresh memory of its own. The loaded tensors never share memory with the file: rewriting
+or truncating the file later cannot change a model or crash the process (a mapped file does
+both), and every tensor is 64-byte aligned, so oneDNN picks the same convolution kernels as
+for the saved model and a loaded model reproduces its outputs bit for bit.
 """
 
 from __future__ import annotations
 
 import ctypes
 import json
-import mmap
 import struct
 import sys
 from collections.abc import Mapping
@@ -109,7 +105,7 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def load_file(path: str | Path, device: str | torch.device = "cpu") -> dict[str, Tensor]:
-    """Read a safetensors file without copying it: tensors over one private mapping, aligned.
+    """Read a safetensors file into fresh, 64-byte-aligned tensors (one read each, no mapping).
 
     Raises:
         safetensors.SafetensorError, OSError, ValueError: the file is not valid safetensors.
@@ -131,24 +127,18 @@ def load_file(path: str | Path, device: str | torch.device = "cpu") -> dict[str,
         header = json.loads(file.read(length), object_pairs_hook=_unique_keys)
         header.pop("__metadata__", None)
         if not _LITTLE_ENDIAN or any(info["dtype"] not in _DTYPES for info in header.values()):
-            loaded = safetensors.torch.load_file(path, device=str(device))
-            return {k: v if v.data_ptr() % ALIGNMENT == 0 else v.clone() for k, v in loaded.items()}
-        # Private: writes into the tensors (training) stay in memory, never reach the file.
-        mapping = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_COPY)
-    start = 8 + length
-    state: dict[str, Tensor] = {}
-    for name, info in header.items():
-        begin, end = info["data_offsets"]
-        dtype, shape = _DTYPES[info["dtype"]], info["shape"]
-        if end == begin:
-            tensor = torch.empty(shape, dtype=dtype)
-        else:
-            # A storage of its own for each tensor (so torch.save and safetensors save them
-            # as usual), over the mapping's memory: no copy.
-            tensor = torch.frombuffer(mapping, dtype=torch.uint8, count=end - begin,
-                                      offset=start + begin)  # fmt: skip
-            if tensor.data_ptr() % ALIGNMENT:
-                tensor = tensor.clone()
-            tensor = tensor.view(dtype).reshape(shape)
-        state[name] = tensor if str(device) == "cpu" else tensor.to(device)
+            # Other dtypes: safetensors' reader, then a copy of our own (its tensors may be
+            # views of its mapping of the file).
+            loaded = safetensors.torch.load_file(path)
+            return {k: v.clone().to(device) for k, v in loaded.items()}
+        start = 8 + length
+        state: dict[str, Tensor] = {}
+        for name, info in header.items():
+            begin, end = info["data_offsets"]
+            raw = torch.empty(end - begin, dtype=torch.uint8)  # the CPU allocator aligns to 64
+            file.seek(start + begin)
+            if end > begin and file.readinto(_bytes(raw)) != end - begin:
+                raise ValueError(f"{path} ends inside tensor {name!r}")
+            tensor = raw.view(_DTYPES[info["dtype"]]).reshape(info["shape"])
+            state[name] = tensor if str(device) == "cpu" else tensor.to(device)
     return state

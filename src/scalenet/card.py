@@ -7,6 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 from huggingface_hub import ModelCardData
 
+from ._format import human
+from .plan import plan
+
 if TYPE_CHECKING:
     from .models.base import ScaleNetModel
 
@@ -36,11 +39,10 @@ def model_card(
         >>> "| top1 | 91.25 |" in card
         True
     """
-    from .profile import human, profile
-
     config = model.config
     name = str(model.pretrained_cfg.get("architecture") or type(model).__name__)
-    p = profile(model)
+    specs = plan(config)
+    params, macs = sum(s.params for s in specs), sum(s.macs for s in specs)
     data = ModelCardData(
         library_name="timm",
         license=license or str(model.pretrained_cfg.get("license") or "apache-2.0"),
@@ -71,8 +73,8 @@ def model_card(
         "|---|---|",
         *(f"| {k} | {_cell(v)} |" for k, v in config.to_dict().items()),
         "",
-        f"Parameters: {p.params:,} ({human(p.params)}); MACs (conv + linear) at "
-        f"{config.input_size}x{config.input_size}: {p.macs:,} ({human(p.macs, 'MACs')}); "
+        f"Parameters: {params:,} ({human(params)}); MACs (conv + linear) at "
+        f"{config.input_size}x{config.input_size}: {macs:,} ({human(macs, 'MACs')}); "
         f"FLOPs = 2 x MACs.",
         "",
     ]

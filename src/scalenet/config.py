@@ -46,6 +46,16 @@ Pool = Literal["max", "avg", "none"]
 MAX_CHANNELS = 1 << 16
 MAX_BLOCKS = 1 << 12
 MAX_INPUT_SIZE = 1 << 15
+#: Largest model scalenet builds; every construction path checks the analytic count first, so
+#: a typo fails before any memory is allocated. Raise it here if you really mean it.
+MAX_PARAMS = 2_000_000_000
+
+#: Input normalisation: ImageNet's (torchvision's and timm's default) and CIFAR-10's per-channel
+#: statistics of the training set (pixel-wise std, not the often-quoted std of per-image means).
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
+CIFAR_STD = (0.2470, 0.2435, 0.2616)
 
 C = TypeVar("C", bound="_Config")
 

@@ -10,38 +10,9 @@ from .config import ResNetConfig, SimpleCNNConfig
 from .plan import LayerSpec, plan
 from .profile import LayerRow, Profile
 
-__all__ = ["analytic_profile", "count_params"]
+__all__ = ["analytic_profile"]
 
 Config = ResNetConfig | SimpleCNNConfig
-
-
-def _spec_params(s: LayerSpec) -> int:
-    if s.kind == "conv":
-        return s.in_channels * s.out_channels * s.kernel**2 + (s.out_channels if s.bias else 0)
-    if s.kind == "bn":
-        return 2 * s.out_channels
-    if s.kind == "linear":
-        return s.in_channels * s.out_channels + (s.out_channels if s.bias else 0)
-    return 0
-
-
-def count_params(config: Config) -> int:
-    """Parameters of the model ``config`` describes, from its plan (no model, no tensor).
-
-    Examples:
-        >>> import scalenet
-        >>> count_params(scalenet.get_config("resnet50"))
-        25557032
-    """
-    return sum(_spec_params(s) for s in plan(config))
-
-
-def _spec_macs(s: LayerSpec) -> int:
-    if s.kind == "conv":
-        return s.out_size[0] * s.out_size[1] * s.out_channels * s.in_channels * s.kernel**2
-    if s.kind == "linear":
-        return s.in_channels * s.out_channels
-    return 0
 
 
 def _elements(s: LayerSpec) -> int:
@@ -111,8 +82,8 @@ def analytic_profile(config: Config, name: str, input_size: int, batch_size: int
             (batch_size, s.out_channels)
             if i >= first_flat  # the classifier works on (N, features)
             else (batch_size, s.out_channels, *s.out_size),
-            _spec_params(s),
-            _spec_macs(s) * batch_size,
+            s.params,
+            s.macs * batch_size,
         )
         for i, s in enumerate(specs)
     )

@@ -29,12 +29,14 @@ class ConfigError(ScaleNetError, ValueError):
         field: the name of the offending field (``"depths"``, ``"width"``...).
         value: the value that was given.
         allowed: a short description of what is allowed.
+        hint: more context (which layer, which file...), or ``""``.
     """
 
     def __init__(self, field: str, value: object, allowed: str, hint: str = "") -> None:
         self.field = field
         self.value = value
         self.allowed = allowed
+        self.hint = hint
         message = f"{field}={value!r} is not allowed: {allowed}"
         if hint:
             message += f" ({hint})"
@@ -47,3 +49,9 @@ class ShapeError(ScaleNetError, ValueError):
 
 class WeightsError(ScaleNetError):
     """Weights do not match the model they are loaded into."""
+
+
+def first_line(err: BaseException) -> str:
+    """The first line of an exception's message, or its type's name when it has none."""
+    lines = str(err).strip().splitlines()
+    return lines[0] if lines else type(err).__name__

@@ -25,160 +25,152 @@ Examples:
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
-import tempfile
+import re
 import warnings
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import torch
 
-from . import _safetensors
 from ._skeleton import skeleton
-from ._version import __version__
-from .card import model_card
-from .config import ResNetConfig, SimpleCNNConfig, config_from_dict
-from .counting import count_params
-from .errors import ConfigError, WeightsError
+from .errors import ConfigError, WeightsError, first_line
 from .models.base import ScaleNetModel
-from .weights import assign_exact, load_weights, read_state_dict, set_in_chans
-from .zoo import IMAGENET_MEAN, IMAGENET_STD
+from .saving import (
+    CONFIG_NAME,
+    CUSTOM,
+    WEIGHTS_NAME,
+    committed_file,
+    hub_config,
+    push_to_hub,
+    read_config,
+    save_pretrained,
+)
+from .weights import assign_exact, conform, load_weights, read_state_dict, set_in_chans
 
 __all__ = [
     "CONFIG_NAME",
-    "MAX_PARAMS",
     "WEIGHTS_NAME",
+    "check_repo_id",
+    "check_revision",
     "from_pretrained",
     "hub_config",
     "push_to_hub",
     "save_pretrained",
 ]
 
-CONFIG_NAME = "config.json"
-WEIGHTS_NAME = "model.safetensors"
-CARD_NAME = "README.md"
-#: Largest model a config.json may ask for; checked analytically before anything is allocated.
-MAX_PARAMS = 2_000_000_000
+#: The dtypes a model loads in, by name (``dtype="bfloat16"`` works as ``torch.bfloat16``).
+DTYPES = {
+    "float32": torch.float32,
+    "float16": torch.float16,
+    "bfloat16": torch.bfloat16,
+    "float64": torch.float64,
+}
+# git check-ref-format: no control characters, space, ~ ^ : ? * [ or backslash in a ref name.
+_REF_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
 
-Config = ResNetConfig | SimpleCNNConfig
-CUSTOM = "scalenet_custom"  # the generic timm architecture (see timm_compat)
 
+def check_revision(revision: str | None) -> None:
+    """Raise :class:`WeightsError` unless ``revision`` is ``None`` or a valid git ref name.
 
-def hub_config(model: ScaleNetModel) -> dict[str, Any]:
-    """The ``config.json`` of ``model``: timm's keys plus the full scalenet config.
+    The rules are git's (``git check-ref-format --allow-onelevel``): branches such as
+    ``main`` or ``refs/pr/1``, tags and commit hashes pass; anything with ``..``, a component
+    starting with ``.``, a leading or doubled ``/`` or a control character does not, so no
+    revision can name a file outside the Hub cache.
 
     Examples:
-        >>> import scalenet
-        >>> cfg = scalenet.hub.hub_config(scalenet.create("resnet20_cifar"))
-        >>> cfg["architecture"], cfg["model_args"]["depths"]
-        ('scalenet_custom', [3, 3, 3])
+        >>> check_revision("refs/pr/1")
+        >>> check_revision("../../etc/passwd")
+        Traceback (most recent call last):
+        ...
+        scalenet.errors.WeightsError: revision='../../etc/passwd' is not a valid git ref name...
     """
-    c = model.config
-    source = dict(model.pretrained_cfg)
-    pretrained_cfg = {
-        "num_classes": c.num_classes,
-        "input_size": (c.in_chans, c.input_size, c.input_size),
-        "interpolation": source.get("interpolation", "bilinear"),
-        "mean": list(source.get("mean", IMAGENET_MEAN)),
-        "std": list(source.get("std", IMAGENET_STD)),
-        "crop_pct": source.get("crop_pct", 0.875),
-        "first_conv": c.first_conv,
-        "classifier": "fc",
-        "fixed_input_size": bool(model.fixed_input_size),
-    }
-    for key in ("pool_size", "license", "paper_ids", "description"):
-        if source.get(key) is not None:
-            pretrained_cfg[key] = list(source[key]) if key == "pool_size" else source[key]
-    return {
-        "architecture": CUSTOM,
-        "num_classes": c.num_classes,
-        "num_features": model.num_features,
-        "pretrained_cfg": pretrained_cfg,
-        "model_args": c.to_dict(),
-        "scalenet_version": __version__,
-        "zoo_name": source.get("architecture"),
-    }
+    if revision is None:
+        return
+    parts = revision.split("/") if isinstance(revision, str) else []
+    if (
+        not isinstance(revision, str)
+        or not revision
+        or _REF_FORBIDDEN.search(revision)
+        or ".." in revision
+        or "@{" in revision
+        or revision == "@"
+        or revision.endswith(".")
+        or any(not c or c.startswith(".") or c.endswith(".lock") for c in parts)
+    ):
+        raise WeightsError(
+            f"revision={revision!r} is not a valid git ref name (a branch, tag or commit hash "
+            "such as 'main', 'v1.0' or 'refs/pr/1'; see git check-ref-format)"
+        )
 
 
-def save_pretrained(
-    model: ScaleNetModel,
-    save_directory: str | Path,
-    *,
-    metrics: Mapping[str, float] | None = None,
-    training: Mapping[str, Any] | None = None,
-    license: str | None = None,
-) -> Path:
-    """Write ``model.safetensors``, ``config.json`` and ``README.md`` into ``save_directory``.
+def check_repo_id(repo_id: str) -> None:
+    """Raise :class:`WeightsError` unless ``repo_id`` is a Hub repository id, ``"org/name"``.
 
-    The files are written into a temporary directory beside the target first; a new directory
-    is then renamed into place in one step, and into an existing one each file is moved with an
-    atomic rename. An interrupted save leaves no half-written file behind. Other files in an
-    existing directory are kept.
-
-    Args:
-        model: the model.
-        save_directory: where to write.
-        metrics: e.g. ``{"top1": 91.7}``, shown in the model card.
-        training: the recipe (epochs, optimizer, lr...), shown in the model card.
-        license: the card's licence (default: the zoo entry's, else apache-2.0).
-
-    Returns:
-        The directory.
+    Examples:
+        >>> check_repo_id("scalenet/resnet20-cifar10")
+        >>> check_repo_id("../x")
+        Traceback (most recent call last):
+        ...
+        scalenet.errors.WeightsError: '../x' is not a Hub repository id ...
     """
-    target = Path(save_directory)
-    if target.exists() and not target.is_dir():
-        raise WeightsError(f"cannot save into {target}: it is a file")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    from huggingface_hub.errors import HFValidationError
+    from huggingface_hub.utils import validate_repo_id  # type: ignore[attr-defined]
+
+    reason = "it needs the form 'org/name'"
+    if isinstance(repo_id, str) and repo_id.count("/") == 1:
+        try:
+            validate_repo_id(repo_id)
+            return
+        except HFValidationError as err:
+            reason = first_line(err)
+    raise WeightsError(f"{repo_id!r} is not a Hub repository id ({reason})")
+
+
+def _locate(source: str | os.PathLike[str]) -> Path | str:
+    """A local folder (a Path), or a Hub repository id (a str); checked before any I/O."""
+    if not isinstance(source, (str, os.PathLike)):
+        raise WeightsError(
+            f"from_pretrained takes a folder or a Hub repository id, got {type(source).__name__}"
+        )
+    text = os.fspath(source)
+    if not text.strip():
+        raise WeightsError("from_pretrained got an empty path: give a folder or 'org/name'")
+    local = Path(text).expanduser()
+    if local.is_dir():
+        return local
+    if local.exists():
+        raise WeightsError(
+            f"{local} is a file: give the folder that holds {CONFIG_NAME} and {WEIGHTS_NAME}"
+        )
+    looks_like_repo = (
+        isinstance(source, str) and text.count("/") == 1 and not text.startswith((".", "~"))
+    )
+    if not looks_like_repo:
+        raise WeightsError(f"no folder {local} (nor is {text!r} a Hub repository id 'org/name')")
+    check_repo_id(text)
+    return text
+
+
+def _dtype(dtype: torch.dtype | str | None) -> torch.dtype:
+    if dtype is None:
+        return torch.float32
+    chosen = DTYPES.get(dtype.removeprefix("torch.")) if isinstance(dtype, str) else dtype
+    if chosen not in DTYPES.values():
+        raise ConfigError("dtype", dtype, "one of " + ", ".join(DTYPES) + " (or the torch.dtype)")
+    assert isinstance(chosen, torch.dtype)
+    return chosen
+
+
+def _device(device: str | torch.device | None) -> torch.device:
     try:
-        _safetensors.save_file(
-            model.state_dict(),
-            staging / WEIGHTS_NAME,
-            metadata={"format": "pt", "scalenet": __version__},
-        )
-        (staging / CONFIG_NAME).write_text(json.dumps(hub_config(model), indent=2) + "\n")
-        card = model_card(model, metrics=metrics, training=training, license=license)
-        (staging / CARD_NAME).write_text(card)
-        if not target.exists():
-            staging.rename(target)
-        else:
-            for name in (WEIGHTS_NAME, CARD_NAME, CONFIG_NAME):
-                os.replace(staging / name, target / name)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
-    return target
-
-
-def _parse_config(data: object, where: str) -> Config:
-    if not isinstance(data, Mapping):
-        raise ConfigError("config.json", type(data).__name__, "a JSON object")
-    args = data.get("model_args")
-    if not isinstance(args, Mapping):
-        raise ConfigError(
-            "model_args", args, f"a JSON object with the full scalenet config (in {where})"
-        )
-    config = config_from_dict(args)
-    params = count_params(config)
-    if params > MAX_PARAMS:
-        raise ConfigError(
-            "model_args",
-            f"{params:,} parameters",
-            f"at most {MAX_PARAMS:,} parameters (scalenet.hub.MAX_PARAMS)",
-            f"{where} describes a model too large to build",
-        )
-    return config
-
-
-def _read_config(path: Path) -> tuple[Config, dict[str, Any]]:
+        chosen = torch.device("cpu" if device is None else device)
+    except (RuntimeError, TypeError, ValueError):
+        raise ConfigError("device", device, "a torch device such as 'cpu' or 'cuda:0'") from None
     try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        raise ConfigError("config.json", str(path), f"valid JSON ({err})") from None
-    return _parse_config(data, str(path)), data
+        torch.empty(0, device=chosen)
+    except (RuntimeError, AssertionError) as err:
+        raise WeightsError(f"device={device!r} is not available here ({first_line(err)})") from None
+    return chosen
 
 
 def _download(repo_id: str, filename: str, revision: str | None, *, found: bool = False) -> Path:
@@ -186,6 +178,8 @@ def _download(repo_id: str, filename: str, revision: str | None, *, found: bool 
     from huggingface_hub import hf_hub_download
     from huggingface_hub.errors import (
         EntryNotFoundError,
+        HfHubHTTPError,
+        HFValidationError,
         LocalEntryNotFoundError,
         RepositoryNotFoundError,
         RevisionNotFoundError,
@@ -193,6 +187,8 @@ def _download(repo_id: str, filename: str, revision: str | None, *, found: bool 
 
     try:
         return Path(hf_hub_download(repo_id, filename, revision=revision))
+    except HFValidationError as err:
+        raise WeightsError(f"{repo_id}: {first_line(err)}") from None
     except LocalEntryNotFoundError:  # (a subclass of EntryNotFoundError: first)
         raise WeightsError(
             f"{filename} of {repo_id} is not in the local cache, and the Hub cannot be reached "
@@ -206,54 +202,81 @@ def _download(repo_id: str, filename: str, revision: str | None, *, found: bool 
         if found:  # some servers answer a missing file like a missing repository
             raise WeightsError(f"{repo_id} has no {filename} (or it is not accessible)") from None
         raise WeightsError(f"no repository {repo_id!r} on the Hub (or no access to it)") from None
+    except HfHubHTTPError as err:  # gated, server errors...
+        raise WeightsError(f"{filename} of {repo_id}: {first_line(err)}") from None
+    except OSError as err:  # the cache cannot be written (a full disk, permissions)
+        raise WeightsError(f"{filename} of {repo_id}: {err}") from None
 
 
 def from_pretrained(
-    repo_id_or_dir: str | Path,
+    repo_id_or_dir: str | os.PathLike[str],
     *,
     revision: str | None = None,
     num_classes: int | None = None,
     in_chans: int | None = None,
     device: str | torch.device | None = None,
-    dtype: torch.dtype | None = None,
+    dtype: torch.dtype | str | None = None,
 ) -> ScaleNetModel:
-    """Load a model saved by :func:`save_pretrained`, from a directory or a Hub repository.
+    """Load a model saved by :func:`save_pretrained`, from a folder or a Hub repository.
 
-    ``config.json`` is validated (fields, and an analytic parameter count against
-    :data:`MAX_PARAMS`) before the weights are even downloaded. The module tree is built on the
-    meta device with no initialiser run, and the weights file is mapped into memory (privately:
-    training never writes to it) and used as the model's tensors without a copy; files written
-    by :func:`save_pretrained` keep the tensors 64-byte aligned, so the loaded model reproduces
-    the saved one's outputs bit for bit. As with ``safetensors.torch.load_file``, do not
-    truncate or rewrite the file in place while the model lives (replacing it is fine).
+    Everything is checked before the weights are read: the folder or repository id, the
+    revision (a git ref name: nothing can reach outside the Hub cache), ``config.json``
+    (fields, and an analytic parameter count against :data:`scalenet.config.MAX_PARAMS`),
+    ``dtype`` and ``device``. The module tree is built on the meta device with no initialiser
+    run, and the weights are read into memory of their own, 64-byte aligned, so the loaded
+    model reproduces the saved one's outputs bit for bit and never changes when the file does.
 
     Args:
-        repo_id_or_dir: a local directory, or ``"org/repo"`` on the Hub (``HF_ENDPOINT``,
+        repo_id_or_dir: a local folder, or ``"org/name"`` on the Hub (``HF_ENDPOINT``,
             ``HF_HUB_OFFLINE`` and the cache are huggingface_hub's).
         revision: a branch, tag or commit of the Hub repository.
         num_classes: a new classifier size (the head is re-initialised, with a warning).
         in_chans: a new input channel count (the first conv is adapted, with a warning).
         device: where to put the weights (default CPU).
-        dtype: cast floating-point weights to this dtype.
+        dtype: the model's floating-point dtype (default float32, whatever the file holds):
+            ``torch.float16`` or ``"float16"``, ``bfloat16``, ``float32``, ``float64``.
 
     Raises:
-        ConfigError: config.json is invalid or describes too large a model.
-        WeightsError: missing files, a damaged weights file, or weights that do not fit.
+        ConfigError: config.json is invalid or describes too large a model; a bad
+            ``num_classes``, ``in_chans``, ``dtype`` or ``device``.
+        WeightsError: no such folder or repository, a bad revision, missing files, a damaged
+            weights file, weights that do not fit, or integer weights where floats belong.
+
+    Examples:
+        >>> import tempfile, torch, scalenet
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     _ = scalenet.create("resnet20_cifar").half().save_pretrained(tmp)
+        ...     scalenet.from_pretrained(tmp).fc.weight.dtype
+        torch.float32
     """
-    local = Path(repo_id_or_dir)
-    if local.is_dir():
-        config_path, where = local / CONFIG_NAME, str(local)
+    source = _locate(repo_id_or_dir)
+    check_revision(revision)
+    chosen_dtype, chosen_device = _dtype(dtype), _device(device)
+    if isinstance(source, Path):
+        config_path = committed_file(source, CONFIG_NAME)
         if not config_path.is_file():
-            raise WeightsError(f"{local} has no {CONFIG_NAME}")
-        config, data = _read_config(config_path)
-        weights_path = local / WEIGHTS_NAME
+            raise WeightsError(f"{source} has no {CONFIG_NAME}")
+        where = str(source)
     else:
-        repo_id = str(repo_id_or_dir)
-        config, data = _read_config(_download(repo_id, CONFIG_NAME, revision))
-        weights_path = _download(repo_id, WEIGHTS_NAME, revision, found=True)
-        where = repo_id
-    state = read_state_dict(weights_path, device=device or "cpu")
-    model = skeleton(config)
+        config_path = _download(source, CONFIG_NAME, revision)
+        where = source
+    try:
+        config, data = read_config(config_path)
+        changes = {"num_classes": num_classes, "in_chans": in_chans}
+        config.replace(**{k: v for k, v in changes.items() if v is not None})  # validates them
+        model = skeleton(config)  # checks MAX_PARAMS, allocates nothing
+    except ConfigError as err:
+        hint = f"{err.hint}; in {where}" if err.hint else f"in {where}"
+        raise ConfigError(err.field, err.value, err.allowed, hint) from None
+    if isinstance(source, Path):
+        weights_path = committed_file(source, WEIGHTS_NAME)
+    else:
+        weights_path = _download(source, WEIGHTS_NAME, revision, found=True)
+    try:
+        state = conform(read_state_dict(weights_path), model.state_dict(), chosen_dtype)
+    except WeightsError as err:
+        raise WeightsError(f"{where}: {err}") from None
+    state = {k: v.to(chosen_device) for k, v in state.items()}
     if not assign_exact(model, state):
         try:  # explains what does not fit
             load_weights(model, state, assign=True, adapt=False)
@@ -273,10 +296,8 @@ def from_pretrained(
             "channels",
             stacklevel=2,
         )
-    if dtype is not None:
-        model = model.to(dtype)
     saved = data.get("pretrained_cfg")
-    model.pretrained_cfg = dict(saved) if isinstance(saved, Mapping) else {}
+    model.pretrained_cfg = dict(saved) if isinstance(saved, dict) else {}
     c = model.config  # after any num_classes / in_chans change
     model.pretrained_cfg |= {
         "architecture": data.get("zoo_name") or CUSTOM,
@@ -285,36 +306,3 @@ def from_pretrained(
         "input_size": (c.in_chans, c.input_size, c.input_size),
     }
     return model
-
-
-def push_to_hub(
-    model: ScaleNetModel,
-    repo_id: str,
-    *,
-    private: bool = False,
-    token: str | None = None,
-    commit_message: str = "Upload scalenet model",
-    revision: str | None = None,
-    metrics: Mapping[str, float] | None = None,
-    training: Mapping[str, Any] | None = None,
-) -> str:
-    """Save ``model`` into a temporary directory and upload it as one commit; returns its URL.
-
-    Built on ``huggingface_hub.HfApi`` (``create_repo`` with ``exist_ok``, then
-    ``upload_folder``). Nothing local is written outside the temporary directory, so a failed
-    push leaves your files as they were.
-    """
-    from huggingface_hub import HfApi
-
-    api = HfApi(token=token)
-    with tempfile.TemporaryDirectory(prefix="scalenet-push-") as tmp:
-        folder = save_pretrained(model, Path(tmp) / "model", metrics=metrics, training=training)
-        api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
-        info = api.upload_folder(
-            repo_id=repo_id,
-            folder_path=folder,
-            commit_message=commit_message,
-            revision=revision,
-            repo_type="model",
-        )
-    return str(getattr(info, "commit_url", info))

@@ -33,6 +33,7 @@ from .errors import ShapeError
 __all__ = [
     "LayerSpec",
     "check_input_size",
+    "count_params",
     "min_input_size",
     "nearest_valid_sizes",
     "output_stride",
@@ -75,6 +76,28 @@ class LayerSpec(NamedTuple):
     out_size: tuple[int, int] = (1, 1)
     shortcut: bool = False
     global_pool: bool = False
+
+    @property
+    def params(self) -> int:
+        """Learnable parameters of this layer (weights and biases of convs, linears and BN)."""
+        if self.kind == "conv":
+            weights = self.in_channels * self.out_channels * self.kernel**2
+            return weights + (self.out_channels if self.bias else 0)
+        if self.kind == "bn":
+            return 2 * self.out_channels
+        if self.kind == "linear":
+            return self.in_channels * self.out_channels + (self.out_channels if self.bias else 0)
+        return 0
+
+    @property
+    def macs(self) -> int:
+        """Multiply-accumulates of one image through this layer (convs and linears only)."""
+        if self.kind == "conv":
+            area = self.out_size[0] * self.out_size[1]
+            return area * self.out_channels * self.in_channels * self.kernel**2
+        if self.kind == "linear":
+            return self.in_channels * self.out_channels
+        return 0
 
 
 Config = ResNetConfig | SimpleCNNConfig
@@ -247,6 +270,17 @@ def plan(config: Config, input_size: int | None = None) -> list[LayerSpec]:
             hw = out
             channels = spec.out_channels
     return specs
+
+
+def count_params(config: Config) -> int:
+    """Parameters of the model ``config`` describes, from its plan (no model, no tensor).
+
+    Examples:
+        >>> import scalenet
+        >>> count_params(scalenet.get_config("resnet50"))
+        25557032
+    """
+    return sum(s.params for s in plan(config))
 
 
 # --- input-size rules -------------------------------------------------------------------------

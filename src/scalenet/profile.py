@@ -28,6 +28,7 @@ from typing import Any, Literal, NamedTuple
 
 import torch
 
+from ._format import human
 from .config import ResNetConfig, SimpleCNNConfig
 from .errors import ConfigError
 from .models.base import ScaleNetModel
@@ -39,20 +40,6 @@ Method = Literal["analytic", "fvcore", "torch"]
 Optimizer = Literal["sgd", "sgd_nomomentum", "adam", "adamw"]
 _OPTIMIZER_STATES = {"sgd": 1, "sgd_nomomentum": 0, "adam": 2, "adamw": 2}
 MB = 1024**2
-
-
-def human(n: float, unit: str = "") -> str:
-    """``25557032 -> '25.56 M'``: K, M, G, T with two decimals.
-
-    Examples:
-        >>> from scalenet.profile import human
-        >>> human(4_089_184_256, "MACs"), human(650)
-        ('4.09 GMACs', '650')
-    """
-    for factor, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K")):
-        if abs(n) >= factor:
-            return f"{n / factor:.2f} {prefix}{unit}"
-    return f"{n:g} {unit}".rstrip()
 
 
 class LayerRow(NamedTuple):

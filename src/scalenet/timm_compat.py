@@ -29,8 +29,8 @@ from timm.models import build_model_with_cfg, generate_default_cfgs, register_mo
 
 from .config import ResNetConfig, SimpleCNNConfig, config_from_dict
 from .errors import ConfigError
-from .hub import CUSTOM
 from .models.base import ScaleNetModel
+from .saving import CUSTOM
 from .zoo import ZOO, ZooEntry
 
 __all__ = ["CUSTOM_ARCHITECTURE", "register_all"]

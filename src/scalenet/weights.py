@@ -16,17 +16,17 @@ import pickle
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import safetensors
 import torch
 from torch import Tensor, nn
 
 from . import _safetensors
-from .errors import WeightsError
+from .errors import WeightsError, first_line
 from .models.base import ScaleNetModel
 
-__all__ = ["adapt_in_chans", "assign_exact", "load_weights", "read_state_dict"]
+__all__ = ["adapt_in_chans", "assign_exact", "conform", "load_weights", "read_state_dict"]
 
 _PICKLE_SUFFIXES = (".bin", ".pth", ".pt", ".ckpt")
 _SHOW = 5  # how many offending keys an error lists
@@ -60,7 +60,7 @@ def read_state_dict(path: str | Path, device: str | torch.device = "cpu") -> dic
         except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as err:
             raise WeightsError(
                 f"{path} was refused by torch.load(weights_only=True) (it holds more than "
-                f"tensors, or is damaged): {str(err).splitlines()[0]}"
+                f"tensors, or is damaged): {first_line(err)}"
             ) from None
         state = _unwrap(loaded, path)
     else:
@@ -68,22 +68,93 @@ def read_state_dict(path: str | Path, device: str | torch.device = "cpu") -> dic
             f"{path}: unknown weights format {path.suffix!r}; expected .safetensors or, read "
             f"with weights_only=True, one of {', '.join(_PICKLE_SUFFIXES)}"
         )
+    try:
+        _check_tensors(state)
+    except WeightsError as err:
+        raise WeightsError(f"{path}: {err}") from None
     return _strip_prefix(state)
+
+
+def _is_state(value: object) -> TypeGuard[Mapping[str, Tensor]]:
+    return (
+        isinstance(value, Mapping)
+        and bool(value)
+        and all(isinstance(v, Tensor) for v in value.values())
+    )
 
 
 def _unwrap(loaded: object, path: Path) -> dict[str, Tensor]:
     if isinstance(loaded, Mapping):
         for key in ("state_dict", "model", "model_state_dict", "state_dict_ema"):
             inner = loaded.get(key)
-            if (
-                isinstance(inner, Mapping)
-                and inner
-                and all(isinstance(v, Tensor) for v in inner.values())
-            ):
+            if _is_state(inner):
                 return dict(inner)
-        if loaded and all(isinstance(v, Tensor) for v in loaded.values()):
+        if _is_state(loaded):
             return dict(loaded)
     raise WeightsError(f"{path} holds no state_dict (a mapping of parameter names to tensors)")
+
+
+def _check_tensors(state: Mapping[Any, Any]) -> None:
+    """Names are strings and values dense tensors with data (not sparse, not meta)."""
+    for key, value in state.items():
+        if not isinstance(key, str):
+            raise WeightsError(f"the state_dict has a key {key!r}: parameter names are strings")
+        if not isinstance(value, Tensor):
+            raise WeightsError(f"{key} is a {type(value).__name__}, not a tensor")
+        if value.layout != torch.strided or value.is_meta:
+            what = "a meta tensor (no data)" if value.is_meta else f"{value.layout} (not dense)"
+            raise WeightsError(f"{key} is {what}; weights must be dense tensors")
+
+
+def conform(
+    state: Mapping[str, Tensor], expected: Mapping[str, Tensor], dtype: torch.dtype | None = None
+) -> dict[str, Tensor]:
+    """``state``'s tensors in the model's dtypes, after checking that each is of the right kind.
+
+    Where the model holds a floating-point tensor, the checkpoint must too (any float dtype;
+    it is cast to ``dtype``, or to the model's own dtype when ``dtype`` is ``None``); where the
+    model holds an integer (BatchNorm's ``num_batches_tracked``), an integer. Tensors the
+    model does not have are passed through, for the key check to report. Non-finite weights
+    (NaN, infinity) are kept, with a warning that names them.
+
+    Raises:
+        WeightsError: integer, boolean or complex values where floats belong (or floats where
+            integers do).
+
+    Examples:
+        >>> import torch
+        >>> conform({"w": torch.ones(2, dtype=torch.float16)}, {"w": torch.zeros(2)})["w"].dtype
+        torch.float32
+        >>> conform({"w": torch.ones(2, dtype=torch.int32)}, {"w": torch.zeros(2)})
+        Traceback (most recent call last):
+        ...
+        scalenet.errors.WeightsError: w holds torch.int32 values where the model has ...
+    """
+    out: dict[str, Tensor] = {}
+    nonfinite: list[str] = []
+    for key, value in state.items():
+        want = expected.get(key)
+        if want is None or want is value:  # not the model's; or the model's own (a kept head)
+            out[key] = value
+            continue
+        floating = want.is_floating_point()
+        if floating != value.is_floating_point() or value.is_complex() or value.dtype == torch.bool:
+            kind = "floating-point" if floating else "integer"
+            raise WeightsError(
+                f"{key} holds {value.dtype} values where the model has {kind} ones "
+                f"({want.dtype}); the file does not hold this model's weights"
+            )
+        target = (dtype or want.dtype) if floating else want.dtype
+        out[key] = value if value.dtype == target else value.to(target)
+        # A NaN or infinity makes the sum non-finite (which an overflow may too: then look).
+        if floating and not torch.isfinite(value.sum()) and not torch.isfinite(value).all():
+            nonfinite.append(key)
+    if nonfinite:
+        warnings.warn(
+            f"{len(nonfinite)} weight tensors hold NaN or infinite values: {_describe(nonfinite)}",
+            stacklevel=3,
+        )
+    return out
 
 
 def _strip_prefix(state: Mapping[str, Tensor]) -> dict[str, Tensor]:
@@ -148,7 +219,11 @@ def load_weights(
         >>> "re-initialised" in str(caught[0].message)
         True
     """
-    state = read_state_dict(source) if isinstance(source, (str, Path)) else _strip_prefix(source)
+    if isinstance(source, (str, Path)):
+        state = read_state_dict(source)
+    else:
+        _check_tensors(source)
+        state = _strip_prefix(source)
     expected = model.state_dict()
     notes: list[str] = []
     ours = {k for k in expected if k.startswith("fc.")}
@@ -190,6 +265,7 @@ def load_weights(
             "the weights do not fit this model (is it the same architecture?): "
             + "; ".join(problems)
         )
+    state = conform(state, expected)
     for note in notes:
         warnings.warn(note, stacklevel=2)
     model.load_state_dict(state, strict=True, assign=assign)

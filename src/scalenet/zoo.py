@@ -18,7 +18,14 @@ from typing import Any
 
 from torch import nn
 
-from .config import ResNetConfig, SimpleCNNConfig
+from .config import (
+    CIFAR_MEAN,
+    CIFAR_STD,
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    ResNetConfig,
+    SimpleCNNConfig,
+)
 from .errors import ConfigError, WeightsError
 from .models.base import ScaleNetModel
 from .plan import plan
@@ -26,12 +33,6 @@ from .scaling import compound_scale
 
 __all__ = ["ZooEntry", "create", "get_config", "get_entry", "list_models", "zoo_markdown"]
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-# Per-channel statistics of the CIFAR-10 training set (pixel-wise std, not the often-quoted
-# std of per-image means).
-CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
-CIFAR_STD = (0.2470, 0.2435, 0.2616)
 
 RESNET_PAPER = "https://arxiv.org/abs/1512.03385"
 EFFICIENTNET_PAPER = "https://arxiv.org/abs/1905.11946"

@@ -9,10 +9,12 @@ import torch
 import torch.fx
 from torch import Tensor, nn
 
+from .. import config as _config
 from ..config import ResNetConfig, SimpleCNNConfig
 from ..errors import ConfigError
 from ..layers import check_input
-from ..plan import min_input_size
+from ..plan import count_params, min_input_size
+from ..saving import push_to_hub, save_pretrained
 
 __all__ = ["ScaleNetModel"]
 
@@ -42,6 +44,14 @@ class ScaleNetModel(nn.Module):
 
     def __init__(self, config: ResNetConfig | SimpleCNNConfig) -> None:
         super().__init__()
+        params = count_params(config)  # before any subclass allocates a tensor
+        if params > _config.MAX_PARAMS:
+            raise ConfigError(
+                "config",
+                f"{params:,} parameters",
+                f"at most {_config.MAX_PARAMS:,} parameters (scalenet.config.MAX_PARAMS)",
+                "the model is too large to build; check width, depths and num_classes",
+            )
         self.config = config
         self.num_classes = config.num_classes
         self.in_chans = config.in_chans
@@ -86,16 +96,12 @@ class ScaleNetModel(nn.Module):
         return self.forward_head(self.forward_features(x))
 
     def save_pretrained(self, save_directory: str | Path, **kwargs: Any) -> Path:
-        """Write ``model.safetensors``, ``config.json`` and a model card (see
-        :func:`scalenet.hub.save_pretrained`)."""
-        from ..hub import save_pretrained
-
+        """Write ``model.safetensors``, ``config.json`` and a model card, all or nothing (see
+        :func:`scalenet.saving.save_pretrained`)."""
         return save_pretrained(self, save_directory, **kwargs)
 
     def push_to_hub(self, repo_id: str, **kwargs: Any) -> str:
-        """Upload to the Hub as one commit (see :func:`scalenet.hub.push_to_hub`)."""
-        from ..hub import push_to_hub
-
+        """Upload to the Hub as one commit (see :func:`scalenet.saving.push_to_hub`)."""
         return push_to_hub(self, repo_id, **kwargs)
 
     def set_grad_checkpointing(self, enable: bool = True) -> None:

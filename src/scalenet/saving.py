@@ -1,0 +1,392 @@
+"""Writing a model: config.json, model.safetensors and a model card, into a folder all or nothing.
+
+**The guarantee.** However a save into ``DIR`` ends (an exception, a full disk, ``kill -9``, a
+power cut), ``DIR`` afterwards holds either the complete previous model or the complete new
+one, and :func:`scalenet.from_pretrained` loads exactly that one. Other files in ``DIR`` are
+left alone, and nothing is written outside ``DIR``.
+
+**How.** The model is written in three steps:
+
+1. The new files are written into a private staging directory inside ``DIR``
+   (``DIR/.scalenet-staging-*``, on the same filesystem as the files it replaces, so saving
+   into a mount point or below a read-only parent works) and flushed to disk (``fsync``).
+2. One rename makes it ``DIR/.scalenet-commit``: this is the moment the new model replaces the
+   old one.
+3. Each committed file is renamed into ``DIR``, and ``.scalenet-commit`` is removed.
+
+A reader takes each file from ``.scalenet-commit`` while that exists (:func:`committed_file`),
+so a save killed during step 3 still loads as the new model. The next save into ``DIR`` first
+finishes step 3 of an earlier save, and removes the staging directories of saves that died
+(each save holds a lock on its own staging directory while it runs). Two processes saving into
+the same folder at the same moment are not supported: the last to commit wins.
+
+New files and directories get the usual permissions (``0o666`` / ``0o777`` less the umask).
+
+Examples:
+    >>> import tempfile, scalenet
+    >>> from scalenet.saving import save_pretrained
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     folder = save_pretrained(scalenet.create("resnet20_cifar"), tmp + "/r20")
+    ...     sorted(p.name for p in folder.iterdir())
+    ['README.md', 'config.json', 'model.safetensors']
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import _safetensors
+from ._version import __version__
+from .card import model_card
+from .config import IMAGENET_MEAN, IMAGENET_STD, ResNetConfig, SimpleCNNConfig, config_from_dict
+from .errors import ConfigError, WeightsError
+
+if TYPE_CHECKING:
+    from .models.base import ScaleNetModel
+
+try:  # POSIX: a save holds an flock on its staging directory while it runs
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = [
+    "CARD_NAME",
+    "CONFIG_NAME",
+    "CUSTOM",
+    "WEIGHTS_NAME",
+    "committed_file",
+    "hub_config",
+    "push_to_hub",
+    "read_config",
+    "save_pretrained",
+    "write_folder",
+]
+
+CONFIG_NAME = "config.json"
+WEIGHTS_NAME = "model.safetensors"
+CARD_NAME = "README.md"
+CUSTOM = "scalenet_custom"  # the generic timm architecture (see timm_compat)
+
+#: A config.json larger than this is refused unread (a saved one is about 2 KB).
+MAX_CONFIG_BYTES = 1 << 20
+
+_STAGING = ".scalenet-staging-"
+_COMMIT = ".scalenet-commit"
+
+
+def committed_file(directory: str | Path, name: str) -> Path:
+    """The path of file ``name`` of the model saved in ``directory``.
+
+    That is ``directory / name``, unless a save was interrupted after its commit and before
+    all its files were moved into place: then the committed file, where it still is.
+
+    Examples:
+        >>> from pathlib import Path
+        >>> committed_file("some/folder", "config.json") == Path("some/folder/config.json")
+        True
+    """
+    directory = Path(directory)
+    pending = directory / _COMMIT / name
+    return pending if pending.is_file() else directory / name
+
+
+def read_config(path: str | Path) -> tuple[ResNetConfig | SimpleCNNConfig, dict[str, Any]]:
+    """The config in a JSON file, and the file's whole content.
+
+    Reads a saved model's ``config.json`` (the config under ``"model_args"``) as well as a
+    bare config (``config.to_dict()``, with ``"family"``).
+
+    Raises:
+        ConfigError: the file cannot be read, is larger than :data:`MAX_CONFIG_BYTES`, is not
+            UTF-8 JSON (or is nested too deep, or holds an integer of thousands of digits), or
+            does not hold a valid config.
+
+    Examples:
+        >>> import json, tempfile, scalenet
+        >>> with tempfile.NamedTemporaryFile("w", suffix=".json") as file:
+        ...     _ = file.write(json.dumps(scalenet.get_config("resnet20_cifar").to_dict()))
+        ...     file.flush()
+        ...     read_config(file.name)[0] == scalenet.get_config("resnet20_cifar")
+        True
+    """
+    path = Path(path)
+    try:
+        with open(path, "rb") as file:
+            raw = file.read(MAX_CONFIG_BYTES + 1)
+    except OSError as err:
+        raise ConfigError(CONFIG_NAME, str(path), f"a readable file ({err.strerror})") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(CONFIG_NAME, str(path), f"a file of at most {MAX_CONFIG_BYTES:,} bytes")
+    try:
+        data = json.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError as err:
+        raise ConfigError(
+            CONFIG_NAME, str(path), f"UTF-8 text, as JSON files are (byte {err.start} is not)"
+        ) from None
+    except RecursionError:
+        raise ConfigError(
+            CONFIG_NAME, str(path), "JSON nested less than 1,000 levels deep"
+        ) from None
+    except ValueError as err:  # JSONDecodeError, and integers of over 4,300 digits
+        raise ConfigError(CONFIG_NAME, str(path), f"valid JSON ({err})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(CONFIG_NAME, type(data).__name__, f"a JSON object (in {path})")
+    args = data.get("model_args", data)
+    if not isinstance(args, dict) or "family" not in args:
+        raise ConfigError(
+            CONFIG_NAME,
+            str(path),
+            "a scalenet config: a saved model's config.json (the config under 'model_args'), "
+            "or config.to_dict() (with 'family')",
+        )
+    try:
+        return config_from_dict(args), data
+    except RecursionError:  # deep nesting inside a field, reported on validation
+        raise ConfigError(CONFIG_NAME, str(path), "a config of plain values") from None
+
+
+def _fsync(path: Path) -> None:
+    """Flush a file or a directory to disk (directories: where the platform allows it)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # pragma: no cover - e.g. directories on Windows
+        return
+    try:
+        os.fsync(fd)
+    except OSError as err:  # pragma: no cover - some filesystems refuse to sync directories
+        if err.errno not in (errno.EINVAL, errno.EBADF, errno.EACCES):
+            raise
+    finally:
+        os.close(fd)
+
+
+def _finish_commit(directory: Path) -> None:
+    """Step 3 of a committed save: move its files into place, then drop the commit folder."""
+    commit = directory / _COMMIT
+    if not commit.is_dir():
+        return
+    for item in sorted(commit.iterdir()):
+        with contextlib.suppress(FileNotFoundError):  # moved meanwhile by another finisher
+            os.replace(item, directory / item.name)
+    _fsync(directory)
+    with contextlib.suppress(FileNotFoundError, OSError):  # not empty: a newer commit is here
+        commit.rmdir()
+
+
+@contextlib.contextmanager
+def _locked(path: Path, *, wait: bool) -> Iterator[bool]:
+    """An exclusive flock on directory ``path``; yields whether it was taken."""
+    if fcntl is None:  # pragma: no cover - no flock on Windows: every staging counts as free
+        yield True
+        return
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        yield False
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except OSError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def _remove_dead_staging(directory: Path) -> None:
+    """Remove staging directories whose save is no longer running (killed, crashed)."""
+    for item in directory.glob(_STAGING + "*"):
+        if not item.is_dir():
+            continue
+        with _locked(item, wait=False) as free:
+            if free:  # no live save holds it
+                shutil.rmtree(item, ignore_errors=True)
+
+
+def _make_directory(directory: Path) -> None:
+    if directory.exists() and not directory.is_dir():
+        raise WeightsError(f"cannot save into {directory}: it is a file, not a directory")
+    for parent in directory.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise WeightsError(
+                    f"cannot save into {directory}: {parent} is a file, not a directory"
+                )
+            break
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise WeightsError(f"cannot create {directory}: {err.strerror or err}") from None
+
+
+def write_folder(directory: str | Path, writers: Mapping[str, Callable[[Path], None]]) -> Path:
+    """Write files into ``directory`` all or nothing: ``writers[name](path)`` writes each one.
+
+    See the module's description for the guarantee and how it is kept.
+
+    Raises:
+        WeightsError: the directory cannot be created or written (a file in the way, no
+            permission, a read-only filesystem, a full disk); nothing in it has changed.
+
+    Examples:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     folder = write_folder(tmp + "/d", {"a.txt": lambda p: p.write_text("A")})
+        ...     (folder / "a.txt").read_text(), [p.name for p in folder.iterdir()]
+        ('A', ['a.txt'])
+    """
+    directory = Path(directory)
+    created = not directory.exists()
+    _make_directory(directory)
+    staging: Path | None = None
+    try:
+        _finish_commit(directory)  # an earlier save that committed and was cut off
+        _remove_dead_staging(directory)
+        staging = Path(tempfile.mkdtemp(prefix=_STAGING, dir=directory))
+        with _locked(staging, wait=True):
+            for name, write in writers.items():
+                write(staging / name)
+                _fsync(staging / name)
+            _fsync(staging)
+            try:
+                os.rename(staging, directory / _COMMIT)  # the commit
+            except OSError as err:
+                if err.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                    raise
+                _finish_commit(directory)  # another save committed meanwhile: finish it first
+                os.rename(staging, directory / _COMMIT)
+            _fsync(directory)
+        _finish_commit(directory)
+    except OSError as err:
+        raise WeightsError(f"cannot save into {directory}: {err.strerror or err}") from None
+    finally:
+        if staging is not None and staging.exists():  # not committed
+            shutil.rmtree(staging, ignore_errors=True)
+            if created:
+                with contextlib.suppress(OSError):  # the folder this save made, if empty
+                    directory.rmdir()
+    return directory
+
+
+def _write_text(path: Path, text: str) -> None:
+    path.write_text(text, encoding="utf-8")
+
+
+def hub_config(model: ScaleNetModel) -> dict[str, Any]:
+    """The ``config.json`` of ``model``: timm's keys plus the full scalenet config.
+
+    Examples:
+        >>> import scalenet
+        >>> cfg = scalenet.hub.hub_config(scalenet.create("resnet20_cifar"))
+        >>> cfg["architecture"], cfg["model_args"]["depths"]
+        ('scalenet_custom', [3, 3, 3])
+    """
+    c = model.config
+    source = dict(model.pretrained_cfg)
+    pretrained_cfg = {
+        "num_classes": c.num_classes,
+        "input_size": (c.in_chans, c.input_size, c.input_size),
+        "interpolation": source.get("interpolation", "bilinear"),
+        "mean": list(source.get("mean", IMAGENET_MEAN)),
+        "std": list(source.get("std", IMAGENET_STD)),
+        "crop_pct": source.get("crop_pct", 0.875),
+        "first_conv": c.first_conv,
+        "classifier": "fc",
+        "fixed_input_size": bool(model.fixed_input_size),
+    }
+    for key in ("pool_size", "license", "paper_ids", "description"):
+        if source.get(key) is not None:
+            pretrained_cfg[key] = list(source[key]) if key == "pool_size" else source[key]
+    return {
+        "architecture": CUSTOM,
+        "num_classes": c.num_classes,
+        "num_features": model.num_features,
+        "pretrained_cfg": pretrained_cfg,
+        "model_args": c.to_dict(),
+        "scalenet_version": __version__,
+        "zoo_name": source.get("architecture"),
+    }
+
+
+def save_pretrained(
+    model: ScaleNetModel,
+    save_directory: str | Path,
+    *,
+    metrics: Mapping[str, float] | None = None,
+    training: Mapping[str, Any] | None = None,
+    license: str | None = None,
+) -> Path:
+    """Write ``model.safetensors``, ``config.json`` and ``README.md`` into ``save_directory``.
+
+    All or nothing (see :mod:`scalenet.saving`): an interrupted save leaves the previous model,
+    complete, and the next save cleans up after it. Other files in the directory are kept.
+
+    Args:
+        model: the model.
+        save_directory: where to write (created if needed).
+        metrics: e.g. ``{"top1": 91.7}``, shown in the model card.
+        training: the recipe (epochs, optimizer, lr...), shown in the model card.
+        license: the card's licence (default: the zoo entry's, else apache-2.0).
+
+    Returns:
+        The directory.
+
+    Raises:
+        WeightsError: the directory cannot be created or written; it is left as it was.
+    """
+    config_text = json.dumps(hub_config(model), indent=2) + "\n"
+    card = model_card(model, metrics=metrics, training=training, license=license)
+    state = model.state_dict()
+    metadata = {"format": "pt", "scalenet": __version__}
+    return write_folder(
+        save_directory,
+        {
+            WEIGHTS_NAME: lambda path: _safetensors.save_file(state, path, metadata=metadata),
+            CARD_NAME: lambda path: _write_text(path, card),
+            CONFIG_NAME: lambda path: _write_text(path, config_text),
+        },
+    )
+
+
+def push_to_hub(
+    model: ScaleNetModel,
+    repo_id: str,
+    *,
+    private: bool = False,
+    token: str | None = None,
+    commit_message: str = "Upload scalenet model",
+    revision: str | None = None,
+    metrics: Mapping[str, float] | None = None,
+    training: Mapping[str, Any] | None = None,
+) -> str:
+    """Save ``model`` into a temporary directory and upload it as one commit; returns its URL.
+
+    Built on ``huggingface_hub.HfApi`` (``create_repo`` with ``exist_ok``, then
+    ``upload_folder``). Nothing local is written outside the temporary directory, so a failed
+    push leaves your files as they were.
+    """
+    from huggingface_hub import HfApi
+
+    api = HfApi(token=token)
+    with tempfile.TemporaryDirectory(prefix="scalenet-push-") as tmp:
+        folder = save_pretrained(model, Path(tmp) / "model", metrics=metrics, training=training)
+        api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
+        info = api.upload_folder(
+            repo_id=repo_id,
+            folder_path=folder,
+            commit_message=commit_message,
+            revision=revision,
+            repo_type="model",
+        )
+    return str(getattr(info, "commit_url", info))
