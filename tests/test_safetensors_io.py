@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import struct
 import threading
+import zlib
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from torch import nn
 
 import scalenet
 from scalenet import WeightsError
-from scalenet._safetensors import ALIGNMENT, load_file, save_file
+from scalenet._safetensors import ALIGNMENT, CRC_KEY, load_file, save_file
 from scalenet._skeleton import _no_reset, skeleton
 from scalenet.weights import assign_exact
 
@@ -55,6 +56,11 @@ def data_offsets(path: Path) -> tuple[int, dict[str, list[int]]]:
     return 8 + length, {k: v["data_offsets"] for k, v in header.items()}
 
 
+def sorted_by_offset(path: Path, tensors: dict[str, torch.Tensor]) -> list[torch.Tensor]:
+    _, offsets = data_offsets(path)
+    return [tensors[k] for k in sorted(offsets, key=lambda k: offsets[k])]
+
+
 def assert_same(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> None:
     assert a.keys() == b.keys()
     for key in a:
@@ -74,7 +80,12 @@ def test_our_files_read_back_by_safetensors_and_theirs_by_us(
     safetensors.torch.save_file(tensors, str(theirs))
     assert_same(safetensors.torch.load_file(str(ours)), tensors)
     with safetensors.safe_open(str(ours), framework="pt") as f:
-        assert f.metadata() == {"format": "pt", "note": "x"}
+        metadata = f.metadata()
+    data = b"".join(
+        t.contiguous().reshape(-1).view(torch.uint8).numpy().tobytes()
+        for t in sorted_by_offset(ours, tensors)
+    )
+    assert metadata == {"format": "pt", "note": "x", CRC_KEY: f"{zlib.crc32(data):08x}"}
     for path in (ours, theirs):
         loaded = load_file(path)
         assert_same(loaded, tensors)

@@ -20,6 +20,7 @@ import ctypes
 import json
 import struct
 import sys
+import zlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -29,10 +30,13 @@ import safetensors.torch
 import torch
 from torch import Tensor
 
-__all__ = ["ALIGNMENT", "load_file", "save_file"]
+__all__ = ["ALIGNMENT", "CRC_KEY", "load_file", "read_metadata", "save_file"]
 
 #: Byte alignment of tensor data in files written by :func:`save_file`.
 ALIGNMENT = 64
+#: The metadata entry holding the CRC-32 of the data section (8 hex digits), which
+#: :func:`load_file` checks: a damaged file is refused instead of loading other weights.
+CRC_KEY = "scalenet_data_crc32"
 
 # The format's dtype names (safetensors' specification) for the dtypes scalenet handles itself;
 # any other dtype goes through safetensors.torch unchanged.
@@ -77,7 +81,11 @@ def save_file(
     # Tensors whose size is a multiple of the alignment first (a stable sort keeps their
     # order): as the data starts on a boundary, each of them starts on one too.
     order = sorted(cpu, key=lambda k: cpu[k].nbytes % ALIGNMENT != 0)
-    header: dict[str, Any] = {"__metadata__": dict(metadata)} if metadata else {}
+    crc = 0
+    for name in order:
+        if cpu[name].nbytes:
+            crc = zlib.crc32(_bytes(cpu[name]), crc)
+    header: dict[str, Any] = {"__metadata__": {**(metadata or {}), CRC_KEY: f"{crc:08x}"}}
     offset = 0
     for name in order:
         tensor = cpu[name]
@@ -125,20 +133,39 @@ def load_file(path: str | Path, device: str | torch.device = "cpu") -> dict[str,
     with open(path, "rb") as file:
         (length,) = struct.unpack("<Q", file.read(8))
         header = json.loads(file.read(length), object_pairs_hook=_unique_keys)
-        header.pop("__metadata__", None)
+        metadata = header.pop("__metadata__", None) or {}
         if not _LITTLE_ENDIAN or any(info["dtype"] not in _DTYPES for info in header.values()):
             # Other dtypes: safetensors' reader, then a copy of our own (its tensors may be
             # views of its mapping of the file).
             loaded = safetensors.torch.load_file(path)
             return {k: v.clone().to(device) for k, v in loaded.items()}
+        expected_crc = metadata.get(CRC_KEY)
         start = 8 + length
         state: dict[str, Tensor] = {}
-        for name, info in header.items():
+        crc = 0
+        for name, info in sorted(header.items(), key=lambda item: item[1]["data_offsets"]):
             begin, end = info["data_offsets"]
             raw = torch.empty(end - begin, dtype=torch.uint8)  # the CPU allocator aligns to 64
-            file.seek(start + begin)
-            if end > begin and file.readinto(_bytes(raw)) != end - begin:
-                raise ValueError(f"{path} ends inside tensor {name!r}")
+            if end > begin:
+                file.seek(start + begin)
+                if file.readinto(_bytes(raw)) != end - begin:
+                    raise ValueError(f"{path} ends inside tensor {name!r}")
+                crc = zlib.crc32(_bytes(raw), crc)
             tensor = raw.view(_DTYPES[info["dtype"]]).reshape(info["shape"])
             state[name] = tensor if str(device) == "cpu" else tensor.to(device)
+    if expected_crc is not None and expected_crc != f"{crc:08x}":
+        raise ValueError(
+            f"the data does not match its checksum ({CRC_KEY} {expected_crc}, data {crc:08x}): "
+            "the file is damaged"
+        )
     return state
+
+
+def read_metadata(path: str | Path) -> dict[str, str]:
+    """The ``__metadata__`` of a safetensors file's header (``{}`` when it has none).
+
+    Raises:
+        safetensors.SafetensorError, OSError: the file is not valid safetensors.
+    """
+    with safetensors.safe_open(str(path), framework="pt") as file:
+        return dict(file.metadata() or {})

@@ -32,14 +32,17 @@ from pathlib import Path
 
 import torch
 
+from . import _safetensors
 from ._skeleton import skeleton
 from .errors import ConfigError, WeightsError, first_line
 from .models.base import ScaleNetModel
 from .saving import (
     CONFIG_NAME,
     CUSTOM,
+    DIGEST_KEY,
     WEIGHTS_NAME,
     committed_file,
+    config_digest,
     hub_config,
     push_to_hub,
     read_config,
@@ -274,8 +277,15 @@ def from_pretrained(
         weights_path = _download(source, WEIGHTS_NAME, revision, found=True)
     try:
         state = conform(read_state_dict(weights_path), model.state_dict(), chosen_dtype)
+        digest = _safetensors.read_metadata(weights_path).get(DIGEST_KEY)
     except WeightsError as err:
         raise WeightsError(f"{where}: {err}") from None
+    if digest is not None and digest != config_digest(data):
+        raise WeightsError(
+            f"{where}: {CONFIG_NAME} is not the one {WEIGHTS_NAME} was saved with (it was "
+            "edited or damaged, or the two files come from different saves); save the model "
+            "again, or load the weights with scalenet.load_weights"
+        )
     state = {k: v.to(chosen_device) for k, v in state.items()}
     if not assign_exact(model, state):
         try:  # explains what does not fit

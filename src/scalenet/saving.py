@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import json
 import os
 import shutil
@@ -63,6 +64,7 @@ __all__ = [
     "CUSTOM",
     "WEIGHTS_NAME",
     "committed_file",
+    "config_digest",
     "hub_config",
     "push_to_hub",
     "read_config",
@@ -75,6 +77,8 @@ WEIGHTS_NAME = "model.safetensors"
 CARD_NAME = "README.md"
 CUSTOM = "scalenet_custom"  # the generic timm architecture (see timm_compat)
 
+#: The weights file's metadata entry holding :func:`config_digest` of its config.json.
+DIGEST_KEY = "scalenet_config_sha256"
 #: A config.json larger than this is refused unread (a saved one is about 2 KB).
 MAX_CONFIG_BYTES = 1 << 20
 
@@ -96,6 +100,21 @@ def committed_file(directory: str | Path, name: str) -> Path:
     directory = Path(directory)
     pending = directory / _COMMIT / name
     return pending if pending.is_file() else directory / name
+
+
+def config_digest(data: Mapping[str, Any]) -> str:
+    """SHA-256 of a parsed config.json, in a canonical form (key order and spacing do not count).
+
+    :func:`save_pretrained` stores it in the weights file's metadata, and
+    :func:`scalenet.from_pretrained` checks it: weights are never loaded under a config.json
+    that was saved with other weights, edited or damaged.
+
+    Examples:
+        >>> config_digest({"a": 1, "b": [2]}) == config_digest({"b": [2], "a": 1})
+        True
+    """
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def read_config(path: str | Path) -> tuple[ResNetConfig | SimpleCNNConfig, dict[str, Any]]:
@@ -348,7 +367,8 @@ def save_pretrained(
     config_text = json.dumps(hub_config(model), indent=2) + "\n"
     card = model_card(model, metrics=metrics, training=training, license=license)
     state = model.state_dict()
-    metadata = {"format": "pt", "scalenet": __version__}
+    digest = config_digest(json.loads(config_text))  # of the config as a reader will parse it
+    metadata = {"format": "pt", "scalenet": __version__, DIGEST_KEY: digest}
     return write_folder(
         save_directory,
         {
