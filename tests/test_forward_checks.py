@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 import torchvision
@@ -26,10 +27,75 @@ def test_wrong_channels_rank_and_size_raise_shape_error(key: str) -> None:
     size = model.config.input_size
     with pytest.raises(scalenet.ShapeError, match="expected 3 input channels, got 1"):
         model(torch.randn(2, 1, size, size))
+    with pytest.raises(scalenet.ShapeError, match=r"channels-last .*x\.permute\(0, 3, 1, 2\)"):
+        model(torch.randn(2, size, size, 3))
     with pytest.raises(scalenet.ShapeError, match="4-D input"):
         model(torch.randn(3, size, size))
     with pytest.raises(scalenet.ShapeError, match=r"too small|built for"):
         model(torch.randn(1, 3, 2, 2))
+
+
+@pytest.mark.parametrize("key", ["resnet_cifar", "resnet_imagenet", "simple_cnn"])
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.int64, torch.bool, torch.complex64])
+def test_non_floating_tensors_raise_input_error(key: str, dtype: torch.dtype) -> None:
+    model = small_models()[key]
+    size = model.config.input_size
+    x = torch.zeros(2, 3, size, size, dtype=dtype)
+    with pytest.raises(scalenet.InputError, match=r"floating-point input") as info:
+        model(x)
+    message = str(info.value)
+    assert str(dtype) in message
+    assert "x.float() / 255" in message
+    assert "mean/std" in message
+    assert isinstance(info.value, scalenet.ScaleNetError)
+    assert isinstance(info.value, TypeError)
+
+
+@pytest.mark.parametrize("key", ["resnet_cifar", "resnet_imagenet", "simple_cnn"])
+def test_non_tensors_raise_input_error_naming_the_type_and_the_fix(key: str) -> None:
+    model = small_models()[key]
+    size = model.config.input_size
+    image = np.zeros((size, size, 3), dtype=np.uint8)
+    with pytest.raises(scalenet.InputError, match=r"got numpy\.ndarray .*torch\.from_numpy"):
+        model(image)
+    images = [torch.randn(3, size, size), torch.randn(3, size, size)]
+    with pytest.raises(scalenet.InputError, match=r"got list of 2 items.*torch\.stack"):
+        model(images)
+    with pytest.raises(scalenet.InputError, match=r"got tuple .*torch\.stack"):
+        model(tuple(images))
+    with pytest.raises(
+        scalenet.InputError, match=r"torch\.Tensor of shape \(N, 3, H, W\), got None"
+    ):
+        model(None)
+
+
+@pytest.mark.parametrize("key", ["resnet_cifar", "resnet_imagenet", "simple_cnn"])
+def test_pil_image_raises_input_error(key: str) -> None:
+    image_mod = pytest.importorskip("PIL.Image")
+    model = small_models()[key]
+    size = model.config.input_size
+    with pytest.raises(scalenet.InputError, match=r"got PIL\.Image\.Image.*to_tensor"):
+        model(image_mod.new("RGB", (size, size)))
+
+
+@pytest.mark.parametrize("key", ["resnet_cifar", "resnet_imagenet", "simple_cnn"])
+@pytest.mark.parametrize("dtype", [torch.float16, torch.float64, torch.bfloat16])
+def test_floating_inputs_of_every_dtype_still_run(key: str, dtype: torch.dtype) -> None:
+    model = small_models()[key].eval().to(dtype)
+    size = model.config.input_size
+    x = torch.randn(2, 3, size, size, dtype=dtype)
+    with torch.no_grad():
+        out = model(x)
+    assert out.dtype == dtype
+    assert out.shape == (2, model.num_classes)
+
+
+def test_autocast_float32_input_to_a_float32_model_still_runs() -> None:
+    model = small_models()["resnet_cifar"].eval()
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        out = model(x)
+    assert out.dtype == torch.bfloat16
 
 
 def test_resnet_accepts_other_sizes_above_the_minimum_like_torchvision() -> None:
@@ -59,6 +125,8 @@ def test_fx_symbolic_trace_keeps_the_check(key: str) -> None:
     torch.testing.assert_close(gm(x), model(x))
     with pytest.raises(scalenet.ShapeError):
         gm(torch.randn(2, 1, x.shape[-1], x.shape[-1]))
+    with pytest.raises(scalenet.InputError, match=r"torch\.uint8"):
+        gm(x.to(torch.uint8))
 
 
 @pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:FutureWarning")
@@ -79,6 +147,8 @@ def test_torch_compile(key: str) -> None:
     torch.testing.assert_close(compiled(x), model(x))
     with pytest.raises(scalenet.ShapeError):
         torch.compile(model, backend="eager")(torch.randn(2, 1, x.shape[-1], x.shape[-1]))
+    with pytest.raises(scalenet.InputError, match=r"torch\.uint8"):
+        torch.compile(model, backend="eager")(x.to(torch.uint8))
 
 
 @pytest.mark.parametrize("key", ["resnet_cifar", "simple_cnn"])

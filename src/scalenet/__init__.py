@@ -11,7 +11,7 @@ from . import timm_compat  # noqa: F401  (registers the zoo with timm)
 from ._version import __version__
 from .builders import resnet, simple_cnn
 from .config import ResNetConfig, SimpleCNNConfig, config_from_dict
-from .errors import ConfigError, ScaleNetError, ShapeError, WeightsError
+from .errors import ConfigError, InputError, ScaleNetError, ShapeError, WeightsError
 from .hub import from_pretrained, push_to_hub, save_pretrained
 from .inference import optimize_for_inference
 from .models import ResNet, ScaleNetModel, SimpleCNN
@@ -31,6 +31,7 @@ from .zoo import ZooEntry, create, get_config, get_entry, list_models
 
 __all__ = [
     "ConfigError",
+    "InputError",
     "LayerRow",
     "LayerSpec",
     "Profile",

@@ -2,7 +2,8 @@
 
 Every error scalenet raises on bad input derives from :class:`ScaleNetError`, so a caller can
 catch them all at once. :class:`ConfigError` and :class:`ShapeError` are also ``ValueError``
-subclasses, which is what they are: a value outside what is allowed.
+subclasses, which is what they are: a value outside what is allowed. :class:`InputError` (a
+model called with something other than a floating-point tensor) is a ``TypeError``.
 
 Examples:
     >>> import scalenet
@@ -15,7 +16,7 @@ Examples:
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "ScaleNetError", "ShapeError", "WeightsError"]
+__all__ = ["ConfigError", "InputError", "ScaleNetError", "ShapeError", "WeightsError"]
 
 
 class ScaleNetError(Exception):
@@ -45,6 +46,11 @@ class ConfigError(ScaleNetError, ValueError):
 
 class ShapeError(ScaleNetError, ValueError):
     """An input size or tensor shape does not fit the network."""
+
+
+class InputError(ScaleNetError, TypeError):
+    """A model was called with something other than a floating-point tensor: a numpy array, a
+    list, a PIL image, an integer, bool or complex tensor..."""
 
 
 class WeightsError(ScaleNetError):

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
-from .errors import ShapeError
+from .errors import InputError, ShapeError
 
 __all__ = [
     "BasicBlock",
@@ -153,22 +153,47 @@ def checkpoint_seq(blocks: nn.Module, x: Tensor) -> Tensor:
     return x
 
 
-def check_input(x: Tensor, in_chans: int, min_size: int, fixed_size: int) -> None:
-    """Raise :class:`ShapeError` if ``x`` is not an (N, in_chans, H, W) batch the model can take.
+def check_input(x: object, in_chans: int, min_size: int, fixed_size: int) -> None:
+    """Raise if ``x`` is not a floating-point (N, in_chans, H, W) batch the model can take.
 
-    ``fixed_size`` > 0 ties the model to exactly that H and W (a flattening classifier);
-    otherwise H and W must be at least ``min_size``. The check is a few integer comparisons and
-    is registered with ``torch.fx.wrap`` by the model modules that call it, so that symbolic
+    :class:`InputError` (a ``TypeError``) when ``x`` is not a tensor (a numpy array, a list, a
+    PIL image...) or is an integer, bool or complex one (a uint8 image); :class:`ShapeError`
+    when its rank, channels or size do not fit. Floating tensors of every dtype pass, so half,
+    bfloat16, float64 and autocast models keep working. ``fixed_size`` > 0 ties the model
+    to exactly that H and W (a flattening classifier); otherwise H and W must be at least
+    ``min_size``. The check is a type test, a dtype test and a few integer comparisons, and is
+    registered with ``torch.fx.wrap`` by the model modules that call it, so that symbolic
     tracing records it as one call instead of tracing into it.
+
+    Examples:
+        >>> import torch
+        >>> check_input(torch.zeros(1, 3, 32, 32, dtype=torch.uint8), 3, 32, 0)
+        Traceback (most recent call last):
+        ...
+        scalenet.errors.InputError: the model takes floating-point input, got a torch.uint8 ...
     """
+    if not isinstance(x, Tensor):
+        raise _not_a_tensor(x, in_chans)
+    if not x.is_floating_point():
+        raise InputError(
+            f"the model takes floating-point input, got a {x.dtype} tensor of shape "
+            f"{tuple(x.shape)}; convert it with x.float() / 255 (for 0-255 images), then "
+            f"normalise with the model's mean/std (model.pretrained_cfg['mean'] and ['std'] "
+            f"for zoo models)"
+        )
     if x.dim() != 4:
         raise ShapeError(
             f"expected a 4-D input (batch, {in_chans}, H, W), got shape {tuple(x.shape)}"
         )
     if x.shape[1] != in_chans:
+        fix = (
+            "it looks channels-last (N, H, W, C): use x.permute(0, 3, 1, 2)"
+            if x.shape[3] == in_chans
+            else f"build the model with in_chans={x.shape[1]} to accept it"
+        )
         raise ShapeError(
             f"expected {in_chans} input channels, got {x.shape[1]} (input shape "
-            f"{tuple(x.shape)}); build the model with in_chans={x.shape[1]} to accept it"
+            f"{tuple(x.shape)}); {fix}"
         )
     h, w = x.shape[2], x.shape[3]
     if fixed_size > 0:
@@ -183,3 +208,32 @@ def check_input(x: Tensor, in_chans: int, min_size: int, fixed_size: int) -> Non
             f"input {h}x{w} is too small for this network: it needs at least "
             f"{min_size}x{min_size} (its output stride)"
         )
+
+
+def _not_a_tensor(x: object, in_chans: int) -> InputError:
+    """The error for a model called with something other than a tensor, with the usual fix."""
+    cls = type(x)
+    module = cls.__module__
+    name = cls.__qualname__ if module == "builtins" else f"{module}.{cls.__qualname__}"
+    if x is None:
+        given, hint = "None", "pass a float tensor"
+    elif module == "numpy" or module.startswith("numpy."):
+        given = f"{name} of shape {getattr(x, 'shape', '?')} and dtype {getattr(x, 'dtype', '?')}"
+        hint = (
+            "convert it with torch.from_numpy(x) (and permute HWC images to CHW), then "
+            "x.float() / 255 for 0-255 images"
+        )
+    elif isinstance(x, (list, tuple)):
+        given = f"{name} of {len(x)} items"
+        hint = "stack (C, H, W) image tensors into one batch with torch.stack(x)"
+    elif module == "PIL" or module.startswith("PIL."):
+        given = name
+        hint = (
+            "convert it with torchvision.transforms.functional.to_tensor(img).unsqueeze(0) "
+            "(a float batch in [0, 1]), then normalise with the model's mean/std"
+        )
+    else:
+        given, hint = name, "pass a float tensor"
+    return InputError(
+        f"expected a torch.Tensor of shape (N, {in_chans}, H, W), got {given}; {hint}"
+    )
