@@ -76,7 +76,8 @@ def check_revision(revision: str | None) -> None:
     """Raise :class:`WeightsError` unless ``revision`` is ``None`` or a valid git ref name.
 
     The rules are git's (``git check-ref-format --allow-onelevel``): branches such as
-    ``main`` or ``refs/pr/1``, tags and commit hashes pass; anything with ``..``, a component
+    ``main`` or ``refs/pr/1``, tags and commit hashes pass (a leading ``-`` does not, as for
+    ``git branch``); anything with ``..``, a component
     starting with ``.``, a leading or doubled ``/`` or a control character does not, so no
     revision can name a file outside the Hub cache.
 
@@ -97,6 +98,7 @@ def check_revision(revision: str | None) -> None:
         or ".." in revision
         or "@{" in revision
         or revision == "@"
+        or revision.startswith("-")  # read as an option by git (git branch refuses it too)
         or revision.endswith(".")
         or any(not c or c.startswith(".") or c.endswith(".lock") for c in parts)
     ):
