@@ -1,6 +1,6 @@
 """Speed of scalenet models against the references, in one run, as median ratios.
 
-    python benchmarks/speed.py [--repeats 15] [--quick] [--part loading]
+    python benchmarks/speed.py [--repeats 15] [--quick] [--part loading|saving]
 
 Ratios are reference time / scalenet time (>= 1.0: scalenet is no slower). Every comparison
 interleaves the two models run by run (so drift in machine load hits both) and reports the
@@ -15,14 +15,21 @@ median ratio over ``--repeats`` runs after warm-up.
 4. ``scalenet.from_pretrained`` of resnet50 against loading the same safetensors file directly
    (the floor) and against ``timm.create_model(pretrained=True)`` from the same local file,
    with its parts (the reader, building the module tree) and torchvision's ``resnet50()`` on the
-   meta device for scale; ``--part loading`` runs this section alone.
+   meta device for scale, and scalenet's copying reader against the mapped, zero-copy reader
+   it replaced (load only, and with every weight then read once); ``--part loading`` runs
+   this section alone;
+5. ``save_pretrained`` of resnet50 (all or nothing: fsync, then renames) against
+   ``safetensors.torch.save_file`` and ``torch.save`` of the same state_dict; ``--part saving``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import mmap
 import platform
 import statistics
+import struct
 import tempfile
 import time
 from collections.abc import Callable
@@ -123,6 +130,62 @@ def touch(state: dict[str, torch.Tensor]) -> float:
     return sum(float(t.sum()) for t in state.values() if t.is_floating_point())
 
 
+def mapped_reader(path: Path) -> dict[str, torch.Tensor]:
+    """The reader scalenet used before 0.2: zero-copy views of a private mapping of the file.
+
+    Kept here as the reference for the copy-on-load decision (docs/hub.md): it costs no copy,
+    but a loaded model then changes when the file is rewritten in place, and dies of SIGBUS
+    when it is truncated.
+    """
+    with open(path, "rb") as file:
+        (length,) = struct.unpack("<Q", file.read(8))
+        header = json.loads(file.read(length))
+        header.pop("__metadata__", None)
+        mapping = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_COPY)
+    names = {"F32": torch.float32, "I64": torch.int64}
+    state = {}
+    for name, info in header.items():
+        begin, end = info["data_offsets"]
+        raw = torch.frombuffer(
+            mapping, dtype=torch.uint8, count=end - begin, offset=8 + length + begin
+        )
+        if raw.data_ptr() % 64:
+            raw = raw.clone()
+        state[name] = raw.view(names[info["dtype"]]).reshape(info["shape"])
+    return state
+
+
+def saving(repeats: int) -> None:
+    """save_pretrained(resnet50) (all or nothing: fsync and renames) against plain writers."""
+    model = scalenet.create("resnet50")
+    state = model.state_dict()
+    with tempfile.TemporaryDirectory() as tmp:
+        runs: dict[str, Callable[[], object]] = {
+            "safetensors.torch.save_file": lambda: safetensors.torch.save_file(
+                state, f"{tmp}/plain.safetensors"
+            ),
+            "torch.save": lambda: torch.save(state, f"{tmp}/plain.pt"),
+            "scalenet save_pretrained": lambda: model.save_pretrained(f"{tmp}/ours"),
+        }
+        median = interleaved(runs, repeats)
+        ours = median["scalenet save_pretrained"]
+        print(f"save_pretrained(resnet50) / safetensors save_file{'':<3}"
+              f"{ours / median['safetensors.torch.save_file']:>8.3f}")  # fmt: skip
+        for label, t in median.items():
+            print(f"  {label:<50}{1e3 * t:>7.1f} ms")
+
+
+def interleaved(runs: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
+    """Median time of each run, the runs interleaved (after one warm-up each)."""
+    times: dict[str, list[float]] = {k: [] for k in runs}
+    for fn in runs.values():
+        fn()  # warm-up
+    for _ in range(repeats):
+        for label, fn in runs.items():
+            times[label].append(timed(fn))
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
 def loading(repeats: int) -> None:
     """from_pretrained(resnet50) against the raw safetensors load and timm, same local file."""
     from scalenet._skeleton import skeleton
@@ -150,20 +213,27 @@ def loading(repeats: int) -> None:
                 scalenet.from_pretrained(folder).state_dict()
             ),
             "  part: scalenet's reader (read_state_dict)": lambda: read_state_dict(weights),
+            "  before 0.2: the mapped, zero-copy reader": lambda: mapped_reader(weights),
+            "  scalenet's reader, then every weight read once": lambda: touch(
+                read_state_dict(weights)
+            ),
+            "  mapped reader, then every weight read once": lambda: touch(mapped_reader(weights)),
             "  part: module tree on meta, no init (skeleton)": lambda: skeleton(config),
             "  for scale: torchvision resnet50() on meta": tv_meta,
         }
-        times: dict[str, list[float]] = {k: [] for k in runs}
-        for fn in runs.values():
-            fn()  # warm-up
-        for _ in range(repeats):
-            for label, fn in runs.items():
-                times[label].append(timed(fn))
-        median = {k: statistics.median(v) for k, v in times.items()}
+        median = interleaved(runs, repeats)
         raw, ours = median["raw safetensors.torch.load_file"], median["scalenet.from_pretrained"]
         print(f"from_pretrained(resnet50) / raw safetensors load{'':<4}{ours / raw:>8.3f}")
         print(f"timm.create_model(pretrained) / from_pretrained{'':<5}"
               f"{median['timm.create_model(pretrained=True)'] / ours:>8.3f}")  # fmt: skip
+        for what, ours_key, mapped_key in (
+            ("load only", "  part: scalenet's reader (read_state_dict)", "  before 0.2: the mapped"
+             ", zero-copy reader"),
+            ("then used", "  scalenet's reader, then every weight read once",
+             "  mapped reader, then every weight read once"),
+        ):  # fmt: skip
+            ratio_ = median[ours_key] / median[mapped_key]
+            print(f"copying reader / mapped reader ({what}){'':<12}{ratio_:>8.3f}")
         for label, t in median.items():
             print(f"  {label:<50}{1e3 * t:>7.1f} ms")
 
@@ -172,7 +242,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--quick", action="store_true", help="resnet18 only, fewer repeats")
-    parser.add_argument("--part", choices=("all", "loading"), default="all")
+    parser.add_argument("--part", choices=("all", "loading", "saving"), default="all")
     args = parser.parse_args()
     repeats = 5 if args.quick else args.repeats
     torch.manual_seed(0)
@@ -185,6 +255,9 @@ def main() -> None:
 
     if args.part == "loading":
         loading(repeats)
+        return
+    if args.part == "saving":
+        saving(repeats)
         return
     x = torch.randn(8, 3, 224, 224)
     for name in ("resnet18",) if args.quick else ("resnet18", "resnet50"):
@@ -206,6 +279,7 @@ def main() -> None:
         print(f"resnet56_cifar {label} vs reference (batch 128)".ljust(52) + f"{r:>8.3f}")
 
     loading(repeats)
+    saving(repeats)
 
 
 if __name__ == "__main__":

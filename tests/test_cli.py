@@ -133,3 +133,84 @@ def test_docs_zoo_table_is_the_registry() -> None:
     table = page.split("<!-- zoo-table:start -->\n")[1].split("\n<!-- zoo-table:end -->")[0]
     assert table == scalenet.zoo.zoo_markdown()
     assert CliRunner().invoke(main, ["list", "--format", "markdown"]).output.strip() == table
+
+
+def usage_error(args: list[str]) -> str:
+    """Run ARGS in-process; assert a clean usage error (exit 2, no traceback); the output."""
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert "Traceback" not in result.output
+    assert result.output.startswith("Usage: "), result.output  # nothing printed before it
+    return result.output
+
+
+def test_summary_reads_a_saved_models_config_json(tmp_path: Path) -> None:
+    scalenet.create("resnet20_cifar").save_pretrained(tmp_path / "r20")
+    runner = CliRunner()
+    zoo = runner.invoke(main, ["summary", "resnet20_cifar", "--format", "json"])
+    assert zoo.exit_code == 0, zoo.output
+    saved = runner.invoke(
+        main, ["summary", str(tmp_path / "r20" / "config.json"), "--format", "json"]
+    )
+    assert saved.exit_code == 0, saved.output
+    data, expected = json.loads(saved.output), json.loads(zoo.output)
+    assert (data["params"], data["macs"]) == (expected["params"], expected["macs"])
+    assert data["params"] == 269_722
+    assert data["name"] == "r20"  # the model's folder, not "config"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b'{"family": "r\xe9snet"}', "UTF-8"),
+        (b"[" * 100_000, "nested less than 1,000 levels"),
+        (b'{"family": "resnet", "width": ' + b"9" * 5000 + b"}", "valid JSON"),
+        (b"{not json", "valid JSON"),
+        (b'{"depths": [2, 2]}', "a scalenet config"),
+    ],
+    ids=["not-utf8", "deep", "huge-int", "not-json", "no-family"],
+)
+def test_a_bad_config_file_is_a_usage_error(tmp_path: Path, content: bytes, message: str) -> None:
+    path = tmp_path / "bad.json"
+    path.write_bytes(content)
+    output = usage_error(["summary", str(path)])
+    assert "bad.json" in output
+    assert message in output
+
+
+@pytest.mark.parametrize(
+    ("command", "option", "allowed"),
+    [
+        ("summary resnet20_cifar --memory 1e300TB", "'--memory'", "up to 16EiB"),
+        ("summary resnet20_cifar --memory 24XB", "'--memory'", "up to 16EiB"),
+        ("summary resnet20_cifar --memory -1GB", "'--memory'", "up to 16EiB"),
+        ("summary resnet20_cifar --batch-size 0", "'--batch-size'", "x>=1"),
+        ("summary resnet20_cifar --batch-size -3", "'--batch-size'", "x>=1"),
+        ("summary resnet20_cifar --input-size 40000", "'--input-size'", "1<=x<=32768"),
+        ("check resnet20_cifar --input-size 1000000000000", "'--input-size'", "1<=x<=32768"),
+        ("check resnet20_cifar --input-size 0", "'--input-size'", "1<=x<=32768"),
+        ("scale resnet20_cifar --budget nan", "'--budget'", "1<=x<=1e+18"),
+        ("scale resnet20_cifar --budget inf", "'--budget'", "1<=x<=1e+18"),
+        ("scale resnet20_cifar --budget -5", "'--budget'", "1<=x<=1e+18"),
+        ("scale resnet20_cifar --phi 1e308", "'--phi'", "-10<=x<=100"),
+        ("scale resnet20_cifar --phi nan", "'--phi'", "-10<=x<=100"),
+        ("scale resnet20_cifar --phi -11", "'--phi'", "-10<=x<=100"),
+        ("scale resnet20_cifar --phi 50", "'--phi'", "phi=50 is too large: depths="),
+        ("scale resnet20_cifar --alpha 0", "'--alpha'", "1<=x<=2"),
+        ("scale resnet20_cifar --beta -1", "'--beta'", "1<=x<=2"),
+        ("scale resnet20_cifar --gamma nan", "'--gamma'", "1<=x<=2"),
+        ("scale resnet20_cifar --alpha inf", "'--alpha'", "1<=x<=2"),
+        ("scale resnet20_cifar --alpha 1 --beta 1 --gamma 1 --budget 1e9", "--budget", ">= 1.1"),
+    ],
+)
+def test_numbers_out_of_range_are_usage_errors(command: str, option: str, allowed: str) -> None:
+    output = usage_error(command.split())
+    assert option in output
+    assert allowed in output
+
+
+def test_check_lists_no_size_above_the_limit() -> None:
+    result = CliRunner().invoke(main, ["check", "resnet20_cifar", "--input-size", "32768"])
+    assert result.exit_code == 0, result.output
+    assert result.output.rstrip().endswith("32764, 32768)")

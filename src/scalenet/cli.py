@@ -1,7 +1,9 @@
 """The ``scalenet`` command: list the zoo, summarise a model, check an input size.
 
 Built on click (already installed with huggingface_hub). Every command takes a zoo name or the
-path of a config JSON file (``{"family": "resnet", ...}`` as written by ``config.to_dict()``).
+path of a config JSON file: a saved model's ``config.json`` or ``config.to_dict()`` written out
+(``{"family": "resnet", ...}``). Every number is checked when the command line is parsed, so a
+value out of range is a usage error (exit 2) before anything is printed.
 
 Examples:
     >>> from click.testing import CliRunner
@@ -12,53 +14,67 @@ Examples:
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import click
 import torch
 
-from .config import ResNetConfig, SimpleCNNConfig, config_from_dict
-from .errors import ScaleNetError, ShapeError
+from .config import MAX_INPUT_SIZE, ResNetConfig, SimpleCNNConfig
+from .errors import ConfigError, ScaleNetError, ShapeError
 from .plan import check_input_size, output_stride, valid_input_sizes
 from .profile import MB, human, profile
+from .saving import read_config
 from .scaling import ALPHA, BETA, GAMMA, compound_scale, fit_budget
 from .zoo import ZOO, get_config, list_models, zoo_markdown
 
 Config = ResNetConfig | SimpleCNNConfig
 _DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+_UNITS = {"": 1.0, "B": 1.0, "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12}
+_UNITS |= {"KIB": 1024.0, "MIB": 1024.0**2, "GIB": 1024.0**3, "TIB": 1024.0**4}
 
 
 def _load(target: str) -> tuple[Config, str]:
-    """A zoo name or a config JSON file."""
+    """A zoo name or a config JSON file (named after its model's folder if a saved model's)."""
     path = Path(target)
     if target.endswith(".json") or path.is_file():
-        try:
-            data = json.loads(path.read_text())
-        except OSError as err:
-            raise click.BadParameter(f"cannot read {target}: {err.strerror}") from None
-        except json.JSONDecodeError as err:
-            raise click.BadParameter(f"{target} is not valid JSON: {err}") from None
-        return config_from_dict(data), path.stem
+        config, data = read_config(path)  # a ConfigError (a usage error) for any bad file
+        return config, path.resolve().parent.name if "model_args" in data else path.stem
     return get_config(target), target
 
 
-def _parse_bytes(text: str) -> int:
-    """``"24GiB" -> 25769803776``; decimal (KB, MB, GB, TB) and binary (KiB...) units."""
-    units = {"": 1.0, "B": 1.0, "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12}
-    units |= {"KIB": 1024.0, "MIB": 1024.0**2, "GIB": 1024.0**3, "TIB": 1024.0**4}
-    stripped = text.strip()
-    number = stripped.rstrip("KMGTiBkmgtIb ")
-    unit = stripped[len(number) :].strip().upper()
+class _FiniteRange(click.FloatRange):
+    """A ``click.FloatRange`` that also rejects nan (which no comparison with a bound catches)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if math.isnan(number):
+            self.fail(f"nan is not in the range {self._describe_range()}.", param, ctx)
+        return number
+
+
+def _memory(ctx: click.Context, param: click.Parameter, text: str | None) -> tuple[str, int] | None:
+    """``"24GiB" -> ("24GiB", 25769803776)``; decimal (KB, MB, GB, TB) and binary (KiB...) units."""
+    if text is None:
+        return None
+    number = text.strip().rstrip("KMGTiBkmgtIb ")
+    unit = text.strip()[len(number) :].strip().upper()
     try:
-        value = float(number)
-    except ValueError:
-        value = -1.0
-    if not math.isfinite(value) or value < 0 or unit not in units:
-        raise click.BadParameter(f"{text!r} is not a memory size like 16GB, 24GiB or 8e9")
-    return int(value * units[unit])
+        size = float(number) * _UNITS[unit]
+    except (ValueError, KeyError):
+        size = math.nan
+    if not 0 <= size <= 2**64:  # False for nan
+        raise click.BadParameter(f"{text!r} is not a memory size up to 16EiB, like 16GB or 24GiB")
+    return text, int(size)
+
+
+#: EfficientNet's rule: alpha, beta, gamma >= 1 with alpha * beta**2 * gamma**2 about 2.
+_BASE = _FiniteRange(1, 2)
+#: From fit_budget's smallest member; past the config limits well before 100 (a usage error).
+_PHI = _FiniteRange(-10, 100)
+_INPUT_SIZE = click.IntRange(1, MAX_INPUT_SIZE)
 
 
 class _ScaleNetGroup(click.Group):
@@ -109,8 +125,14 @@ def list_command(pattern: str, fmt: str) -> None:
 
 @main.command()
 @click.argument("target")
-@click.option("--input-size", type=int, default=None, help="Square input size (default: config's).")
-@click.option("--batch-size", type=int, default=1, show_default=True, help="Images per batch.")
+@click.option("--input-size", type=_INPUT_SIZE, help="Square input size (default: config's).")
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Images per batch.",
+)
 @click.option(
     "--format",
     "fmt",
@@ -133,7 +155,12 @@ def list_command(pattern: str, fmt: str) -> None:
     help="Optimizer state counted in the training memory.",
 )
 @click.option("--dtype", type=click.Choice(list(_DTYPES)), default="float32", show_default=True)
-@click.option("--memory", default=None, help="Device memory (e.g. 24GiB): print the max batch.")
+@click.option(
+    "--memory",
+    callback=_memory,
+    metavar="SIZE",
+    help="Device memory (e.g. 24GiB): print the max batch.",
+)
 def summary(
     target: str,
     input_size: int | None,
@@ -142,7 +169,7 @@ def summary(
     method: str,
     optimizer: str,
     dtype: str,
-    memory: str | None,
+    memory: tuple[str, int] | None,
 ) -> None:
     """Parameters, MACs, per-layer table and memory of TARGET (zoo name or config JSON)."""
     config, name = _load(target)
@@ -158,14 +185,14 @@ def summary(
             f"Training memory, {optimizer}, {dtype}, batch {batch_size} (MB): {train / MB:.2f}"
         )
     if memory is not None:
-        budget = _parse_bytes(memory)
-        best = p.max_batch_size(budget, optimizer, _DTYPES[dtype])  # type: ignore[arg-type]
-        click.echo(f"Largest training batch in {memory}: {best}")
+        text, size = memory
+        best = p.max_batch_size(size, optimizer, _DTYPES[dtype])  # type: ignore[arg-type]
+        click.echo(f"Largest training batch in {text}: {best}")
 
 
 @main.command()
 @click.argument("target")
-@click.option("--input-size", type=int, required=True, help="Square input size to check.")
+@click.option("--input-size", type=_INPUT_SIZE, required=True, help="Square input size to check.")
 def check(target: str, input_size: int) -> None:
     """Exit 0 if TARGET (zoo name or config JSON) takes INPUT_SIZE, else 1 with the reason."""
     config, name = _load(target)
@@ -174,20 +201,28 @@ def check(target: str, input_size: int) -> None:
     except ShapeError as err:
         click.echo(f"{name}: {err}", err=True)
         raise SystemExit(1) from None
-    sizes = valid_input_sizes(config, max(1, input_size - 64), input_size + 64)
+    sizes = valid_input_sizes(config, max(1, input_size - 64), min(input_size + 64, MAX_INPUT_SIZE))
     click.echo(
         f"{name}: input size {input_size} fits (output stride {output_stride(config)}; "
         f"valid sizes near it: {', '.join(map(str, sizes))})"
     )
 
 
+def _member(config: ResNetConfig, phi: float, *bases: float) -> tuple[str, ResNetConfig]:
+    """``("phi=PHI", config compound-scaled)``, or a usage error past the configs' limits."""
+    try:
+        return f"phi={phi:g}", compound_scale(config, phi, *bases)
+    except ConfigError as err:
+        raise click.BadParameter(f"phi={phi:g} is too large: {err}", param_hint="'--phi'") from None
+
+
 @main.command("scale")
 @click.argument("target")
-@click.option("--phi", "phis", type=float, multiple=True, help="Compound coefficients (repeat).")
-@click.option("--alpha", type=float, default=ALPHA, show_default=True, help="Depth base.")
-@click.option("--beta", type=float, default=BETA, show_default=True, help="Width base.")
-@click.option("--gamma", type=float, default=GAMMA, show_default=True, help="Resolution base.")
-@click.option("--budget", type=float, default=None, help="Fit a MACs budget (e.g. 4e9).")
+@click.option("--phi", "phis", type=_PHI, multiple=True, help="Compound coefficients (repeat).")
+@click.option("--alpha", type=_BASE, default=ALPHA, show_default=True, help="Depth base.")
+@click.option("--beta", type=_BASE, default=BETA, show_default=True, help="Width base.")
+@click.option("--gamma", type=_BASE, default=GAMMA, show_default=True, help="Resolution base.")
+@click.option("--budget", type=_FiniteRange(1, 1e18), help="Fit a MACs budget (e.g. 4e9).")
 def scale_command(
     target: str,
     phis: tuple[float, ...],
@@ -203,10 +238,13 @@ def scale_command(
     config, name = _load(target)
     if not isinstance(config, ResNetConfig):
         raise click.UsageError(f"{name} is not a ResNet; compound scaling is for ResNets")
-    family: list[tuple[str, ResNetConfig]] = [
-        (f"phi={phi:g}", compound_scale(config, phi, alpha, beta, gamma))
-        for phi in phis or range(5)
-    ]
+    if (
+        budget is not None and alpha * beta**2 * gamma**2 < 1.1
+    ):  # else fit_budget may search forever
+        raise click.UsageError(
+            "--budget needs --alpha * --beta^2 * --gamma^2 >= 1.1 (MACs that grow with phi)"
+        )
+    family = [_member(config, phi, alpha, beta, gamma) for phi in phis or range(5)]
     if budget is not None:
         fitted = fit_budget(config, int(budget), alpha, beta, gamma)
         family.append((f"<= {human(budget)}", fitted))
