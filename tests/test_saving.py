@@ -48,15 +48,20 @@ def leftovers(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.name.startswith(".scalenet"))
 
 
-def in_child(work: Callable[[], None]) -> int:
-    """Run ``work`` in a forked child; returns its wait status (the child never returns)."""
+def fork(work: Callable[[], None]) -> int:
+    """Run ``work`` in a forked child; returns the child's pid (the child never returns)."""
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child
         try:
             work()
         finally:
             os._exit(0)
-    return os.waitpid(pid, 0)[1]
+    return pid
+
+
+def in_child(work: Callable[[], None]) -> int:
+    """Run ``work`` in a forked child and wait for it; returns its wait status."""
+    return os.waitpid(fork(work), 0)[1]
 
 
 @contextlib.contextmanager
@@ -137,12 +142,7 @@ def test_killed_at_random_moments_while_saving_large_models(tmp_path: Path) -> N
     seen: set[str] = set()
     staged = 0
     for _ in range(8):
-        pid = os.fork()
-        if pid == 0:  # pragma: no cover - the child
-            try:
-                save_forever()
-            finally:
-                os._exit(0)
+        pid = fork(save_forever)
         time.sleep(rng.uniform(0.05, 1.5 * cycle))
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
