@@ -175,7 +175,7 @@ def test_an_edited_config_json_does_not_load_other_weights(copy: Path) -> None:
 
 
 def test_too_large_a_model_is_refused_before_allocation(tmp_path: Path) -> None:
-    huge = r"config=.77,3\d\d,\d{3},\d{3} parameters. is not allowed: at most 2,000,000,000.*MAX_PARAMS"
+    huge = r"config=.77,3\d\d,\d{3},\d{3} parameters. is not allowed: at most 2,000,000,000 "
     cases = [
         lambda: scalenet.create("resnet18", width=65536, depths=(1,)),
         lambda: scalenet.resnet(depths=(1,), width=65536),
