@@ -23,7 +23,7 @@ import pytest
 import torch
 
 import scalenet
-from scalenet import WeightsError, saving
+from scalenet import WeightsError, _atomic
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="fork and SIGKILL are POSIX")
 
@@ -68,7 +68,7 @@ def in_child(work: Callable[[], None]) -> int:
 def kill_at(step: int) -> Iterator[list[str]]:
     """SIGKILL this process after the ``step``-th file operation of a save (0: before any)."""
     done: list[str] = []
-    originals = {"replace": os.replace, "rename": os.rename, "_fsync": saving._fsync}
+    originals = {"replace": os.replace, "rename": os.rename, "_fsync": _atomic._fsync}
 
     def wrap(name: str, call: Callable[..., object]) -> Callable[..., object]:
         def step_once(*args: object) -> object:
@@ -82,12 +82,12 @@ def kill_at(step: int) -> Iterator[list[str]]:
 
     os.replace = wrap("replace", originals["replace"])  # type: ignore[assignment]
     os.rename = wrap("rename", originals["rename"])  # type: ignore[assignment]
-    saving._fsync = wrap("fsync", originals["_fsync"])  # type: ignore[assignment]
+    _atomic._fsync = wrap("fsync", originals["_fsync"])  # type: ignore[assignment]
     try:
         yield done
     finally:
         os.replace, os.rename = originals["replace"], originals["rename"]  # type: ignore[assignment]
-        saving._fsync = originals["_fsync"]  # type: ignore[assignment]
+        _atomic._fsync = originals["_fsync"]  # type: ignore[assignment]
 
 
 def test_killed_at_every_step_of_a_save_the_folder_loads_old_or_new(tmp_path: Path) -> None:

@@ -33,6 +33,7 @@ from pathlib import Path
 import torch
 
 from . import _safetensors
+from ._atomic import committed_file
 from ._skeleton import skeleton
 from .errors import ConfigError, WeightsError, first_line
 from .models.base import ScaleNetModel
@@ -41,7 +42,6 @@ from .saving import (
     CUSTOM,
     DIGEST_KEY,
     WEIGHTS_NAME,
-    committed_file,
     config_digest,
     hub_config,
     push_to_hub,
