@@ -1,4 +1,7 @@
-"""Every registered model through timm: the checks timm applies to its own models."""
+"""scalenet's names, keyword arguments and overrides through timm.
+
+timm's own model-interface checks, over every registered name, are in test_timm_interface.py.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,6 @@ import warnings
 import pytest
 import timm
 import torch
-from timm.models import get_pretrained_cfg
 from torch import nn
 
 import scalenet
@@ -46,50 +48,6 @@ def test_same_architecture_through_both_entry_points(name: str) -> None:
     assert via_timm.config == via_scalenet.config
     a, b = via_timm.state_dict(), via_scalenet.state_dict()
     assert {k: v.shape for k, v in a.items()} == {k: v.shape for k, v in b.items()}
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_forward_at_the_cfg_input_size(name: str) -> None:
-    model = timm.create_model(name).eval()
-    cfg = get_pretrained_cfg(name).to_dict()
-    with torch.no_grad():
-        out = model(torch.randn(1, *cfg["input_size"]))
-    assert out.shape == (1, cfg["num_classes"])
-    assert not torch.isnan(out).any()
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_backward_reaches_every_parameter(name: str) -> None:
-    model = timm.create_model(name, num_classes=42)
-    out = model(small_input(model))
-    assert out.shape == (2, 42)
-    out.mean().backward()
-    missing = [n for n, p in model.named_parameters() if p.grad is None]
-    assert not missing
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_default_cfg_features_and_heads(name: str) -> None:
-    model = timm.create_model(name).eval()
-    cfg = model.pretrained_cfg
-    x = torch.randn(1, *cfg["input_size"])
-    with torch.no_grad():
-        features = model.forward_features(x)
-        assert features.shape[1] == model.num_features
-        assert tuple(features.shape[2:]) == tuple(cfg["pool_size"])
-        assert model.forward_head(features, pre_logits=True).shape == (1, model.head_hidden_size)
-        keys = model.state_dict()
-        assert cfg["first_conv"] + ".weight" in keys
-        assert cfg["classifier"] + ".weight" in keys
-        model.reset_classifier(0)
-        assert model(x).shape == (1, model.head_hidden_size)
-        model.reset_classifier(0, "")
-        assert model(x).shape == (1, model.num_features, *cfg["pool_size"])
-        # A classifier needs pooling back: asking for one while unpooled is an error, not a
-        # head that never runs.
-        with pytest.raises(scalenet.ConfigError, match="a classifier needs pooling"):
-            model.reset_classifier(4)
-        assert model(x).shape == (1, model.num_features, *cfg["pool_size"])  # unchanged
 
 
 def test_overridden_input_size_moves_the_pretrained_cfg() -> None:
@@ -137,23 +95,6 @@ def test_grad_checkpointing_really_recomputes() -> None:
 
 
 # TorchScript and FX on a representative set (the full zoo adds minutes, not coverage).
-REPRESENTATIVE = [
-    "scalenet_resnet18", "scalenet_resnet50", "resnet20_cifar", "plain20_cifar",
-    "scalenet_b1", "simple_cnn_cifar", "simple_cnn6_k5",
-]  # fmt: skip
-
-
-@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:FutureWarning")
-@pytest.mark.parametrize("name", REPRESENTATIVE)
-def test_torchscript_and_fx(name: str) -> None:
-    model = timm.create_model(name).eval()
-    x = small_input(model, batch=1)
-    with torch.no_grad():
-        expected = model(x)
-        torch.testing.assert_close(torch.jit.script(model)(x), expected)
-        torch.testing.assert_close(torch.fx.symbolic_trace(model)(x), expected)
-
-
 @pytest.mark.parametrize("name", NAMES)
 def test_features_only(name: str) -> None:
     entry = scalenet.get_entry(name)
@@ -196,8 +137,10 @@ def test_generic_architecture_takes_every_config_field() -> None:
     model = timm.create_model(CUSTOM_ARCHITECTURE, **cfg.to_dict())
     assert model.config == cfg
     assert model(torch.randn(1, 3, 24, 24)).shape == (1, 7)
+    # Without a family it starts from ResNetConfig() (the documented default).
+    assert timm.create_model(CUSTOM_ARCHITECTURE, width=8).config == scalenet.ResNetConfig(width=8)
     with pytest.raises(scalenet.ConfigError, match="family"):
-        timm.create_model(CUSTOM_ARCHITECTURE, width=8)
+        timm.create_model(CUSTOM_ARCHITECTURE, family="vgg")
 
 
 def test_timm_kwargs() -> None:

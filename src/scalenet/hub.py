@@ -37,6 +37,7 @@ from ._atomic import committed_file
 from ._skeleton import skeleton
 from .errors import ConfigError, WeightsError, first_line
 from .models.base import ScaleNetModel
+from .plan import model_cfg
 from .saving import (
     CONFIG_NAME,
     CUSTOM,
@@ -314,7 +315,6 @@ def from_pretrained(
     model.pretrained_cfg |= {
         "architecture": data.get("zoo_name") or CUSTOM,
         "source": where,
-        "num_classes": c.num_classes,
-        "input_size": (c.in_chans, c.input_size, c.input_size),
+        **model_cfg(c),
     }
     return model

@@ -14,6 +14,7 @@ Examples:
 
 from __future__ import annotations
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
@@ -153,7 +154,7 @@ def checkpoint_seq(blocks: nn.Module, x: Tensor) -> Tensor:
     return x
 
 
-def check_input(x: object, in_chans: int, min_size: int, fixed_size: int) -> None:
+def check_input(x: Tensor, in_chans: int, min_size: int, fixed_size: int) -> None:
     """Raise if ``x`` is not a floating-point (N, in_chans, H, W) batch the model can take.
 
     :class:`InputError` (a ``TypeError``) when ``x`` is not a tensor (a numpy array, a list, a
@@ -165,6 +166,10 @@ def check_input(x: object, in_chans: int, min_size: int, fixed_size: int) -> Non
     registered with ``torch.fx.wrap`` by the model modules that call it, so that symbolic
     tracing records it as one call instead of tracing into it.
 
+    It compiles with ``torch.jit.script``, so scripted models, and FX graphs compiled by
+    TorchScript afterwards, check their input too: there the same rules raise TorchScript's
+    exception with a shorter message (no suggestions).
+
     Examples:
         >>> import torch
         >>> check_input(torch.zeros(1, 3, 32, 32, dtype=torch.uint8), 3, 32, 0)
@@ -172,6 +177,48 @@ def check_input(x: object, in_chans: int, min_size: int, fixed_size: int) -> Non
         ...
         scalenet.errors.InputError: the model takes floating-point input, got a torch.uint8 ...
     """
+    if torch.jit.is_scripting():  # type: ignore[attr-defined]
+        _check_input_scripted(x, in_chans, min_size, fixed_size)
+    else:
+        _check_input(x, in_chans, min_size, fixed_size)
+
+
+def _check_input_scripted(x: Tensor, in_chans: int, min_size: int, fixed_size: int) -> None:
+    """:func:`check_input`'s rules in TorchScript (plain messages, no Python objects)."""
+    if not x.is_floating_point():
+        raise ValueError("the model takes floating-point input (use x.float())")
+    if x.dim() != 4:
+        raise ValueError("expected a 4-D input (batch, " + str(in_chans) + ", H, W)")
+    if x.shape[1] != in_chans:
+        raise ValueError("expected " + str(in_chans) + " input channels, got " + str(x.shape[1]))
+    h, w = x.shape[2], x.shape[3]
+    if fixed_size > 0:
+        if h != fixed_size or w != fixed_size:
+            raise ValueError(
+                "this model was built for "
+                + str(fixed_size)
+                + "x"
+                + str(fixed_size)
+                + " inputs, got "
+                + str(h)
+                + "x"
+                + str(w)
+            )
+    elif h < min_size or w < min_size:
+        raise ValueError(
+            "input "
+            + str(h)
+            + "x"
+            + str(w)
+            + " is too small: it needs at least "
+            + str(min_size)
+            + "x"
+            + str(min_size)
+        )
+
+
+def _check_input(x: object, in_chans: int, min_size: int, fixed_size: int) -> None:
+    """:func:`check_input` in Python, with scalenet's errors and their hints."""
     if not isinstance(x, Tensor):
         raise _not_a_tensor(x, in_chans)
     if not x.is_floating_point():

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from .config import ResNetConfig, SimpleCNNConfig
 from .errors import ShapeError
@@ -35,6 +35,7 @@ __all__ = [
     "check_input_size",
     "count_params",
     "min_input_size",
+    "model_cfg",
     "nearest_valid_sizes",
     "output_stride",
     "plan",
@@ -345,6 +346,35 @@ def min_input_size(config: Config) -> int:
     """
     a, b, f_min = _inverse(config)
     return a * f_min + b
+
+
+def model_cfg(config: Config) -> dict[str, Any]:
+    """The entries of timm's pretrained cfg that describe the architecture built from ``config``.
+
+    ``input_size`` and ``min_input_size`` as (C, H, W), ``pool_size`` (the last feature map at
+    the input size), ``fixed_input_size`` (a flattening classifier takes one size only),
+    ``first_conv`` and ``classifier`` (module paths) and ``num_classes``. Zoo models, timm's
+    entry points and loaded models all take these from here, so they always match the model.
+
+    Examples:
+        >>> import scalenet
+        >>> cfg = model_cfg(scalenet.get_config("resnet20_cifar"))
+        >>> cfg["input_size"], cfg["min_input_size"], cfg["pool_size"], cfg["first_conv"]
+        ((3, 32, 32), (3, 4, 4), (8, 8), 'conv1')
+    """
+    specs = plan(config)
+    first_head = next(i for i, s in enumerate(specs) if s.global_pool or s.kind == "flatten")
+    fixed = isinstance(config, SimpleCNNConfig) and not config.global_pool
+    low = config.input_size if fixed else min_input_size(config)
+    return {
+        "num_classes": config.num_classes,
+        "input_size": (config.in_chans, config.input_size, config.input_size),
+        "min_input_size": (config.in_chans, low, low),
+        "fixed_input_size": fixed,
+        "pool_size": specs[first_head - 1].out_size,
+        "first_conv": config.first_conv,
+        "classifier": "fc",
+    }
 
 
 def valid_input_sizes(config: Config, start: int = 1, stop: int = 1024) -> list[int]:

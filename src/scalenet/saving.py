@@ -34,7 +34,8 @@ from ._atomic import write_folder
 from ._version import __version__
 from .card import model_card
 from .config import IMAGENET_MEAN, IMAGENET_STD, ResNetConfig, SimpleCNNConfig, config_from_dict
-from .errors import ConfigError
+from .errors import ConfigError, WeightsError
+from .plan import count_params, model_cfg
 
 if TYPE_CHECKING:
     from .models.base import ScaleNetModel
@@ -148,19 +149,15 @@ def hub_config(model: ScaleNetModel) -> dict[str, Any]:
     c = model.config
     source = dict(model.pretrained_cfg)
     pretrained_cfg = {
-        "num_classes": c.num_classes,
-        "input_size": (c.in_chans, c.input_size, c.input_size),
+        **model_cfg(c),
         "interpolation": source.get("interpolation", "bilinear"),
         "mean": list(source.get("mean", IMAGENET_MEAN)),
         "std": list(source.get("std", IMAGENET_STD)),
         "crop_pct": source.get("crop_pct", 0.875),
-        "first_conv": c.first_conv,
-        "classifier": "fc",
-        "fixed_input_size": bool(model.fixed_input_size),
     }
-    for key in ("pool_size", "license", "paper_ids", "description"):
+    for key in ("license", "paper_ids", "description"):
         if source.get(key) is not None:
-            pretrained_cfg[key] = list(source[key]) if key == "pool_size" else source[key]
+            pretrained_cfg[key] = source[key]
     return {
         "architecture": CUSTOM,
         "num_classes": c.num_classes,
@@ -196,8 +193,19 @@ def save_pretrained(
         The directory.
 
     Raises:
-        WeightsError: the directory cannot be created or written; it is left as it was.
+        WeightsError: the directory cannot be created or written, or the model no longer
+            matches its config (its layers were changed after it was built, e.g. by
+            ``prune_intermediate_layers``); the directory is left as it was.
     """
+    built = count_params(model.config)
+    held = sum(p.numel() for p in model.parameters())
+    if held != built:
+        raise WeightsError(
+            f"the model holds {held:,} parameters but its config builds {built:,}: its layers "
+            "were changed after it was built (prune_intermediate_layers, a replaced module...), "
+            "so config.json could not rebuild it; save model.state_dict() with "
+            "safetensors.torch.save_file instead"
+        )
     config_text = json.dumps(hub_config(model), indent=2) + "\n"
     card = model_card(model, metrics=metrics, training=training, license=license)
     state = model.state_dict()

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import torch
@@ -41,22 +42,31 @@ CUSTOM_ARCHITECTURE = CUSTOM  # defined with the Hub layout that names it
 _UNSUPPORTED = ("drop_path_rate", "drop_block_rate", "output_stride", "act_layer", "norm_layer")
 
 
+#: ``timm.create_model("scalenet_custom")`` with no arguments: ``ResNetConfig()``, the
+#: ResNet-18 layout at 224 px with 1000 classes; keyword arguments change its fields, and
+#: ``family="simple_cnn"`` starts from ``SimpleCNNConfig()`` instead.
+CUSTOM_DEFAULT = ZooEntry(
+    CUSTOM,
+    ResNetConfig(),
+    "Any scalenet model: pass config fields (and family='simple_cnn' for a plain CNN) as "
+    "keyword arguments; with none, the ResNet-18 layout (scalenet.ResNetConfig())",
+    timm_name=CUSTOM,
+)
+#: Every registered name's entry (its metadata: normalisation, crop, licence...).
+_ENTRIES: dict[str, ZooEntry] = {e.timm_name: e for e in ZOO.values()}
+_ENTRIES[CUSTOM] = CUSTOM_DEFAULT
+
+#: Entries of timm's pretrained cfg that come from the entry, not from the built config.
+_ENTRY_KEYS = ("crop_pct", "interpolation", "mean", "std", "license", "paper_ids", "hf_hub_id")
+
+
 def _timm_cfg(entry: ZooEntry) -> dict[str, Any]:
     cfg = entry.pretrained_cfg()
-    out = {k: cfg[k] for k in ("num_classes", "input_size", "pool_size", "crop_pct")}
-    out |= {k: cfg[k] for k in ("interpolation", "mean", "std", "first_conv", "classifier")}
-    out |= {"license": cfg["license"], "paper_ids": cfg["paper_ids"]}
-    c = entry.config
-    out |= {"fixed_input_size": isinstance(c, SimpleCNNConfig) and not c.global_pool}
-    if entry.hf_hub_id:
-        out["hf_hub_id"] = entry.hf_hub_id
-    return out
+    return {k: v for k, v in cfg.items() if k not in ("architecture", "description")}
 
 
 #: timm's default cfgs, keyed by the registered names (read by ``register_model``).
-_cfgs: dict[str, Any] = {e.timm_name: _timm_cfg(e) for e in ZOO.values()}
-_cfgs[CUSTOM_ARCHITECTURE] = {"num_classes": 1000, "input_size": (3, 224, 224)}
-default_cfgs = generate_default_cfgs(_cfgs)
+default_cfgs = generate_default_cfgs({name: _timm_cfg(e) for name, e in _ENTRIES.items()})
 
 
 def _build(
@@ -85,7 +95,9 @@ def _build(
         fields = dict(fields)
         if "img_size" in fields:  # timm's name for the input size of fixed-size models
             fields["input_size"] = _square(fields.pop("img_size"))
-        return config_from_dict(fields) if base is None else base.replace(**fields)
+        if base is None:  # scalenet_custom: CUSTOM_DEFAULT's family unless one is given
+            return config_from_dict({"family": ResNetConfig.family, **fields})
+        return base.replace(**fields)
 
     def make(**fields: Any) -> ScaleNetModel:
         config = config_of(fields)
@@ -100,6 +112,10 @@ def _build(
     # The feature levels timm's features_only wrapper may pick from: the stem and each ResNet
     # stage, or each conv block (the same count as the built model's feature_info).
     probe = config_of(kwargs)  # the config make() will build (timm adds no structural field)
+    # timm fills in num_classes and in_chans from the registered cfg; the config's own win
+    # (scalenet_custom's cfg is ResNet-18's, and family="simple_cnn" has 10 classes).
+    kwargs.setdefault("num_classes", probe.num_classes)
+    kwargs.setdefault("in_chans", probe.in_chans)
     levels = len(probe.depths) + 1 if isinstance(probe, ResNetConfig) else len(probe.channels)
     # Simple CNNs keep their blocks in a Sequential (`features.0`...), which timm's feature
     # wrapper must open; ResNet stages (`layer1`...) are feature modules themselves.
@@ -112,7 +128,26 @@ def _build(
         **timm_args,
         **kwargs,
     )
+    _describe(model, _ENTRIES[variant], probe)
     return model
+
+
+def _describe(
+    model: torch.nn.Module, entry: ZooEntry, config: ResNetConfig | SimpleCNNConfig
+) -> None:
+    """Make the model's pretrained cfg describe the model built, not the entry's defaults.
+
+    timm sets it from the registered default cfg (as it loads weights by it); input size,
+    pool size, first conv and class count must follow the fields the model was built with,
+    so that ``timm.data.resolve_data_config({}, model=model)`` gives the right input size.
+    Normalisation, crop and licence stay the entry's (or what ``pretrained_cfg_overlay`` set).
+    """
+    built = model.config if isinstance(model, ScaleNetModel) else config
+    cfg = dict(getattr(model, "pretrained_cfg", None) or {})
+    derived = replace(entry, config=built).pretrained_cfg()
+    cfg |= {k: v for k, v in derived.items() if k not in _ENTRY_KEYS or k not in cfg}
+    cfg["architecture"] = entry.timm_name
+    model.pretrained_cfg = model.default_cfg = cfg  # type: ignore[assignment]
 
 
 def _square(size: object) -> object:
@@ -143,14 +178,7 @@ def register_all() -> list[str]:
     for entry in ZOO.values():
         register_model(_entrypoint(entry.timm_name, entry.config, entry.description))
         names.append(entry.timm_name)
-    register_model(
-        _entrypoint(
-            CUSTOM_ARCHITECTURE,
-            None,
-            "Any scalenet model: pass every config field (with family='resnet' or "
-            "'simple_cnn') as keyword arguments.",
-        )
-    )
+    register_model(_entrypoint(CUSTOM_ARCHITECTURE, None, CUSTOM_DEFAULT.description))
     names.append(CUSTOM_ARCHITECTURE)
     return names
 

@@ -28,7 +28,7 @@ from .config import (
 )
 from .errors import ConfigError, WeightsError
 from .models.base import ScaleNetModel
-from .plan import plan
+from .plan import model_cfg
 from .scaling import compound_scale
 
 __all__ = ["ZooEntry", "create", "get_config", "get_entry", "list_models", "zoo_markdown"]
@@ -86,19 +86,14 @@ class ZooEntry:
             >>> cfg["input_size"], cfg["pool_size"], cfg["classifier"]
             ((3, 32, 32), (8, 8), 'fc')
         """
-        c = self.config
         return {
             "architecture": self.timm_name,
             "hf_hub_id": self.hf_hub_id,
-            "num_classes": c.num_classes,
-            "input_size": (c.in_chans, c.input_size, c.input_size),
-            "pool_size": self.pool_size,
+            **model_cfg(self.config),
             "crop_pct": self.crop_pct,
             "interpolation": self.interpolation,
             "mean": self.mean,
             "std": self.std,
-            "first_conv": self.first_conv,
-            "classifier": self.classifier,
             "license": self.license,
             "paper_ids": self.paper,
             "description": self.description,
@@ -107,9 +102,8 @@ class ZooEntry:
     @property
     def pool_size(self) -> tuple[int, int]:
         """Spatial size of the last feature map at the default input size."""
-        specs = plan(self.config)
-        first_head = next(i for i, s in enumerate(specs) if s.global_pool or s.kind == "flatten")
-        return specs[first_head - 1].out_size
+        size: tuple[int, int] = model_cfg(self.config)["pool_size"]
+        return size
 
 
 def _cifar_resnet(depth: int, shortcut: bool) -> ResNetConfig:

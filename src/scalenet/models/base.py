@@ -1,7 +1,9 @@
 """What every scalenet model shares: its config, the checked forward and the classifier API."""
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations`` here: torch.fx copies forward's annotations into
+# the code it generates, and postponed (string) ones come out as ``_Tensor_``, which
+# torch.jit.script cannot compile.
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -91,9 +93,75 @@ class ScaleNetModel(nn.Module):
         raise NotImplementedError
 
     def forward(self, x: Tensor) -> Tensor:
-        if not torch.jit.is_scripting():  # type: ignore[attr-defined]
-            check_input(x, self.in_chans, self.min_input_size, self.fixed_input_size)
+        check_input(x, self.in_chans, self.min_input_size, self.fixed_input_size)
         return self.forward_head(self.forward_features(x))
+
+    def forward_intermediates(
+        self,
+        x: Tensor,
+        indices: int | Sequence[int] | None = None,
+        norm: bool = False,
+        stop_early: bool = False,
+        output_fmt: str = "NCHW",
+        intermediates_only: bool = False,
+    ) -> list[Tensor] | tuple[Tensor, list[Tensor]]:  # pragma: no cover - abstract
+        """The feature maps of the levels in ``feature_info``, and the last one (timm's API).
+
+        Args:
+            x: the input batch.
+            indices: which levels: ``None`` all, an int ``n`` the last ``n``, a sequence the
+                levels at those indices (negative ones count from the end).
+            norm: accepted for timm's API; scalenet models have no final norm layer.
+            stop_early: stop after the last level asked for (the returned final map is then
+                that level's, not ``forward_features``').
+            output_fmt: ``"NCHW"``, the only layout.
+            intermediates_only: return only the list of maps.
+
+        Returns:
+            ``(forward_features(x), maps)``, or ``maps`` when ``intermediates_only``.
+        """
+        raise NotImplementedError
+
+    def prune_intermediate_layers(
+        self,
+        indices: int | Sequence[int] = 1,
+        prune_norm: bool = False,
+        prune_head: bool = True,
+    ) -> list[int]:  # pragma: no cover - abstract
+        """Drop the layers after the last level in ``indices`` (timm's API); returns the levels.
+
+        The head goes too when ``prune_head`` (or when layers were dropped, as its input
+        changed): the model then returns its last kept feature map. A pruned model no longer
+        matches its config, so ``save_pretrained`` refuses it.
+        """
+        raise NotImplementedError
+
+    def _feature_indices(self, indices: int | Sequence[int] | None) -> tuple[list[int], int]:
+        """timm's ``feature_take_indices`` with scalenet's errors: (levels, the largest)."""
+        n = len(self.feature_info)
+        allowed = f"None, an int from 1 to {n} (the last n levels) or indices in -{n}..{n - 1}"
+        if indices is None:
+            indices = n
+        if isinstance(indices, int) and not isinstance(indices, bool):
+            if not 0 < indices <= n:
+                raise ConfigError("indices", indices, allowed)
+            take = list(range(n - indices, n))
+        else:
+            if isinstance(indices, (str, bytes, bool)) or not isinstance(indices, Iterable):
+                raise ConfigError("indices", indices, allowed)
+            take = []
+            for i in indices:
+                if not isinstance(i, int) or isinstance(i, bool) or not -n <= i < n:
+                    raise ConfigError("indices", indices, allowed)
+                take.append(i + n if i < 0 else i)
+            if not take:
+                raise ConfigError("indices", indices, allowed)
+        return take, max(take)
+
+    @staticmethod
+    def _check_output_fmt(output_fmt: str) -> None:
+        if output_fmt != "NCHW":
+            raise ConfigError("output_fmt", output_fmt, "'NCHW' (scalenet models are NCHW)")
 
     def save_pretrained(self, save_directory: str | Path, **kwargs: Any) -> Path:
         """Write ``model.safetensors``, ``config.json`` and a model card, all or nothing (see
