@@ -34,6 +34,7 @@ import torch
 
 from . import _safetensors
 from ._atomic import committed_file
+from ._fetch import _download, download
 from ._skeleton import skeleton
 from .errors import ConfigError, WeightsError, first_line
 from .models.base import ScaleNetModel
@@ -56,6 +57,7 @@ __all__ = [
     "WEIGHTS_NAME",
     "check_repo_id",
     "check_revision",
+    "download",
     "from_pretrained",
     "hub_config",
     "push_to_hub",
@@ -179,41 +181,6 @@ def _device(device: str | torch.device | None) -> torch.device:
     return chosen
 
 
-def _download(repo_id: str, filename: str, revision: str | None, *, found: bool = False) -> Path:
-    """``hf_hub_download`` with scalenet's errors; ``found``: the repo itself is known to exist."""
-    from huggingface_hub import hf_hub_download
-    from huggingface_hub.errors import (
-        EntryNotFoundError,
-        HfHubHTTPError,
-        HFValidationError,
-        LocalEntryNotFoundError,
-        RepositoryNotFoundError,
-        RevisionNotFoundError,
-    )
-
-    try:
-        return Path(hf_hub_download(repo_id, filename, revision=revision))
-    except HFValidationError as err:
-        raise WeightsError(f"{repo_id}: {first_line(err)}") from None
-    except LocalEntryNotFoundError:  # (a subclass of EntryNotFoundError: first)
-        raise WeightsError(
-            f"{filename} of {repo_id} is not in the local cache, and the Hub cannot be reached "
-            "(HF_HUB_OFFLINE is set, or there is no connection)"
-        ) from None
-    except EntryNotFoundError:
-        raise WeightsError(f"{repo_id} has no {filename}") from None
-    except RevisionNotFoundError:
-        raise WeightsError(f"{repo_id} has no revision {revision!r}") from None
-    except RepositoryNotFoundError:
-        if found:  # some servers answer a missing file like a missing repository
-            raise WeightsError(f"{repo_id} has no {filename} (or it is not accessible)") from None
-        raise WeightsError(f"no repository {repo_id!r} on the Hub (or no access to it)") from None
-    except HfHubHTTPError as err:  # gated, server errors...
-        raise WeightsError(f"{filename} of {repo_id}: {first_line(err)}") from None
-    except OSError as err:  # the cache cannot be written (a full disk, permissions)
-        raise WeightsError(f"{filename} of {repo_id}: {err}") from None
-
-
 def from_pretrained(
     repo_id_or_dir: str | os.PathLike[str],
     *,
@@ -246,7 +213,9 @@ def from_pretrained(
         ConfigError: config.json is invalid or describes too large a model; a bad
             ``num_classes``, ``in_chans``, ``dtype`` or ``device``.
         WeightsError: no such folder or repository, a bad revision, missing files, a damaged
-            weights file, weights that do not fit, or integer weights where floats belong.
+            weights file, weights that do not fit, or integer weights where floats belong;
+            files neither in the Hub cache nor reachable (at once, with the remedies: see
+            :func:`download`).
 
     Examples:
         >>> import tempfile, torch, scalenet
@@ -264,7 +233,7 @@ def from_pretrained(
             raise WeightsError(f"{source} has no {CONFIG_NAME}")
         where = str(source)
     else:
-        config_path = _download(source, CONFIG_NAME, revision)
+        config_path, hub = _download(source, CONFIG_NAME, revision)
         where = source
     try:
         config, data = read_config(config_path)
@@ -277,7 +246,7 @@ def from_pretrained(
     if isinstance(source, Path):
         weights_path = committed_file(source, WEIGHTS_NAME)
     else:
-        weights_path = _download(source, WEIGHTS_NAME, revision, found=True)
+        weights_path = _download(source, WEIGHTS_NAME, revision, found=True, hub=hub)[0]
     try:
         state = conform(read_state_dict(weights_path), model.state_dict(), chosen_dtype)
         digest = _safetensors.read_metadata(weights_path).get(DIGEST_KEY)

@@ -120,6 +120,8 @@ def _build(
     # Simple CNNs keep their blocks in a Sequential (`features.0`...), which timm's feature
     # wrapper must open; ResNet stages (`layer1`...) are feature modules themselves.
     flatten = isinstance(probe, SimpleCNNConfig)
+    if pretrained:
+        timm_args = _fetched(variant, timm_args)
     model: ScaleNetModel = build_model_with_cfg(
         make,
         variant,
@@ -148,6 +150,37 @@ def _describe(
     cfg |= {k: v for k, v in derived.items() if k not in _ENTRY_KEYS or k not in cfg}
     cfg["architecture"] = entry.timm_name
     model.pretrained_cfg = model.default_cfg = cfg  # type: ignore[assignment]
+
+
+def _fetched(variant: str, timm_args: dict[str, Any]) -> dict[str, Any]:
+    """``timm_args`` with the Hub weights timm would download given to it as a local file.
+
+    scalenet fetches them (:func:`scalenet.hub.download`: the cache, or a ``WeightsError`` at
+    once when the Hub cannot be reached, where timm's own download retries for about 47 s),
+    then timm loads the file as usual (stem and head adaptation, ``features_only``). Weights
+    from anywhere else (``file``, ``url``, ``state_dict``, ``hf-hub:``) stay timm's.
+    """
+    from timm.models import resolve_pretrained_cfg
+
+    from ._fetch import download
+
+    cfg = resolve_pretrained_cfg(
+        variant, timm_args.get("pretrained_cfg"), timm_args.get("pretrained_cfg_overlay")
+    )
+    if cfg.source not in (None, "", "timm") or cfg.file or cfg.state_dict or not cfg.hf_hub_id:
+        return timm_args
+    repo_id, _, revision = str(cfg.hf_hub_id).partition("@")  # timm's "org/name@revision"
+    filename = str(cfg.hf_hub_filename or "model.safetensors")
+    file = f"pretrained_cfg_overlay=dict(file='path/to/{filename}')"
+    path = download(
+        repo_id,
+        filename,
+        revision or None,
+        cache_dir=timm_args.get("cache_dir"),
+        local_copy=f"or load a copy: timm.create_model({variant!r}, pretrained=True, {file})",
+    )
+    overlay = dict(timm_args.get("pretrained_cfg_overlay") or {}, file=str(path))
+    return timm_args | {"pretrained_cfg_overlay": overlay}
 
 
 def _square(size: object) -> object:

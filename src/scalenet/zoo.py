@@ -270,6 +270,9 @@ def create(name: str, pretrained: bool = False, **overrides: Any) -> ScaleNetMod
 
     Raises:
         ConfigError: unknown name (with suggestions), unknown field, or a bad value.
+        WeightsError: ``pretrained=True`` for a model without weights, or weights neither in
+            the Hub cache nor reachable (at once, naming the file and the remedies: see
+            :func:`scalenet.hub.download`).
 
     Examples:
         >>> import scalenet
@@ -284,14 +287,15 @@ def create(name: str, pretrained: bool = False, **overrides: Any) -> ScaleNetMod
             f"no published weights for {name!r}; models with weights: {', '.join(with_weights)}"
         )
     if pretrained:
-        from huggingface_hub import hf_hub_download
-
+        from ._fetch import download
         from ._skeleton import skeleton
         from .weights import load_weights, read_state_dict
 
         assert entry.hf_hub_id is not None
         # timm's Hub repos of torchvision weights hold safetensors with torchvision's names.
-        state = read_state_dict(hf_hub_download(entry.hf_hub_id, "model.safetensors"))
+        local = f"scalenet.load_weights(scalenet.create({name!r}), 'path/to/model.safetensors')"
+        path = download(entry.hf_hub_id, "model.safetensors", local_copy=f"or load a copy: {local}")
+        state = read_state_dict(path)
         model = skeleton(config)  # no initialisation for weights about to be replaced
         load_weights(model, state, assign=True)
         if isinstance(model.fc, nn.Linear) and model.fc.weight.is_meta:

@@ -1,0 +1,201 @@
+"""Files of Hub repositories: from huggingface_hub's cache, or downloaded, failing fast offline.
+
+``hf_hub_download`` retries a Hub it cannot connect to for about 23 seconds (five retries,
+waiting 1, 2, 4, 8 and 8 s) before it says that a file is not in the cache. Here:
+
+- with ``HF_HUB_OFFLINE=1``, the cache alone, with no request;
+- a file in the cache: ``hf_hub_download``, which asks the Hub once whether it is current (no
+  retry) and uses the cached copy when the Hub does not answer;
+- a file not in the cache: one request first, with no retry, to learn whether the Hub answers;
+  if it does not, a :class:`~scalenet.WeightsError` at once, naming the repository, the file
+  and what to do; if it does, ``hf_hub_download`` downloads it.
+
+Each request waits at most :data:`CONNECT_TIMEOUT` seconds for a connection. Everything else
+(redirects, tokens, revisions, proxies, the cache and its layout) is huggingface_hub's.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+from .errors import WeightsError, first_line
+from .saving import CONFIG_NAME, WEIGHTS_NAME
+
+__all__ = ["CONNECT_TIMEOUT", "download"]
+
+#: Seconds to wait for a connection to the Hub (TCP and TLS) before taking it as unreachable
+#: (``HF_HUB_ETAG_TIMEOUT``, when set, is used instead, as huggingface_hub uses it).
+CONNECT_TIMEOUT = 3.0
+_LOCAL_SAVE = (
+    "or load a local copy: scalenet.from_pretrained('path/to/folder'), the folder holding "
+    f"{CONFIG_NAME} and {WEIGHTS_NAME}"
+)
+
+
+class _Unreachable(Exception):
+    """The Hub gave no answer (the message says why) and the file is not in the cache."""
+
+
+def _timeout() -> tuple[Any, tuple[type[BaseException], ...]]:
+    """A request timeout with :data:`CONNECT_TIMEOUT` to connect and huggingface_hub's
+    ``HF_HUB_ETAG_TIMEOUT`` to read (both that, when it is set), and the errors that mean no
+    answer came, for huggingface_hub's HTTP library: httpx2 (huggingface_hub 2), httpx (1) or
+    requests (0.x). (huggingface_hub annotates its timeouts as floats, and hands them to that
+    library as they are.)
+    """
+    from huggingface_hub import constants, get_session
+
+    library = importlib.import_module(type(get_session()).__module__.partition(".")[0])
+    read = float(constants.HF_HUB_ETAG_TIMEOUT)
+    connect = CONNECT_TIMEOUT if read == constants.DEFAULT_ETAG_TIMEOUT else read
+    if library.__name__ in ("httpx", "httpx2"):  # connect, timeout, proxy, TLS, protocol
+        return library.Timeout(read, connect=connect), (library.TransportError, OSError)
+    return (connect, read), (OSError,)  # requests: (connect, read); its errors are OSErrors
+
+
+def _probe(repo_id: str, filename: str, revision: str | None) -> str | None:
+    """``None`` when the Hub answers (any HTTP status), else why it cannot be reached: one HEAD
+    request for the file, with no retry, through huggingface_hub (session, token, redirects)."""
+    from huggingface_hub import get_hf_file_metadata, hf_hub_url
+    from huggingface_hub.errors import HfHubHTTPError
+
+    timeout, no_answer = _timeout()
+    try:
+        get_hf_file_metadata(hf_hub_url(repo_id, filename, revision=revision), timeout=timeout)
+    except HfHubHTTPError:
+        return None  # an answer (not found, gated, a server error): hf_hub_download reports it
+    except no_answer as err:
+        return f"{type(err).__name__}: {first_line(err)}"
+    return None
+
+
+#: What is known of the Hub: ``None`` not asked yet, ``True`` it answered, a str why it did not.
+_HubState = bool | str | None
+
+
+def _fetch(
+    repo_id: str, filename: str, revision: str | None, cache_dir: str | Path | None, hub: _HubState
+) -> tuple[Path, _HubState]:
+    """The file's path in the Hub cache, and what is now known of the Hub."""
+    from huggingface_hub import constants, hf_hub_download, try_to_load_from_cache
+
+    cache = Path(cache_dir).expanduser() if cache_dir is not None else None
+    if constants.is_offline_mode():  # the cache alone, no request
+        path = hf_hub_download(
+            repo_id, filename, revision=revision, cache_dir=cache, local_files_only=True
+        )
+        return Path(path), hub
+    in_cache = isinstance(try_to_load_from_cache(repo_id, filename, cache, revision), str)
+    if not in_cache:
+        if hub is None:
+            hub = _probe(repo_id, filename, revision) or True
+        if hub is not True:  # no answer, and nothing to fall back on: say so now
+            raise _Unreachable(hub)
+    # Its one check of a cached copy is not retried: no answer, and it returns the copy.
+    path = hf_hub_download(
+        repo_id,
+        filename,
+        revision=revision,
+        cache_dir=cache,
+        etag_timeout=_timeout()[0],
+    )
+    return Path(path), hub
+
+
+def download(
+    repo_id: str,
+    filename: str,
+    revision: str | None = None,
+    *,
+    cache_dir: str | Path | None = None,
+    local_copy: str = _LOCAL_SAVE,
+) -> Path:
+    """A file of a Hub repository, from huggingface_hub's cache or downloaded into it.
+
+    A cached copy is checked with one request (is the branch still at that commit?) and
+    downloaded again only if it changed; when the Hub does not answer, the copy is used. With
+    no cached copy, one request with no retry learns whether the Hub answers: if it does not
+    (no network, a refused connection, a host that takes no connection within
+    :data:`CONNECT_TIMEOUT` seconds), the error comes at once, where ``hf_hub_download`` would
+    retry for about 23 seconds. With ``HF_HUB_OFFLINE=1``, or a ``revision`` that is a commit
+    hash already in the cache, no request is made.
+
+    Args:
+        repo_id: ``"org/name"``.
+        filename: the file in the repository.
+        revision: a branch, tag or commit (default: the main branch).
+        cache_dir: the Hub cache (default: huggingface_hub's, ``HF_HUB_CACHE``).
+        local_copy: the error's last remedy: how to load a local copy instead.
+
+    Raises:
+        WeightsError: the file is neither in the cache nor reachable (naming the repository,
+            the file and the remedies), or the repository, revision or file does not exist,
+            or access is denied.
+
+    Examples:
+        (Not run as a doctest: it needs the Hub.) ::
+
+            path = download("timm/resnet18.tv_in1k", "model.safetensors")
+            state = scalenet.weights.read_state_dict(path)
+    """
+    return _download(repo_id, filename, revision, cache_dir=cache_dir, local_copy=local_copy)[0]
+
+
+def _download(
+    repo_id: str,
+    filename: str,
+    revision: str | None,
+    *,
+    cache_dir: str | Path | None = None,
+    local_copy: str = _LOCAL_SAVE,
+    found: bool = False,
+    hub: _HubState = None,
+) -> tuple[Path, _HubState]:
+    """:func:`download`, given and returning what is known of the Hub (asked once a load);
+    ``found``: the repository is known to exist (a missing file is then named as such)."""
+    from huggingface_hub import constants
+    from huggingface_hub.errors import (
+        EntryNotFoundError,
+        HfHubHTTPError,
+        HFValidationError,
+        LocalEntryNotFoundError,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
+
+    what = f"{filename} of {repo_id}" + (f" (revision {revision!r})" if revision else "")
+    missing = f"{what} is not in the local cache ({Path(cache_dir or constants.HF_HUB_CACHE)})"
+    online = "Download it once while online (the cache then serves it offline)"
+    try:
+        return _fetch(repo_id, filename, revision, cache_dir, hub)
+    except _Unreachable as err:
+        raise WeightsError(
+            f"{missing}, and the Hub at {constants.ENDPOINT} cannot be reached ({err}). "
+            f"{online}; with it in the cache, HF_HUB_OFFLINE=1 loads it without asking the "
+            f"Hub; {local_copy}"
+        ) from None
+    except HFValidationError as err:
+        raise WeightsError(f"{repo_id}: {first_line(err)}") from None
+    except LocalEntryNotFoundError as err:  # (a subclass of EntryNotFoundError: first)
+        if constants.is_offline_mode():
+            raise WeightsError(
+                f"{missing}, and HF_HUB_OFFLINE is set, so the Hub is not asked. Unset "
+                f"HF_HUB_OFFLINE: {online.lower()}; {local_copy}"
+            ) from None
+        raise WeightsError(  # the Hub answered, with no usable metadata or a server error
+            f"{missing}, and the Hub at {constants.ENDPOINT} did not serve it: {first_line(err)}"
+        ) from None
+    except EntryNotFoundError:
+        raise WeightsError(f"{repo_id} has no {filename}") from None
+    except RevisionNotFoundError:
+        raise WeightsError(f"{repo_id} has no revision {revision!r}") from None
+    except RepositoryNotFoundError:
+        if found:  # some servers answer a missing file like a missing repository
+            raise WeightsError(f"{repo_id} has no {filename} (or it is not accessible)") from None
+        raise WeightsError(f"no repository {repo_id!r} on the Hub (or no access to it)") from None
+    except HfHubHTTPError as err:  # gated, server errors...
+        raise WeightsError(f"{what}: {first_line(err)}") from None
+    except OSError as err:  # the cache cannot be written (a full disk, permissions)
+        raise WeightsError(f"{what}: {err}") from None
