@@ -1,14 +1,15 @@
 """Makes timm see scalenet's models without ``import scalenet``: the autoload hook.
 
 timm has no plugin mechanism, so scalenet installs ``scalenet_timm_autoload.pth`` into
-site-packages, next to this module. Python runs its one line at every start-up: it imports this
-module (which imports only ``os`` and ``sys``, both already loaded) and calls :func:`install`.
+site-packages, next to this module. Python runs its one line at every start-up: unless
+``SCALENET_NO_TIMM_AUTOLOAD`` switches the hook off, it imports this module (which imports only
+``os`` and ``sys``, both already loaded) and calls :func:`install`.
 That puts a finder at the front of ``sys.meta_path`` which answers ``None`` at once for every
 import but the top-level ``timm``. For ``timm`` it looks the package up with the other finders
 and wraps its loader, so that when timm's ``__init__`` has finished executing (timm fully
 importable, ``timm.models`` included), :func:`register` runs ``import scalenet``, which registers
 the zoo with timm (``scalenet.timm_compat``). The finder takes itself off ``sys.meta_path``
-as it fires, and timm's own loader is put back on the module.
+once timm is imported, and timm's own loader is put back on the module.
 
 - ``SCALENET_NO_TIMM_AUTOLOAD`` set to anything but ``""``, ``0``, ``false``, ``no`` or
   ``off`` (any case, surrounding spaces ignored) switches the hook off; it is read once, when
@@ -46,6 +47,7 @@ __all__ = ["ENV_VAR", "install", "installed", "register", "switched_off", "unins
 ENV_VAR = "SCALENET_NO_TIMM_AUTOLOAD"
 
 #: Values of ``ENV_VAR`` that leave the hook on (after ``.strip().lower()``); others switch off.
+#: The ``.pth`` file holds the same set, so that a switched-off hook does not even import this.
 _KEEP_ON = frozenset({"", "0", "false", "no", "off"})
 
 #: The attribute that marks a finder as this hook (whichever copy of this module made it).
@@ -164,7 +166,13 @@ class _TimmFinder:
     def find_spec(
         self, fullname: str, path: "Sequence[str] | None", target: "ModuleType | None" = None
     ) -> "ModuleSpec | None":
-        """``None`` for anything but ``timm``; for ``timm``, its spec with a wrapped loader."""
+        """``None`` for anything but ``timm``; for ``timm``, its spec with a wrapped loader.
+
+        Examples:
+            >>> finder = _TimmFinder()
+            >>> finder.find_spec("json", None) is None
+            True
+        """
         if fullname != "timm":
             return None
         for finder in sys.meta_path:
@@ -176,8 +184,9 @@ class _TimmFinder:
                 break
         else:
             return None  # timm is not installed: stay, in case it is installed later
-        uninstall()
-        # A loader without exec_module (the long-deprecated load_module protocol) is not hooked.
+        # The hook stays until the loader has run: importlib.util.find_spec("timm"), which
+        # libraries call to see whether timm is installed, must not use it up. A loader
+        # without exec_module (the long-deprecated load_module protocol) is not hooked.
         if spec.loader is not None and hasattr(spec.loader, "exec_module"):
             spec.loader = _RegisteringLoader(spec.loader)
         return spec
@@ -208,4 +217,6 @@ class _RegisteringLoader(Loader):
             spec = getattr(module, "__spec__", None)
             if spec is not None and spec.loader is self:
                 spec.loader = self._loader
+        # timm is imported (had it raised, the hook would stay for the next attempt).
+        uninstall()
         register()

@@ -15,9 +15,11 @@ Two parts:
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -102,15 +104,15 @@ def run_fake(
     code: str,
     *,
     scalenet: str | None = SCALENET,
-    timm: bool = True,
+    timm: str | None = TIMM_INIT,
     flags: tuple[str, ...] = (),
     **env: str,
 ) -> tuple[dict[str, object], str]:
     """Run ``code`` after PRELUDE with the stand-ins; returns (the report, stderr)."""
     (tmp_path / "events.py").write_text(EVENTS)
-    if timm:
+    if timm is not None:
         (tmp_path / "timm").mkdir()
-        (tmp_path / "timm" / "__init__.py").write_text(TIMM_INIT)
+        (tmp_path / "timm" / "__init__.py").write_text(timm)
         (tmp_path / "timm" / "models.py").write_text(TIMM_MODELS)
     if scalenet is not None:
         (tmp_path / "scalenet").mkdir()
@@ -250,8 +252,45 @@ def test_without_timm_the_hook_stays(tmp_path: Path) -> None:
     except ImportError:
         report()
     """
-    report, _ = run_fake(tmp_path, code, timm=False)
+    report, _ = run_fake(tmp_path, code, timm=None)
     assert report["installed"] is True  # timm may be installed later in the session
+
+
+def test_looking_timm_up_does_not_use_the_hook_up(tmp_path: Path) -> None:
+    # Libraries check whether timm is installed with importlib.util.find_spec("timm").
+    code = """
+    import importlib.util
+    autoload.install()
+    found = importlib.util.find_spec("timm") is not None
+    still = autoload.installed()
+    import timm
+    report(found=found, still_installed=still)
+    """
+    report, _ = run_fake(tmp_path, code)
+    assert report["found"] is True
+    assert report["still_installed"] is True
+    assert report["log"] == FINISHED
+    assert report["installed"] is False
+
+
+def test_failed_timm_import_keeps_the_hook_for_the_next_attempt(tmp_path: Path) -> None:
+    flaky = "import events\nif not events.log:\n    events.log.append('timm failed')\n"
+    flaky += "    raise ImportError('first attempt')\n" + TIMM_INIT
+    code = """
+    autoload.install()
+    try:
+        import timm
+    except ImportError:
+        pass
+    still = autoload.installed()
+    import timm
+    report(still_installed=still)
+    """
+    report, stderr = run_fake(tmp_path, code, timm=flaky)
+    assert report["still_installed"] is True
+    assert report["log"] == ["timm failed", *FINISHED]
+    assert report["installed"] is False
+    assert stderr == ""
 
 
 def test_every_other_name_passes_straight_through() -> None:
@@ -260,7 +299,8 @@ def test_every_other_name_passes_straight_through() -> None:
         assert finder.find_spec(name, None) is None
 
 
-def test_pth_file_imports_nothing_heavy(tmp_path: Path) -> None:
+@pytest.mark.parametrize("switch", ["", "1"])
+def test_pth_file_imports_nothing_heavy(tmp_path: Path, switch: str) -> None:
     # What site.py does with the installed .pth at start-up, on a bare interpreter (-S).
     site_dir = tmp_path / "site-packages"
     site_dir.mkdir()
@@ -270,22 +310,32 @@ def test_pth_file_imports_nothing_heavy(tmp_path: Path) -> None:
 import json, site, sys
 before = set(sys.modules)
 site.addsitedir({str(site_dir)!r})
-import _scalenet_timm_autoload as autoload
-print(json.dumps({{"new": sorted(set(sys.modules) - before), "installed": autoload.installed(),
-                   "file": autoload.__file__}}))
+hooks = sum(hasattr(f, "_scalenet_timm_autoload") for f in sys.meta_path)
+print(json.dumps({{"new": sorted(set(sys.modules) - before), "hooks": hooks}}))
 """
     done = subprocess.run(
         [sys.executable, "-S", "-c", code],
         capture_output=True,
         text=True,
         timeout=60,
-        env=clean_env(),
+        env=clean_env(**{autoload.ENV_VAR: switch}),
         check=True,
     )
+    assert done.stderr == ""  # site.py reports a failing .pth line on stderr
     report = json.loads(done.stdout)
-    assert report["new"] == ["_scalenet_timm_autoload"]  # nothing else: no torch, timm, scalenet
-    assert report["installed"] is True
-    assert report["file"] == str(site_dir / "_scalenet_timm_autoload.py")
+    if switch:  # switched off: the .pth line does not even import the module
+        assert report == {"new": [], "hooks": 0}
+    else:  # the module and nothing else: no torch, timm, scalenet
+        assert report == {"new": ["_scalenet_timm_autoload"], "hooks": 1}
+
+
+def test_pth_file_and_module_agree_on_the_switch() -> None:
+    line = (SRC / PTH).read_text()
+    assert line.count("\n") == 1
+    assert line.startswith("import ")  # site.py runs only the lines that start so
+    assert f'"{autoload.ENV_VAR}"' in line
+    keep_on = ast.literal_eval(re.search(r"\{.*?\}", line)[0])  # type: ignore[index]
+    assert keep_on == autoload._KEEP_ON
 
 
 # -- the real thing: built wheels installed into fresh virtual environments -----------------
@@ -335,7 +385,7 @@ REAL_SCRIPT = """
 import json, sys
 out = {"heavy_at_startup": sorted(m for m in sys.modules if m.split(".")[0] in HEAVY),
        "hooks_at_startup": sum(hasattr(f, "_scalenet_timm_autoload") for f in sys.meta_path),
-       "autoload": sys.modules["_scalenet_timm_autoload"].__file__}
+       "autoload": getattr(sys.modules.get("_scalenet_timm_autoload"), "__file__", None)}
 STATEMENT
 import timm
 out["scalenet"] = sys.modules["scalenet"].__file__ if "scalenet" in sys.modules else None
@@ -380,9 +430,11 @@ def test_installed_hook_starts_without_torch_timm_or_scalenet(
 ) -> None:
     report = installed[case]
     assert report["heavy_at_startup"] == []
-    # The .pth file ran and imported the hook module, the installed copy in both environments.
-    assert str(report["autoload"]).startswith(str(report["venv"]))
-    assert report["hooks_at_startup"] == (0 if REAL_CASES[case][2] else 1)
+    if REAL_CASES[case][2]:  # switched off: the .pth line did not import the hook module
+        assert (report["autoload"], report["hooks_at_startup"]) == (None, 0)
+    else:  # it imported the installed copy (in both environments) and installed the hook
+        assert str(report["autoload"]).startswith(str(report["venv"]))
+        assert report["hooks_at_startup"] == 1
 
 
 @pytest.mark.parametrize("case", [c for c, (_, _, off) in REAL_CASES.items() if not off])
