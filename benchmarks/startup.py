@@ -1,0 +1,184 @@
+"""What the timm autoload hook costs: interpreter start-up, other imports, and ``import timm``.
+
+    python benchmarks/startup.py [--repeats 300] [--timm-repeats 5]
+
+1. start-up: ``python -c pass`` in two fresh, bare virtual environments (no other packages, so
+   no other ``.pth`` file adds noise), one with the hook's two files in site-packages
+   (``scalenet_timm_autoload.pth`` and ``_scalenet_timm_autoload.py``, copied from ``src/``)
+   and one without; the hooked one also with ``SCALENET_NO_TIMM_AUTOLOAD=1``. The three run
+   interleaved (the order rotates), and the report gives each median and the median of the
+   paired differences (hooked - bare);
+2. ``python -X importtime -c pass`` in the hooked environment: the import of the hook module
+   itself, as Python times it (median);
+3. every other import: the hook's ``find_spec`` for a name other than ``timm``, in process
+   (``timeit``), and the number of imports that ``import timm`` makes, which each pay it once;
+4. ``import timm`` (with torch) in an environment on top of this interpreter's packages, with
+   the hook: ``-X importtime`` splits it into timm itself and the ``import scalenet`` (from
+   this checkout) that registers the zoo, the one cost the hook adds to ``import timm``
+   (wall times of whole runs vary by hundreds of milliseconds here); ``--timm-repeats 0``
+   skips it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import py_compile
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import timeit
+import venv
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+FILES = ("scalenet_timm_autoload.pth", "_scalenet_timm_autoload.py")
+ENV_VAR = "SCALENET_NO_TIMM_AUTOLOAD"
+
+
+def environment(path: Path, *, hook: bool, system_site_packages: bool = False) -> Path:
+    """A fresh virtual environment, with the hook's files when ``hook``; returns its python."""
+    venv.EnvBuilder(system_site_packages=system_site_packages, with_pip=False).create(path)
+    python = path / "bin" / "python"
+    site = Path(
+        subprocess.run(
+            [python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+            capture_output=True, text=True, check=True,
+        ).stdout.strip()
+    )  # fmt: skip
+    if hook:
+        for name in FILES:
+            shutil.copy(SRC / name, site / name)
+        py_compile.compile(str(site / FILES[1]), doraise=True)  # as pip does on install
+    if system_site_packages:  # this checkout's scalenet first, ahead of any installed one
+        (site / "_scalenet_checkout.pth").write_text(f"{SRC}\n")
+    return python
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", ENV_VAR)}
+    return env | {"PYTHONNOUSERSITE": "1"} | extra
+
+
+def wall(command: list[str | Path], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def interleaved(
+    runs: dict[str, tuple[list[str | Path], dict[str, str]]], repeats: int
+) -> dict[str, list[float]]:
+    """Each run's wall times, the runs interleaved and the order rotating (after a warm-up)."""
+    names = list(runs)
+    for command, env in runs.values():
+        wall(command, env)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for i in range(repeats):
+        for name in names[i % len(names) :] + names[: i % len(names)]:
+            command, env = runs[name]
+            times[name].append(wall(command, env))
+    return times
+
+
+def start_up(tmp: Path, repeats: int) -> Path:
+    bare = environment(tmp / "bare", hook=False)
+    hooked = environment(tmp / "hooked", hook=True)
+    times = interleaved(
+        {
+            "bare (no hook)": ([bare, "-c", "pass"], clean_env()),
+            "hooked": ([hooked, "-c", "pass"], clean_env()),
+            f"hooked, {ENV_VAR}=1": ([hooked, "-c", "pass"], clean_env(**{ENV_VAR: "1"})),
+        },
+        repeats,
+    )
+    base = times["bare (no hook)"]
+    print(f"1. `python -c pass`, median of {repeats} interleaved runs")
+    for name, values in times.items():
+        line = f"   {name:<42}{1e3 * statistics.median(values):>8.2f} ms"
+        if values is not base:
+            diffs = [a - b for a, b in zip(values, base, strict=True)]
+            line += f"   {1e3 * statistics.median(diffs):>+6.2f} ms vs bare"
+            line += f"  (ratio {statistics.median(values) / statistics.median(base):.3f})"
+        print(line)
+    return hooked
+
+
+def import_time(hooked: Path, repeats: int) -> None:
+    selfs, cumulatives = [], []
+    for _ in range(repeats):
+        stderr = subprocess.run(
+            [hooked, "-X", "importtime", "-c", "pass"],
+            capture_output=True, text=True, check=True, env=clean_env(),
+        ).stderr  # fmt: skip
+        for line in stderr.splitlines()[1:]:  # "import time: self | cumulative | name"
+            own, cumulative, name = line.split(":", 1)[1].split("|")
+            if name.strip() == "_scalenet_timm_autoload":
+                selfs.append(int(own))
+                cumulatives.append(int(cumulative))
+    print(f"2. `python -X importtime -c pass`, hooked, median of {repeats}")
+    print(f"   import _scalenet_timm_autoload: self {statistics.median(selfs):.0f} us, "
+          f"cumulative {statistics.median(cumulatives):.0f} us")  # fmt: skip
+
+
+def other_imports() -> None:
+    sys.path.insert(0, str(SRC))
+    import _scalenet_timm_autoload as autoload
+
+    finder = autoload._TimmFinder()
+    number = 1_000_000
+    seconds = min(timeit.repeat(lambda: finder.find_spec("json", None), number=number, repeat=5))
+    print("3. the hook on every other import (in process, best of 5)")
+    print(f"   find_spec(name other than 'timm'): {1e9 * seconds / number:.0f} ns a call")
+    count = subprocess.run(
+        [sys.executable, "-c", "import sys; n = len(sys.modules); import timm; "
+         "print(len(sys.modules) - n)"],
+        capture_output=True, text=True, check=True, env=clean_env(**{ENV_VAR: "1"}),
+    ).stdout.strip()  # fmt: skip
+    print(f"   modules that `import timm` imports (each asks the hook once): {count}")
+
+
+def import_timm(tmp: Path, repeats: int) -> None:
+    python = environment(tmp / "with-packages", hook=True, system_site_packages=True)
+    check = "import timm, sys; assert 'scalenet' in sys.modules; timm.create_model('scalenet_w80')"
+    subprocess.run([python, "-c", check], check=True, env=clean_env())
+    timm_alone, scalenet = [], []
+    for _ in range(repeats):
+        stderr = subprocess.run(
+            [python, "-X", "importtime", "-c", "import timm"],
+            capture_output=True, text=True, check=True, env=clean_env(),
+        ).stderr  # fmt: skip
+        cumulative = {}
+        for line in stderr.splitlines()[1:]:  # "import time: self | cumulative | name"
+            _, total, name = line.split(":", 1)[1].split("|")
+            cumulative[name.strip()] = int(total)
+        # The hook imports scalenet inside timm's import, so timm's figure includes it.
+        timm_alone.append(cumulative["timm"] - cumulative["scalenet"])
+        scalenet.append(cumulative["scalenet"])
+    alone, registration = statistics.median(timm_alone), statistics.median(scalenet)
+    print(f"4. `python -X importtime -c 'import timm'`, hooked, median of {repeats}")
+    print(f"   timm (torch included){'':<20}{alone / 1e3:>8.0f} ms")
+    print(f"   then the hook's `import scalenet` (registration){registration / 1e3:>5.0f} ms"
+          f"  (+{100 * registration / alone:.1f}%)")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=300, help="start-up runs of each kind")
+    parser.add_argument("--timm-repeats", type=int, default=5, help="`import timm` runs (0: skip)")
+    args = parser.parse_args()
+    print(f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
+    with tempfile.TemporaryDirectory() as tmp:
+        hooked = start_up(Path(tmp), args.repeats)
+        import_time(hooked, min(args.repeats, 100))
+        other_imports()
+        if args.timm_repeats:
+            import_timm(Path(tmp), args.timm_repeats)
+
+
+if __name__ == "__main__":
+    main()

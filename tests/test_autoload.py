@@ -1,0 +1,455 @@
+"""The timm autoload hook (src/_scalenet_timm_autoload.py and its .pth file).
+
+Two parts:
+
+- the hook's logic, in subprocesses started with ``python -S`` (no site-packages, so no .pth
+  file of this machine interferes) against small stand-in ``timm`` and ``scalenet`` packages
+  that log the order in which they run; each takes some tens of milliseconds;
+- the real thing: the wheel and the editable wheel built from this checkout, each installed into
+  a fresh virtual environment, where ``timm.create_model("scalenet_w80")`` must work without
+  ``import scalenet``. The environments are made with ``--system-site-packages`` and the wheels
+  installed with ``--no-deps``, reusing this interpreter's torch and timm (a full install would
+  download them); each wheel's own files shadow any scalenet installed there, which the tests
+  check. Every such run imports torch and timm (about 5 s here), so they run concurrently.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+import venv
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+import _scalenet_timm_autoload as autoload
+
+ROOT = Path(__file__).resolve().parents[1]
+SRC = ROOT / "src"
+PTH = "scalenet_timm_autoload.pth"
+HEAVY = ("torch", "timm", "scalenet")
+
+# -- stand-ins: each logs when it starts and ends --------------------------------------------
+
+EVENTS = "log = []\n"
+TIMM_INIT = """
+import events
+events.log.append("timm start")
+from .models import create_model, register_model  # like timm's __init__
+events.log.append("timm end")
+"""
+TIMM_MODELS = """
+REGISTRY = {}
+
+def register_model(fn):
+    REGISTRY[fn.__name__] = fn
+    return fn
+
+def create_model(name):
+    if name not in REGISTRY:
+        raise RuntimeError(f"Unknown model ({name})")
+    return REGISTRY[name]()
+"""
+SCALENET = """
+import events
+events.log.append("scalenet start")
+from timm.models import register_model  # like scalenet.timm_compat
+
+@register_model
+def scalenet_w80():
+    return "a scalenet model"
+
+events.log.append("scalenet end")
+"""
+#: Prepended to every script: the hook module, and a report of what happened, as JSON.
+PRELUDE = """
+import json, sys
+import _scalenet_timm_autoload as autoload
+import events
+
+BASELINE = list(sys.meta_path)
+
+def report(**extra):
+    timm = sys.modules.get("timm")
+    state = {
+        "log": events.log,
+        "installed": autoload.installed(),
+        "hooks": sum(getattr(f, "_scalenet_timm_autoload", False) for f in sys.meta_path),
+        "meta_path_as_before": sys.meta_path == BASELINE,
+        "registry": sorted(timm.models.REGISTRY) if timm else None,
+        "loader": type(timm.__loader__).__name__ if timm else None,
+        "spec_loader": type(timm.__spec__.loader).__name__ if timm else None,
+    }
+    print(json.dumps(state | extra))
+"""
+FINISHED = ["timm start", "timm end", "scalenet start", "scalenet end"]
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """This process's environment without PYTHONPATH, user site-packages or the switch."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", autoload.ENV_VAR)}
+    return env | {"PYTHONNOUSERSITE": "1"} | extra
+
+
+def run_fake(
+    tmp_path: Path,
+    code: str,
+    *,
+    scalenet: str | None = SCALENET,
+    timm: str | None = TIMM_INIT,
+    flags: tuple[str, ...] = (),
+    **env: str,
+) -> tuple[dict[str, object], str]:
+    """Run ``code`` after PRELUDE with the stand-ins; returns (the report, stderr)."""
+    (tmp_path / "events.py").write_text(EVENTS)
+    if timm is not None:
+        (tmp_path / "timm").mkdir()
+        (tmp_path / "timm" / "__init__.py").write_text(timm)
+        (tmp_path / "timm" / "models.py").write_text(TIMM_MODELS)
+    if scalenet is not None:
+        (tmp_path / "scalenet").mkdir()
+        (tmp_path / "scalenet" / "__init__.py").write_text(scalenet)
+    done = subprocess.run(
+        [sys.executable, "-S", *flags, "-c", PRELUDE + textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        env=clean_env(PYTHONPATH=os.pathsep.join((str(tmp_path), str(SRC))), **env),
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.splitlines()[-1]), done.stderr
+
+
+# -- the hook's logic ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "import timm",
+        "import timm.models",
+        "from timm import create_model",
+        "from timm.models import register_model",
+    ],
+)
+def test_registers_once_timm_has_finished_and_removes_itself(
+    tmp_path: Path, statement: str
+) -> None:
+    report, stderr = run_fake(
+        tmp_path,
+        f"""
+        autoload.install()
+        assert autoload.installed() and "scalenet" not in sys.modules
+        {statement}
+        report(model=sys.modules["timm"].create_model("scalenet_w80"))
+        """,
+    )
+    assert report["log"] == FINISHED  # scalenet ran after timm's __init__ had finished
+    assert report["registry"] == ["scalenet_w80"]
+    assert report["model"] == "a scalenet model"
+    assert report["installed"] is False  # fired once, then took itself off sys.meta_path
+    assert report["meta_path_as_before"] is True  # and left the other finders as they were
+    assert report["loader"] == report["spec_loader"] == "SourceFileLoader"  # timm's own loader
+    assert stderr == ""
+
+
+def test_scalenet_imported_first_registers_itself(tmp_path: Path) -> None:
+    # scalenet imports timm, so the hook fires while scalenet is half imported: it must leave
+    # the registration to scalenet's own import (no second import, no error).
+    report, stderr = run_fake(tmp_path, "autoload.install()\nimport scalenet, timm\nreport()")
+    assert report["log"] == ["scalenet start", "timm start", "timm end", "scalenet end"]
+    assert report["registry"] == ["scalenet_w80"]
+    assert report["installed"] is False
+    assert stderr == ""
+
+
+@pytest.mark.parametrize(
+    ("scalenet", "error"),
+    [
+        ("raise ImportError('libtorch_cpu.so: cannot open')", "ImportError: libtorch_cpu.so"),
+        (SCALENET.replace("@register_model", "1 / 0\n@register_model"), "ZeroDivisionError"),
+    ],
+)
+@pytest.mark.parametrize("flags", [(), ("-W", "error")], ids=["warning", "W-error"])
+def test_failing_registration_warns_and_timm_still_imports(
+    tmp_path: Path, scalenet: str, error: str, flags: tuple[str, ...]
+) -> None:
+    code = """
+        autoload.install()
+        import timm
+        try:
+            timm.create_model("scalenet_w80")
+        except RuntimeError as e:
+            report(error=str(e))
+        """
+    report, stderr = run_fake(tmp_path, code, scalenet=scalenet, flags=flags)
+    assert report["log"][:2] == ["timm start", "timm end"]
+    assert report["error"] == "Unknown model (scalenet_w80)"
+    assert report["installed"] is False
+    assert "RuntimeWarning: scalenet could not register its models with timm" in stderr
+    assert error in stderr
+    assert "set SCALENET_NO_TIMM_AUTOLOAD=1 to switch off" in stderr
+    if not flags:  # the warning points at the `import timm` line
+        line = (PRELUDE + textwrap.dedent(code)).splitlines().index("import timm") + 1
+        assert stderr.startswith(f"<string>:{line}: RuntimeWarning")
+
+
+@pytest.mark.parametrize("value", ["1", "true", "YES", "on", "anything"])
+def test_switched_off_by_the_environment_variable(tmp_path: Path, value: str) -> None:
+    report, _ = run_fake(
+        tmp_path,
+        """
+        autoload.install()
+        installed = autoload.installed()
+        import timm
+        try:
+            timm.create_model("scalenet_w80")
+        except RuntimeError as e:
+            report(installed_before=installed, error=str(e))
+        """,
+        SCALENET_NO_TIMM_AUTOLOAD=value,
+    )
+    assert report["installed_before"] is False
+    assert report["log"] == ["timm start", "timm end"]
+    assert report["error"] == "Unknown model (scalenet_w80)"
+
+
+@pytest.mark.parametrize("value", ["", "0", "false", "No", " off "])
+def test_values_that_leave_the_hook_on(tmp_path: Path, value: str) -> None:
+    assert not autoload.switched_off({autoload.ENV_VAR: value})
+    report, _ = run_fake(tmp_path, "autoload.install()\nimport timm\nreport()", **{
+        autoload.ENV_VAR: value
+    })  # fmt: skip
+    assert report["log"] == FINISHED
+
+
+def test_timm_imported_before_install_registers_at_once(tmp_path: Path) -> None:
+    report, _ = run_fake(tmp_path, "import timm\nautoload.install()\nreport()")
+    assert report["log"] == FINISHED
+    assert report["installed"] is False  # nothing left to hook
+
+
+def test_install_twice_installs_one_hook(tmp_path: Path) -> None:
+    report, _ = run_fake(tmp_path, "autoload.install()\nautoload.install()\nreport()")
+    assert report["hooks"] == 1
+
+
+def test_without_timm_the_hook_stays(tmp_path: Path) -> None:
+    code = """
+    autoload.install()
+    try:
+        import timm
+    except ImportError:
+        report()
+    """
+    report, _ = run_fake(tmp_path, code, timm=None)
+    assert report["installed"] is True  # timm may be installed later in the session
+
+
+def test_looking_timm_up_does_not_use_the_hook_up(tmp_path: Path) -> None:
+    # Libraries check whether timm is installed with importlib.util.find_spec("timm").
+    code = """
+    import importlib.util
+    autoload.install()
+    found = importlib.util.find_spec("timm") is not None
+    still = autoload.installed()
+    import timm
+    report(found=found, still_installed=still)
+    """
+    report, _ = run_fake(tmp_path, code)
+    assert report["found"] is True
+    assert report["still_installed"] is True
+    assert report["log"] == FINISHED
+    assert report["installed"] is False
+
+
+def test_failed_timm_import_keeps_the_hook_for_the_next_attempt(tmp_path: Path) -> None:
+    flaky = "import events\nif not events.log:\n    events.log.append('timm failed')\n"
+    flaky += "    raise ImportError('first attempt')\n" + TIMM_INIT
+    code = """
+    autoload.install()
+    try:
+        import timm
+    except ImportError:
+        pass
+    still = autoload.installed()
+    import timm
+    report(still_installed=still)
+    """
+    report, stderr = run_fake(tmp_path, code, timm=flaky)
+    assert report["still_installed"] is True
+    assert report["log"] == ["timm failed", *FINISHED]
+    assert report["installed"] is False
+    assert stderr == ""
+
+
+def test_every_other_name_passes_straight_through() -> None:
+    finder = autoload._TimmFinder()
+    for name in ("json", "timm.models", "timm_extra", "scalenet", "torch"):
+        assert finder.find_spec(name, None) is None
+
+
+@pytest.mark.parametrize("switch", ["", "1"])
+def test_pth_file_imports_nothing_heavy(tmp_path: Path, switch: str) -> None:
+    # What site.py does with the installed .pth at start-up, on a bare interpreter (-S).
+    site_dir = tmp_path / "site-packages"
+    site_dir.mkdir()
+    shutil.copy(SRC / PTH, site_dir)
+    shutil.copy(SRC / "_scalenet_timm_autoload.py", site_dir)
+    code = f"""
+import json, site, sys
+before = set(sys.modules)
+site.addsitedir({str(site_dir)!r})
+hooks = sum(hasattr(f, "_scalenet_timm_autoload") for f in sys.meta_path)
+print(json.dumps({{"new": sorted(set(sys.modules) - before), "hooks": hooks}}))
+"""
+    done = subprocess.run(
+        [sys.executable, "-S", "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=clean_env(**{autoload.ENV_VAR: switch}),
+        check=True,
+    )
+    assert done.stderr == ""  # site.py reports a failing .pth line on stderr
+    report = json.loads(done.stdout)
+    if switch:  # switched off: the .pth line does not even import the module
+        assert report == {"new": [], "hooks": 0}
+    else:  # the module and nothing else: no torch, timm, scalenet
+        assert report == {"new": ["_scalenet_timm_autoload"], "hooks": 1}
+
+
+def test_pth_file_and_module_agree_on_the_switch() -> None:
+    line = (SRC / PTH).read_text()
+    assert line.count("\n") == 1
+    assert line.startswith("import ")  # site.py runs only the lines that start so
+    assert f'"{autoload.ENV_VAR}"' in line
+    keep_on = ast.literal_eval(re.search(r"\{.*?\}", line)[0])  # type: ignore[index]
+    assert keep_on == autoload._KEEP_ON
+
+
+# -- the real thing: built wheels installed into fresh virtual environments -----------------
+
+
+def build_wheels(out: Path) -> dict[str, Path]:
+    """This checkout's wheel and editable wheel, built as pip and `python -m build` do."""
+    from build import ProjectBuilder
+    from build.env import DefaultIsolatedEnv
+
+    def both(builder: ProjectBuilder) -> dict[str, Path]:
+        # Both are named scalenet-<version>-py3-none-any.whl: one folder each.
+        return {kind: Path(builder.build(kind, out / kind)) for kind in ("wheel", "editable")}
+
+    if importlib.util.find_spec("hatchling") is not None:  # the backend is here: no isolation
+        return both(ProjectBuilder(ROOT))
+    with DefaultIsolatedEnv() as env:  # pip installs the backend into a throw-away environment
+        builder = ProjectBuilder.from_isolated_env(env, ROOT)
+        env.install(builder.build_system_requires)
+        env.install(
+            builder.get_requires_for_build("wheel") | builder.get_requires_for_build("editable")
+        )
+        return both(builder)
+
+
+def make_venv(path: Path, wheel: Path) -> Path:
+    """A fresh environment on top of this interpreter's packages, with ``wheel`` installed."""
+    venv.EnvBuilder(system_site_packages=True, with_pip=False).create(path)
+    python = path / "bin" / "python"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps",
+         "--no-index", str(wheel)],
+        check=True, capture_output=True, timeout=120, env=clean_env(),
+    )  # fmt: skip
+    return python
+
+
+#: What runs in the installed environments, each in a fresh interpreter: (the environment,
+#: the first import statement, whether SCALENET_NO_TIMM_AUTOLOAD=1 is set).
+REAL_CASES = {
+    "wheel: import timm": ("wheel", "import timm", False),
+    "wheel: scalenet first": ("wheel", "import scalenet, timm", False),
+    "wheel: switched off": ("wheel", "import timm", True),
+    "editable: from timm import create_model": ("editable", "from timm import create_model", False),
+}
+REAL_SCRIPT = """
+import json, sys
+out = {"heavy_at_startup": sorted(m for m in sys.modules if m.split(".")[0] in HEAVY),
+       "hooks_at_startup": sum(hasattr(f, "_scalenet_timm_autoload") for f in sys.meta_path),
+       "autoload": getattr(sys.modules.get("_scalenet_timm_autoload"), "__file__", None)}
+STATEMENT
+import timm
+out["scalenet"] = sys.modules["scalenet"].__file__ if "scalenet" in sys.modules else None
+try:
+    out["model"] = type(timm.create_model("scalenet_w80")).__module__
+except RuntimeError as e:
+    out["error"] = str(e)
+print(json.dumps(out))
+""".replace("HEAVY", repr(HEAVY))
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, object]]:
+    """Build both wheels, install each into its own environment, run every case concurrently."""
+    tmp = tmp_path_factory.mktemp("autoload")
+    wheels = build_wheels(tmp / "dist")
+    venvs = {kind: tmp / f"venv-{kind}" for kind in wheels}
+    with ThreadPoolExecutor() as pool:
+        installs = {
+            kind: pool.submit(make_venv, venvs[kind], wheel) for kind, wheel in wheels.items()
+        }
+        pythons = {kind: future.result() for kind, future in installs.items()}
+
+    def run(case: str) -> dict[str, object]:
+        kind, statement, off = REAL_CASES[case]
+        done = subprocess.run(
+            [str(pythons[kind]), "-c", REAL_SCRIPT.replace("STATEMENT", statement)],
+            capture_output=True, text=True, timeout=180, cwd=tmp,
+            env=clean_env(**({autoload.ENV_VAR: "1"} if off else {})), check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        result: dict[str, object] = json.loads(done.stdout.splitlines()[-1])
+        return result | {"stderr": done.stderr, "venv": str(venvs[kind])}
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        return dict(zip(REAL_CASES, pool.map(run, REAL_CASES), strict=True))
+
+
+@pytest.mark.parametrize("case", list(REAL_CASES))
+def test_installed_hook_starts_without_torch_timm_or_scalenet(
+    installed: dict[str, dict[str, object]], case: str
+) -> None:
+    report = installed[case]
+    assert report["heavy_at_startup"] == []
+    if REAL_CASES[case][2]:  # switched off: the .pth line did not import the hook module
+        assert (report["autoload"], report["hooks_at_startup"]) == (None, 0)
+    else:  # it imported the installed copy (in both environments) and installed the hook
+        assert str(report["autoload"]).startswith(str(report["venv"]))
+        assert report["hooks_at_startup"] == 1
+
+
+@pytest.mark.parametrize("case", [c for c, (_, _, off) in REAL_CASES.items() if not off])
+def test_installed_timm_creates_scalenet_models(
+    installed: dict[str, dict[str, object]], case: str
+) -> None:
+    report = installed[case]
+    assert report["model"] == "scalenet.models.resnet", report["stderr"]
+    assert report["stderr"] == ""
+    # scalenet is the wheel's own copy, or this checkout's sources for the editable install.
+    home = report["venv"] if case.startswith("wheel") else SRC
+    assert str(report["scalenet"]).startswith(str(home)), report["scalenet"]
+
+
+def test_installed_hook_switched_off(installed: dict[str, dict[str, object]]) -> None:
+    report = installed["wheel: switched off"]
+    assert report["scalenet"] is None  # never imported
+    assert report["error"] == "Unknown model (scalenet_w80)"
