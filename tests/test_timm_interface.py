@@ -211,6 +211,8 @@ def test_forward_intermediates(name: str) -> None:
     with torch.no_grad():
         final, maps = model.forward_intermediates(x)
         assert [m.shape[1] for m in maps] == info.channels()
+        if isinstance(model, scalenet.ResNet):  # exact division at a valid input size
+            assert [x.shape[-1] // m.shape[-1] for m in maps] == info.reduction()
         for m, r in zip(maps, info.reduction(), strict=True):
             assert m.shape[2] <= math.ceil(x.shape[2] / r) + 1
             assert m.shape[3] <= math.ceil(x.shape[3] / r) + 1
