@@ -108,18 +108,25 @@ def start_up(tmp: Path, repeats: int) -> Path:
     return hooked
 
 
+def importtime(python: Path, code: str) -> dict[str, tuple[int, int]]:
+    """``python -X importtime -c code``: each module's (self, cumulative) microseconds."""
+    stderr = subprocess.run(
+        [python, "-X", "importtime", "-c", code],
+        capture_output=True, text=True, check=True, env=clean_env(),
+    ).stderr  # fmt: skip
+    times = {}
+    for line in stderr.splitlines()[1:]:  # "import time: self | cumulative | name"
+        own, cumulative, name = line.split(":", 1)[1].split("|")
+        times[name.strip()] = (int(own), int(cumulative))
+    return times
+
+
 def import_time(hooked: Path, repeats: int) -> None:
     selfs, cumulatives = [], []
     for _ in range(repeats):
-        stderr = subprocess.run(
-            [hooked, "-X", "importtime", "-c", "pass"],
-            capture_output=True, text=True, check=True, env=clean_env(),
-        ).stderr  # fmt: skip
-        for line in stderr.splitlines()[1:]:  # "import time: self | cumulative | name"
-            own, cumulative, name = line.split(":", 1)[1].split("|")
-            if name.strip() == "_scalenet_timm_autoload":
-                selfs.append(int(own))
-                cumulatives.append(int(cumulative))
+        own, cumulative = importtime(hooked, "pass")["_scalenet_timm_autoload"]
+        selfs.append(own)
+        cumulatives.append(cumulative)
     print(f"2. `python -X importtime -c pass`, hooked, median of {repeats}")
     print(f"   import _scalenet_timm_autoload: self {statistics.median(selfs):.0f} us, "
           f"cumulative {statistics.median(cumulatives):.0f} us")  # fmt: skip
@@ -148,14 +155,7 @@ def import_timm(tmp: Path, repeats: int) -> None:
     subprocess.run([python, "-c", check], check=True, env=clean_env())
     timm_alone, scalenet = [], []
     for _ in range(repeats):
-        stderr = subprocess.run(
-            [python, "-X", "importtime", "-c", "import timm"],
-            capture_output=True, text=True, check=True, env=clean_env(),
-        ).stderr  # fmt: skip
-        cumulative = {}
-        for line in stderr.splitlines()[1:]:  # "import time: self | cumulative | name"
-            _, total, name = line.split(":", 1)[1].split("|")
-            cumulative[name.strip()] = int(total)
+        cumulative = {name: total for name, (_, total) in importtime(python, "import timm").items()}
         # The hook imports scalenet inside timm's import, so timm's figure includes it.
         timm_alone.append(cumulative["timm"] - cumulative["scalenet"])
         scalenet.append(cumulative["scalenet"])

@@ -104,8 +104,11 @@ class ScaleNetModel(nn.Module):
         stop_early: bool = False,
         output_fmt: str = "NCHW",
         intermediates_only: bool = False,
-    ) -> list[Tensor] | tuple[Tensor, list[Tensor]]:  # pragma: no cover - abstract
+    ) -> list[Tensor] | tuple[Tensor, list[Tensor]]:
         """The feature maps of the levels in ``feature_info``, and the last one (timm's API).
+
+        The levels are a ResNet's stem (after its ReLU, before the max pool) and each stage,
+        or each conv block of a simple CNN.
 
         Args:
             x: the input batch.
@@ -119,22 +122,64 @@ class ScaleNetModel(nn.Module):
 
         Returns:
             ``(forward_features(x), maps)``, or ``maps`` when ``intermediates_only``.
+
+        Examples:
+            >>> import torch, scalenet
+            >>> model = scalenet.create("resnet20_cifar")
+            >>> maps = model.forward_intermediates(torch.zeros(1, 3, 32, 32),
+            ...                                    intermediates_only=True)
+            >>> [tuple(m.shape[1:]) for m in maps]
+            [(16, 32, 32), (16, 32, 32), (32, 16, 16), (64, 8, 8)]
         """
-        raise NotImplementedError
+        take, last = self._feature_indices(indices)
+        if output_fmt != "NCHW":
+            raise ConfigError("output_fmt", output_fmt, "'NCHW' (scalenet models are NCHW)")
+        check_input(x, self.in_chans, self.min_input_size, self.fixed_input_size)
+        x, maps = self._intermediates(x, take, last if stop_early else len(self.feature_info) - 1)
+        return maps if intermediates_only else (x, maps)
 
     def prune_intermediate_layers(
         self,
         indices: int | Sequence[int] = 1,
         prune_norm: bool = False,
         prune_head: bool = True,
-    ) -> list[int]:  # pragma: no cover - abstract
+    ) -> list[int]:
         """Drop the layers after the last level in ``indices`` (timm's API); returns the levels.
 
         The head goes too when ``prune_head`` (or when layers were dropped, as its input
         changed): the model then returns its last kept feature map. A pruned model no longer
         matches its config, so ``save_pretrained`` refuses it.
+
+        Examples:
+            >>> import torch, scalenet
+            >>> model = scalenet.create("resnet18")
+            >>> model.prune_intermediate_layers([1, 2])
+            [1, 2]
+            >>> model(torch.zeros(1, 3, 64, 64)).shape  # ends at layer2, no head
+            torch.Size([1, 128, 8, 8])
         """
+        take, last = self._feature_indices(indices)
+        prune_end = self._drop_levels_after(last)
+        if prune_end:
+            self.num_features = self.feature_info[last]["num_chs"]
+        if prune_head or prune_end:
+            self._drop_head()
+        return take
+
+    def _intermediates(
+        self, x: Tensor, take: list[int], last: int
+    ) -> tuple[Tensor, list[Tensor]]:  # pragma: no cover - abstract
+        """Run levels 0..``last``; the final map and the maps of the levels in ``take``."""
         raise NotImplementedError
+
+    def _drop_levels_after(self, last: int) -> bool:  # pragma: no cover - abstract
+        """Remove the layers after level ``last``; whether there were any."""
+        raise NotImplementedError
+
+    def _drop_head(self) -> None:
+        """Remove pooling and classifier: the model returns its last feature map."""
+        self.head_hidden_size = self.num_features
+        self.reset_classifier(0, "")
 
     def _feature_indices(self, indices: int | Sequence[int] | None) -> tuple[list[int], int]:
         """timm's ``feature_take_indices`` with scalenet's errors: (levels, the largest)."""
@@ -157,11 +202,6 @@ class ScaleNetModel(nn.Module):
             if not take:
                 raise ConfigError("indices", indices, allowed)
         return take, max(take)
-
-    @staticmethod
-    def _check_output_fmt(output_fmt: str) -> None:
-        if output_fmt != "NCHW":
-            raise ConfigError("output_fmt", output_fmt, "'NCHW' (scalenet models are NCHW)")
 
     def save_pretrained(self, save_directory: str | Path, **kwargs: Any) -> Path:
         """Write ``model.safetensors``, ``config.json`` and a model card, all or nothing (see

@@ -13,7 +13,6 @@ Examples:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -25,7 +24,6 @@ from ..layers import (
     Bottleneck,
     PadShortcut,
     Stage,
-    check_input,
     checkpoint_seq,
     conv1x1,
 )
@@ -120,72 +118,25 @@ class ResNet(ScaleNetModel):
                     x = stage(x)
         return x
 
-    def forward_intermediates(
-        self,
-        x: Tensor,
-        indices: int | Sequence[int] | None = None,
-        norm: bool = False,
-        stop_early: bool = False,
-        output_fmt: str = "NCHW",
-        intermediates_only: bool = False,
-    ) -> list[Tensor] | tuple[Tensor, list[Tensor]]:
-        """The stem's map (after its ReLU, before the max pool) and each stage's (timm's API).
-
-        See :meth:`ScaleNetModel.forward_intermediates`.
-
-        Examples:
-            >>> import torch, scalenet
-            >>> model = scalenet.create("resnet20_cifar")
-            >>> maps = model.forward_intermediates(torch.zeros(1, 3, 32, 32),
-            ...                                    intermediates_only=True)
-            >>> [tuple(m.shape[1:]) for m in maps]
-            [(16, 32, 32), (16, 32, 32), (32, 16, 16), (64, 8, 8)]
-        """
-        take, last = self._feature_indices(indices)
-        self._check_output_fmt(output_fmt)
-        check_input(x, self.in_chans, self.min_input_size, self.fixed_input_size)
+    def _intermediates(self, x: Tensor, take: list[int], last: int) -> tuple[Tensor, list[Tensor]]:
         maps = []
         x = self.relu(self.bn1(self.conv1(x)))
         if 0 in take:
             maps.append(x)
         x = self.maxpool(x)
-        stages = self._stages()
-        for level, stage in enumerate(stages[:last] if stop_early else stages, start=1):
+        for level, stage in enumerate(self._stages()[:last], start=1):
             x = checkpoint_seq(stage, x) if self.grad_checkpointing else stage(x)
             if level in take:
                 maps.append(x)
-        return maps if intermediates_only else (x, maps)
+        return x, maps
 
-    def prune_intermediate_layers(
-        self,
-        indices: int | Sequence[int] = 1,
-        prune_norm: bool = False,
-        prune_head: bool = True,
-    ) -> list[int]:
-        """Empty the stages after the last level in ``indices`` (timm's API).
-
-        See :meth:`ScaleNetModel.prune_intermediate_layers`.
-
-        Examples:
-            >>> import torch, scalenet
-            >>> model = scalenet.create("resnet18")
-            >>> model.prune_intermediate_layers([1, 2])
-            [1, 2]
-            >>> model(torch.zeros(1, 3, 64, 64)).shape  # ends at layer2, no head
-            torch.Size([1, 128, 8, 8])
-        """
-        take, last = self._feature_indices(indices)
+    def _drop_levels_after(self, last: int) -> bool:
         stages = [name for name, m in self.named_children() if hasattr(m, "is_stage")]
         for name in stages[last:]:
             setattr(self, name, Stage())  # empty: passes its input through
         if last == 0:
             self.maxpool = nn.Identity()
-        prune_end = last < len(stages)
-        if prune_end:
-            self.num_features = self.head_hidden_size = self.feature_info[last]["num_chs"]
-        if prune_head or prune_end:
-            self.reset_classifier(0, "")
-        return take
+        return last < len(stages)
 
     def _stages(self) -> list[nn.Module]:
         return [m for m in self.children() if hasattr(m, "is_stage")]

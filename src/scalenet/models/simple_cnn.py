@@ -14,7 +14,6 @@ Examples:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -22,7 +21,7 @@ from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
 from ..config import SimpleCNNConfig
-from ..layers import check_input, checkpoint_seq
+from ..layers import checkpoint_seq
 from ..plan import plan
 from .base import ScaleNetModel
 
@@ -115,67 +114,22 @@ class SimpleCNN(ScaleNetModel):
         out: Tensor = self.features(x)
         return out
 
-    def forward_intermediates(
-        self,
-        x: Tensor,
-        indices: int | Sequence[int] | None = None,
-        norm: bool = False,
-        stop_early: bool = False,
-        output_fmt: str = "NCHW",
-        intermediates_only: bool = False,
-    ) -> list[Tensor] | tuple[Tensor, list[Tensor]]:
-        """Each conv block's output map (timm's API).
-
-        See :meth:`ScaleNetModel.forward_intermediates`.
-
-        Examples:
-            >>> import torch, scalenet
-            >>> model = scalenet.create("simple_cnn_cifar")
-            >>> maps = model.forward_intermediates(torch.zeros(1, 3, 32, 32), indices=2,
-            ...                                    intermediates_only=True)
-            >>> [tuple(m.shape[1:]) for m in maps]
-            [(64, 8, 8), (128, 4, 4)]
-        """
-        take, last = self._feature_indices(indices)
-        self._check_output_fmt(output_fmt)
-        check_input(x, self.in_chans, self.min_input_size, self.fixed_input_size)
+    def _intermediates(self, x: Tensor, take: list[int], last: int) -> tuple[Tensor, list[Tensor]]:
         maps = []
-        blocks = list(self.features.children())
-        for level, block in enumerate(blocks[: last + 1] if stop_early else blocks):
+        for level, block in enumerate(list(self.features.children())[: last + 1]):
             x = checkpoint(block, x, use_reentrant=False) if self.grad_checkpointing else block(x)
             if level in take:
                 maps.append(x)
-        return maps if intermediates_only else (x, maps)
+        return x, maps
 
-    def prune_intermediate_layers(
-        self,
-        indices: int | Sequence[int] = 1,
-        prune_norm: bool = False,
-        prune_head: bool = True,
-    ) -> list[int]:
-        """Drop the conv blocks after the last level in ``indices`` (timm's API); with the head
-        go the hidden layers.
-
-        See :meth:`ScaleNetModel.prune_intermediate_layers`.
-
-        Examples:
-            >>> import torch, scalenet
-            >>> model = scalenet.create("simple_cnn_cifar")
-            >>> model.prune_intermediate_layers([-2])  # up to the second-to-last block
-            [1]
-            >>> model(torch.zeros(1, 3, 32, 32)).shape
-            torch.Size([1, 64, 8, 8])
-        """
-        take, last = self._feature_indices(indices)
-        prune_end = last < len(self.features) - 1
+    def _drop_levels_after(self, last: int) -> bool:
+        dropped = last < len(self.features) - 1
         self.features = self.features[: last + 1]
-        if prune_end:
-            self.num_features = self.feature_info[last]["num_chs"]
-        if prune_head or prune_end:
-            self.hidden = nn.Sequential()
-            self.head_hidden_size = self.num_features
-            self.reset_classifier(0, "")
-        return take
+        return dropped
+
+    def _drop_head(self) -> None:
+        self.hidden = nn.Sequential()  # the hidden layers belong to the head
+        super()._drop_head()
 
     def forward_head(self, x: Tensor, pre_logits: bool = False) -> Tensor:
         """(Global pool,) flatten, hidden layers, dropout and the output layer."""
