@@ -10,7 +10,7 @@ Examples:
 from . import timm_compat  # noqa: F401  (registers the zoo with timm)
 from ._version import __version__
 from .builders import resnet, simple_cnn
-from .config import ResNetConfig, SimpleCNNConfig, config_from_dict
+from .config import ResNetConfig, SimpleCNNConfig, config_from_dict, resnet_layout
 from .errors import ConfigError, InputError, ScaleNetError, ShapeError, WeightsError
 from .hub import from_pretrained, push_to_hub, save_pretrained
 from .inference import optimize_for_inference
@@ -63,6 +63,7 @@ __all__ = [
     "profile",
     "push_to_hub",
     "resnet",
+    "resnet_layout",
     "save_pretrained",
     "scale",
     "simple_cnn",

@@ -2,61 +2,137 @@
 
 Examples:
     >>> import scalenet
-    >>> model = scalenet.resnet(depths=(3, 3, 3), width=16, stem="cifar", downsample="pad")
-    >>> sum(p.numel() for p in model.parameters())  # ResNet-20, option A
+    >>> model = scalenet.resnet(depth=20, stem="cifar")  # ResNet-20: width 16, option A
+    >>> sum(p.numel() for p in model.parameters())
     269722
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations``: help() then shows every Literal's values.
+from typing import NamedTuple
 
-from .config import Block, Downsample, Pool, ResNetConfig, SimpleCNNConfig, Stem
+from .config import (
+    Block,
+    Downsample,
+    Pool,
+    ResNetConfig,
+    SimpleCNNConfig,
+    Stem,
+    _check_choice,
+    resnet_layout,
+)
+from .errors import ConfigError
 from .models.resnet import ResNet
 from .models.simple_cnn import SimpleCNN
 
 __all__ = ["resnet", "simple_cnn"]
 
 
+class StemDefaults(NamedTuple):
+    """What an unset argument of :func:`resnet` means, for one stem."""
+
+    depths: tuple[int, ...]
+    width: int
+    downsample: Downsample
+    num_classes: int
+    input_size: int
+
+
+#: The builder's defaults by stem, from each stem's paper: torchvision's ResNet-18 for
+#: ``"imagenet"``; the ResNet paper's CIFAR ResNet-20 (width 16, option-A shortcuts) for
+#: ``"cifar"``.
+STEM_DEFAULTS: dict[str, StemDefaults] = {
+    "imagenet": StemDefaults((2, 2, 2, 2), 64, "projection", 1000, 224),
+    "cifar": StemDefaults((3, 3, 3), 16, "pad", 10, 32),
+}
+
+
 def resnet(
-    depths: tuple[int, ...] = (2, 2, 2, 2),
-    width: int = 64,
+    depths: tuple[int, ...] | None = None,
+    width: int | None = None,
     stem: Stem = "imagenet",
-    block: Block = "basic",
+    block: Block | None = None,
     shortcut: bool = True,
     *,
-    downsample: Downsample = "projection",
+    depth: int | None = None,
+    downsample: Downsample | None = None,
     num_classes: int | None = None,
     in_chans: int = 3,
     input_size: int | None = None,
     dropout: float = 0.0,
     zero_init_residual: bool = False,
 ) -> ResNet:
-    """Build a ResNet of any layout (see :class:`~scalenet.ResNetConfig` for every field).
+    """Build a ResNet by its depth ("ResNet-56") or by any layout of blocks per stage.
 
-    ``num_classes`` and ``input_size`` default by stem: 1000 classes at 224 px for
-    ``"imagenet"``, 10 classes at 32 px for ``"cifar"``.
+    Unset arguments take the defaults of the chosen stem's paper; explicit values always win.
+
+    | argument      | `stem="imagenet"`          | `stem="cifar"`          |
+    |---------------|----------------------------|-------------------------|
+    | `depths`      | `(2, 2, 2, 2)` (ResNet-18) | `(3, 3, 3)` (ResNet-20) |
+    | `width`       | 64                         | 16                      |
+    | `block`       | `"basic"`                  | `"basic"`               |
+    | `downsample`  | `"projection"` (option B)  | `"pad"` (option A)      |
+    | `num_classes` | 1000                       | 10                      |
+    | `input_size`  | 224                        | 32                      |
+
+    Args:
+        depths: blocks per stage, one entry per stage; or give ``depth``.
+        width: channels of the first stage, doubled at each later stage.
+        stem: ``"imagenet"`` (7x7/2 conv + 3x3/2 max pool) or ``"cifar"`` (3x3/1 conv).
+        block: ``"basic"`` or ``"bottleneck"``; with ``depth``, it follows the depth's rule.
+        shortcut: ``False`` gives the ResNet paper's plain network (no identity path).
+        depth: the "N" of "ResNet-N" (weighted layers), instead of ``depths``. ImageNet stem:
+            10, 18, 34 (basic) or 14, 26, 50, 101, 152, 200 (bottleneck), as in torchvision
+            and timm. CIFAR stem: 6n + 2 with basic blocks (20, 32, 44, 56, 110, 1202...) or
+            9n + 2 with ``block="bottleneck"`` (164...), three stages of n blocks.
+        downsample: the shortcut where the shape changes: ``"projection"`` (1x1 conv + BN) or
+            ``"pad"`` (strided identity with zero channels, no parameters).
+        num_classes: classifier outputs (0: pooled features out).
+        in_chans: input channels.
+        input_size: the declared square input size (a multiple of the output stride).
+        dropout: dropout probability before the classifier.
+        zero_init_residual: zero the last BatchNorm of every residual branch.
+
+    See :class:`~scalenet.ResNetConfig` for every field.
 
     Raises:
-        ConfigError: a field is not allowed (the message names it, the value and what is).
+        ConfigError: a field is not allowed (the message names it, the value and what is);
+            ``depth`` and ``depths`` together; a ``depth`` that fits no rule (the message
+            states the rule and the nearest valid depths).
         ShapeError: ``input_size`` is not a multiple of the output stride (the message names
             the nearest valid sizes).
 
     Examples:
         >>> import scalenet
+        >>> scalenet.resnet(depth=56, stem="cifar").config == scalenet.get_config("resnet56_cifar")
+        True
+        >>> scalenet.resnet(depth=50).config.depths, scalenet.resnet(depth=50).config.block
+        ((3, 4, 6, 3), 'bottleneck')
         >>> model = scalenet.resnet(depths=(2, 3, 2, 2), width=76)
         >>> model.config.input_size, model.fc.in_features
         (224, 608)
     """
-    cifar = stem == "cifar"
+    _check_choice("stem", stem, STEM_DEFAULTS)
+    defaults = STEM_DEFAULTS[stem]
+    if depth is not None:
+        if depths is not None:
+            raise ConfigError(
+                "depth", depth, "either depth or depths, not both", f"depths={depths!r}"
+            )
+        depths, block = resnet_layout(depth, stem, block)
+    elif isinstance(depths, int) and not isinstance(depths, bool):
+        raise ConfigError(
+            "depths", depths, "a tuple of blocks per stage", f"for ResNet-{depths}, use depth="
+        )
     config = ResNetConfig(
-        depths=tuple(depths),
-        width=width,
+        depths=defaults.depths if depths is None else tuple(depths),
+        width=defaults.width if width is None else width,
         stem=stem,
-        block=block,
+        block="basic" if block is None else block,
         shortcut=shortcut,
-        downsample=downsample,
-        num_classes=(10 if cifar else 1000) if num_classes is None else num_classes,
+        downsample=defaults.downsample if downsample is None else downsample,
+        num_classes=defaults.num_classes if num_classes is None else num_classes,
         in_chans=in_chans,
-        input_size=(32 if cifar else 224) if input_size is None else input_size,
+        input_size=defaults.input_size if input_size is None else input_size,
         dropout=dropout,
         zero_init_residual=zero_init_residual,
     )

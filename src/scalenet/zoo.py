@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
+import re
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -25,6 +26,9 @@ from .config import (
     IMAGENET_STD,
     ResNetConfig,
     SimpleCNNConfig,
+    Stem,
+    nearest_depths,
+    resnet_layout,
 )
 from .errors import ConfigError, WeightsError
 from .models.base import ScaleNetModel
@@ -243,9 +247,37 @@ def get_entry(name: str) -> ZooEntry:
     timm_names = {e.timm_name: e for e in ZOO.values()}
     if name in timm_names:
         return timm_names[name]
-    close = difflib.get_close_matches(name, list(ZOO), n=3, cutoff=0.6)
-    hint = f"did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    if f"{name}_cifar" in ZOO:  # "resnet20": the CIFAR ResNets carry the stem in their name
+        hint = f"did you mean {name + '_cifar'!r}?"
+    elif _DEPTH_NAME.fullmatch(name):
+        hint = _by_depth(name)
+    else:
+        close = difflib.get_close_matches(name, list(ZOO), n=3, cutoff=0.6)
+        hint = f"did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
     raise ConfigError("name", name, "a model in scalenet.list_models()", hint)
+
+
+#: "resnet26", "resnet21_cifar", "plain74_cifar": names of a depth that is not in the zoo.
+_DEPTH_NAME = re.compile(r"(resnet|plain)(\d{1,6})(_cifar)?")
+
+
+def _by_depth(name: str) -> str:
+    """How to build the ResNet a zoo-style name asks for, or the rule its depth breaks."""
+    match = _DEPTH_NAME.fullmatch(name)
+    assert match is not None
+    kind, depth, cifar = match.group(1), int(match.group(2)), bool(match.group(3))
+
+    def call(depth: int) -> str:
+        args = f"depth={depth}" + (', stem="cifar"' if cifar else "")
+        return f"scalenet.resnet({args}{', shortcut=False' if kind == 'plain' else ''})"
+
+    stem: Stem = "cifar" if cifar else "imagenet"
+    try:
+        resnet_layout(depth, stem)
+    except ConfigError as err:
+        how = " or ".join(call(d) for d in nearest_depths(depth, stem))
+        return f"there is no ResNet-{depth}: depth must be {err.allowed}; nearest: {how}"
+    return f"not in the zoo, but {call(depth)} builds it"
 
 
 def get_config(name: str) -> ResNetConfig | SimpleCNNConfig:
