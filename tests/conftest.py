@@ -6,8 +6,8 @@ import pytest
 import torch
 from hypothesis import settings
 
-# Local Hub servers (olah on 127.0.0.1, and a push endpoint in front of it), one per session.
-from hub_servers import hf_env, hub_server, push_server  # noqa: F401
+# The session's local Hub servers (olah on 127.0.0.1, and a push endpoint in front of it) are
+# fixtures of the repository's root conftest.py, which the docs' tests share.
 
 
 @pytest.fixture(autouse=True)

@@ -764,3 +764,58 @@ def push_server(hub_server: HubServer) -> Iterator[PushServer]:
     """A Hub write API on 127.0.0.1 committing into the repos ``hub_server`` serves."""
     with run_push_server(hub_server.mirrors, hub_server.endpoint) as server:
         yield server
+
+
+# ------------------------------------------------------------------- published ImageNet weights
+
+TV_IN1K_REPO = "timm/resnet50.tv_in1k"  # what scalenet.create("resnet50", pretrained=True) reads
+TV_IN1K_FILES = {"model.safetensors", "pytorch_model.bin", "config.json", "README.md"}
+
+
+@dataclass
+class Published:
+    """The torchvision resnet50 whose weights the Hub serves as ``timm/resnet50.tv_in1k``."""
+
+    reference: Any  # torchvision.models.ResNet, in eval mode
+    sha: str
+
+
+def publish_torchvision_resnet50(hub_server: HubServer, folder: Path) -> Published:
+    """Publish a seeded torchvision resnet50 as timm publishes ``timm/resnet50.tv_in1k``.
+
+    timm writes the repository (``timm.models.save_for_hf``: safetensors, pickle, config.json,
+    model card). The weights are always the same (seed 1234), so the tests and the docs that
+    share the session's olah share the repository: it is made once.
+    """
+    import timm
+    import torch
+    import torchvision
+    from timm.models._hub import generate_readme, save_for_hf
+
+    torch.manual_seed(1234)
+    reference = torchvision.models.resnet50().eval()
+    with torch.no_grad():  # batch norm that is not the identity, so every weight matters
+        for module in reference.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                module.weight.uniform_(0.5, 1.5)
+                module.bias.uniform_(-0.2, 0.2)
+                module.running_mean.uniform_(-0.2, 0.2)
+                module.running_var.uniform_(0.5, 2.0)
+    if hub_server.mirrors.exists(TV_IN1K_REPO):
+        return Published(reference, hub_server.mirrors.head(TV_IN1K_REPO))
+    # timm's resnet50 has torchvision's parameter names; timm writes the repository.
+    carrier = timm.create_model("resnet50.tv_in1k", pretrained=False)
+    carrier.load_state_dict(reference.state_dict(), strict=True)
+    save_for_hf(carrier, str(folder), safe_serialization="both")
+    card = {"license": "bsd-3-clause", "details": {}, "description": "torchvision weights"}
+    (folder / "README.md").write_text(generate_readme(card, TV_IN1K_REPO))
+    files = {p.name: p.read_bytes() for p in folder.iterdir()}
+    assert set(files) == TV_IN1K_FILES
+    with pytest.MonkeyPatch.context() as mp:  # 200 MB of floats: git need not compress them
+        for i, (key, value) in enumerate(
+            {"core.compression": 0, "core.looseCompression": 0}.items()
+        ):
+            mp.setenv(f"GIT_CONFIG_KEY_{i}", key)
+            mp.setenv(f"GIT_CONFIG_VALUE_{i}", str(value))
+        mp.setenv("GIT_CONFIG_COUNT", "2")
+        return Published(reference, hub_server.create_repo(TV_IN1K_REPO, files))

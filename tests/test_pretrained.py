@@ -13,67 +13,38 @@ import copy
 import socket
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
 import pytest
 import timm
 import torch
-import torchvision
 from timm.models import adapt_input_conv
-from timm.models._hub import generate_readme, save_for_hf
 from torch import Tensor, nn
 
 import scalenet
 import scalenet._fetch
-from hub_servers import HOST, HfEnv, HubServer, PushServer, hf_hub_environment
+from hub_servers import (
+    HOST,
+    TV_IN1K_FILES,
+    TV_IN1K_REPO,
+    HfEnv,
+    HubServer,
+    Published,
+    PushServer,
+    hf_hub_environment,
+    publish_torchvision_resnet50,
+)
 
-REPO = "timm/resnet50.tv_in1k"  # what scalenet.create("resnet50", pretrained=True) reads
-FILES = {"model.safetensors", "pytorch_model.bin", "config.json", "README.md"}
+REPO = TV_IN1K_REPO  # what scalenet.create("resnet50", pretrained=True) reads
 SIZE = 64  # input size: small, so resnet50 runs in milliseconds
 FAST = 2.0  # seconds within which a Hub that cannot be reached must give an answer
 T = TypeVar("T")
 
 
-@dataclass
-class Published:
-    """The torchvision resnet50 whose weights the Hub serves as ``timm/resnet50.tv_in1k``."""
-
-    reference: nn.Module
-    sha: str
-
-
 @pytest.fixture(scope="module")
 def published(hub_server: HubServer, tmp_path_factory: pytest.TempPathFactory) -> Published:
-    torch.manual_seed(1234)
-    reference = torchvision.models.resnet50().eval()
-    with torch.no_grad():  # batch norm that is not the identity, so every weight matters
-        for module in reference.modules():
-            if isinstance(module, nn.BatchNorm2d):
-                module.weight.uniform_(0.5, 1.5)
-                module.bias.uniform_(-0.2, 0.2)
-                module.running_mean.uniform_(-0.2, 0.2)
-                module.running_var.uniform_(0.5, 2.0)
-    # timm's resnet50 has torchvision's parameter names; timm writes the repository.
-    carrier = timm.create_model("resnet50.tv_in1k", pretrained=False)
-    carrier.load_state_dict(reference.state_dict(), strict=True)
-    folder = tmp_path_factory.mktemp("tv_in1k")
-    save_for_hf(carrier, str(folder), safe_serialization="both")
-    card = {"license": "bsd-3-clause", "details": {}, "description": "torchvision weights"}
-    (folder / "README.md").write_text(generate_readme(card, REPO))
-    files = {p.name: p.read_bytes() for p in folder.iterdir()}
-    assert set(files) == FILES
-    if hub_server.mirrors.exists(REPO):  # (one olah for the session: made once)
-        return Published(reference, hub_server.mirrors.head(REPO))
-    with pytest.MonkeyPatch.context() as mp:  # 200 MB of floats: git need not compress them
-        for i, (key, value) in enumerate(
-            {"core.compression": 0, "core.looseCompression": 0}.items()
-        ):
-            mp.setenv(f"GIT_CONFIG_KEY_{i}", key)
-            mp.setenv(f"GIT_CONFIG_VALUE_{i}", str(value))
-        mp.setenv("GIT_CONFIG_COUNT", "2")
-        return Published(reference, hub_server.create_repo(REPO, files))
+    return publish_torchvision_resnet50(hub_server, tmp_path_factory.mktemp("tv_in1k"))
 
 
 @pytest.fixture(scope="module")
@@ -228,7 +199,7 @@ def test_repository_is_timms_layout(published: Published, olah: HfEnv) -> None:
 
     from huggingface_hub import HfApi, hf_hub_download
 
-    assert set(HfApi().list_repo_files(REPO)) >= FILES
+    assert set(HfApi().list_repo_files(REPO)) >= TV_IN1K_FILES
     config = json.loads(Path(hf_hub_download(REPO, "config.json")).read_text())
     assert config["architecture"] == "resnet50"
     assert config["num_classes"] == 1000
