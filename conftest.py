@@ -29,15 +29,11 @@ import pytest
 from sybil import Document, Example, Region, Sybil
 from sybil.parsers.markdown import PythonCodeBlockParser, SkipParser
 
-# One olah (and one push endpoint) for the whole session, tests and docs alike.
-from hub_servers import (  # noqa: F401
-    HubServer,
-    hf_env,
-    hf_hub_environment,
-    hub_server,
-    publish_torchvision_resnet50,
-    push_server,
-)
+from hub_servers import HubServer, hf_hub_environment, publish_torchvision_resnet50
+
+# tests/hub_servers.py's fixtures (hub_server, hf_env, push_server) for tests and docs alike:
+# one olah, and one push endpoint, for the whole session.
+pytest_plugins = ["hub_servers"]
 
 OPTIONFLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 #: The pages whose blocks read from the Hub, and the repositories they name.
@@ -123,6 +119,5 @@ def _sybil(fixture: str, **paths: Any) -> Sybil:
 
 
 pytest_collect_file = (
-    _sybil("offline", patterns=["*.md"], excludes=HUB_PAGES)
-    + _sybil("online", patterns=HUB_PAGES)
+    _sybil("offline", patterns=["*.md"], excludes=HUB_PAGES) + _sybil("online", patterns=HUB_PAGES)
 ).pytest()
