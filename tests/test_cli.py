@@ -332,6 +332,7 @@ def test_summary_formats_agree() -> None:
         ("summary resnet20_cifar --dtype float64", "'--dtype'"),
         ("summary resnet20_cifar --batch-size x", "'--batch-size'"),
         ("summary resnet20_cifar --depth x", "'--depth'"),
+        (f"summary resnet20_cifar --method torch --batch-size {10**20}", "more than torch allows"),
         ("check resnet20_cifar", "Missing option '--input-size'"),
         ("check nosuch --input-size 32", "name='nosuch' is not allowed"),
         ("check resnet5O --input-size 224", "did you mean 'resnet50'"),

@@ -27,7 +27,7 @@ import torch
 from .config import MAX_INPUT_SIZE, ResNetConfig, SimpleCNNConfig, resnet_layout
 from .errors import ConfigError, ScaleNetError, ShapeError
 from .plan import check_input_size, output_stride, valid_input_sizes
-from .profile import Method, Optimizer, human, profile
+from .profile import LayerRow, Method, Optimizer, human, profile
 from .saving import read_config
 from .scaling import ALPHA, BETA, GAMMA, compound_scale, fit_budget
 from .zoo import ZOO, get_config, list_models, zoo_markdown
@@ -65,6 +65,10 @@ def _at_depth(config: Config, name: str, depth: int) -> ResNetConfig:
         return config.replace(depths=depths, block=block)
     except ConfigError as err:
         raise click.BadParameter(str(err), param_hint="'--depth'") from None
+
+
+def _numel(row: LayerRow) -> int:
+    return math.prod(row.output_shape)
 
 
 class _FiniteRange(click.FloatRange):
@@ -216,7 +220,16 @@ def summary(
     fit"; --memory picks the batch by it.
     """
     config, name = _load(target, depth)
-    p = profile(config, input_size, batch_size=batch_size, method=cast(Method, method))
+    p = profile(config, input_size, batch_size=batch_size)
+    if method != "analytic":  # a real forward pass: every tensor must have an int64 numel
+        largest = max([p.batch_size * p.in_chans * p.input_size**2, *map(_numel, p.rows)])
+        if largest >= 2**63:
+            raise click.BadParameter(
+                f"{batch_size} is too large for --method {method}: a tensor would hold "
+                f"{largest:,} elements, more than torch allows (2**63 - 1)",
+                param_hint="'--batch-size'",
+            )
+        p = profile(config, input_size, batch_size=batch_size, method=cast(Method, method))
     p = replace(p, name=name)
     opt, torch_dtype = cast(Optimizer, optimizer), _DTYPES[dtype]
     best = None if memory is None else p.max_batch_size(memory[1], opt, torch_dtype)
