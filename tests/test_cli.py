@@ -7,9 +7,12 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
-from click.testing import CliRunner
+import torch
+import torchvision
+from click.testing import CliRunner, Result
 
 import scalenet
 from scalenet.cli import main
@@ -135,14 +138,30 @@ def test_docs_zoo_table_is_the_registry() -> None:
     assert CliRunner().invoke(main, ["list", "--format", "markdown"]).output.strip() == table
 
 
+USAGE = {
+    "list": "Usage: scalenet list [OPTIONS] [PATTERN]",
+    "summary": "Usage: scalenet summary [OPTIONS] TARGET",
+    "check": "Usage: scalenet check [OPTIONS] TARGET",
+    "scale": "Usage: scalenet scale [OPTIONS] TARGET",
+}
+
+
+def invoke(args: list[str]) -> Result:
+    """Run ARGS in-process as the `scalenet` command (stdout and stderr kept apart)."""
+    return CliRunner().invoke(main, args, prog_name="scalenet")
+
+
 def usage_error(args: list[str]) -> str:
-    """Run ARGS in-process; assert a clean usage error (exit 2, no traceback); the output."""
-    result = CliRunner().invoke(main, args)
+    """Run ARGS in-process; assert a clean usage error of the subcommand ARGS[0] (exit 2, no
+    traceback, its usage and help hint, nothing on stdout); the error output."""
+    result = invoke(args)
     assert result.exit_code == 2, result.output
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    assert "Traceback" not in result.output
-    assert result.output.startswith("Usage: "), result.output  # nothing printed before it
-    return result.output
+    assert result.stdout == "", result.stdout  # nothing printed before the error
+    lines = result.stderr.splitlines()
+    assert lines[:2] == [USAGE[args[0]], f"Try 'scalenet {args[0]} --help' for help."], lines
+    assert "Traceback" not in result.stderr
+    return result.stderr
 
 
 def test_summary_reads_a_saved_models_config_json(tmp_path: Path) -> None:
@@ -214,3 +233,206 @@ def test_check_lists_no_size_above_the_limit() -> None:
     result = CliRunner().invoke(main, ["check", "resnet20_cifar", "--input-size", "32768"])
     assert result.exit_code == 0, result.output
     assert result.output.rstrip().endswith("32764, 32768)")
+
+
+# --- summary: the two memory figures ----------------------------------------------------------
+
+
+def test_summary_labels_torchsummarys_estimate_beside_the_training_memory() -> None:
+    result = invoke(["summary", "resnet50", "--batch-size", "128", "--memory", "24GiB"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+    assert result.stdout.endswith(" backward.\nLargest training batch in 24GiB: 296\n")
+    p = scalenet.profile("resnet50", batch_size=128)
+    # torchsummary's rule, from its definition: input + every output and its gradient + params.
+    naive = 4 * (128 * 3 * 224 * 224 + 2 * p.activations + 25_557_032) / 1024**2
+    # SGD with momentum: weights, gradients, momentum; plus what autograd saves.
+    train = (3 * 4 * 25_557_032 + p.saved_bytes(128)) / 1024**2
+    assert result.stdout.splitlines()[-4:] == [
+        f"Estimated total size, torchsummary's rule (MB): {naive:.2f}",
+        f"Training memory, sgd, float32, batch 128 (MB): {train:.2f}",
+        "Will it fit? Use the training memory (the model behind max_batch_size); torchsummary's"
+        " rule is larger: it counts every layer's output and its gradient in float32, not only"
+        " what autograd saves for backward.",
+        f"Largest training batch in 24GiB: {p.max_batch_size(24 * 1024**3)}",
+    ]
+    assert (f"{naive:.2f}", f"{train:.2f}") == ("36850.47", "10779.48")  # the issue's figures
+    # docs/profiling.md shows this tail verbatim.
+    page = (Path(__file__).parents[1] / "docs" / "profiling.md").read_text()
+    shown = page.split("The summary ends with")[1].split("```text\n")[1].split("```")[0]
+    assert result.stdout.endswith("\n" + shown)
+
+
+def test_summary_shows_one_training_memory_for_the_chosen_optimizer_and_dtype() -> None:
+    args = ["summary", "resnet18", "--optimizer", "adam", "--dtype", "bfloat16"]
+    result = invoke(args)
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.stdout.splitlines() if "Training memory" in line]
+    p = scalenet.profile("resnet18")
+    # Adam: weights, gradients and two moments, 2 bytes each; saved activations in bfloat16.
+    expected = (4 * 2 * p.params + p.saved_bytes(1, torch.bfloat16)) / 1024**2
+    assert lines == [f"Training memory, adam, bfloat16, batch 1 (MB): {expected:.2f}"]
+    assert "torchsummary's rule is larger: it counts every layer's output" in result.stdout
+    # In float32 at batch 1 the weights dominate: torchsummary's rule is the smaller figure.
+    sgd = invoke(["summary", "resnet18"]).stdout
+    assert p.total_bytes < p.train_memory()
+    assert f"{p.total_bytes / 1024**2:.2f}" in sgd
+    assert sgd.endswith(
+        "rule is smaller: it counts the weights once, without gradients or optimizer state.\n"
+    )
+
+
+def test_summary_formats_agree() -> None:
+    args = ["summary", "resnet20_cifar", "--batch-size", "64", "--optimizer", "adamw"]
+    memory = ["--memory", "1GB"]
+    table, md, js = (invoke([*args, "--format", f, *memory]) for f in ("table", "markdown", "json"))
+    for result in (table, md, js):
+        assert result.exit_code == 0, result.output
+        assert result.stdout.endswith("\n")
+        assert not result.stdout.endswith("\n\n")
+    p = scalenet.profile("resnet20_cifar", batch_size=64)
+    train, best = p.train_memory(64, "adamw"), p.max_batch_size(10**9, "adamw")
+    data = json.loads(js.stdout)
+    assert data["total_bytes"] == p.total_bytes
+    assert data["train_memory"] == {
+        "optimizer": "adamw",
+        "dtype": "float32",
+        "batch_size": 64,
+        "bytes": train,
+    }
+    assert data["max_batch_size"] == {"memory": "1GB", "bytes": 10**9, "batch": best}
+    label = "Training memory, adamw, float32, batch 64 (MB)"
+    naive = "Estimated total size, torchsummary's rule (MB)"
+    assert f"\n{label}: {train / 1024**2:.2f}\n" in table.stdout
+    assert f"\n| {label} | {train / 1024**2:.2f} |\n" in md.stdout
+    assert f"\n{naive}: {p.total_bytes / 1024**2:.2f}\n" in table.stdout
+    assert f"\n| {naive} | {p.total_bytes / 1024**2:.2f} |\n" in md.stdout
+    note = p.fit_note("adamw")
+    assert f"\n{note}\nLargest training batch in 1GB: {best}\n" in table.stdout
+    # Markdown: the note and the batch are paragraphs after the totals table, not table rows.
+    assert md.stdout.endswith(f" |\n\n{note}\n\nLargest training batch in 1GB: {best}\n")
+
+
+# --- usage errors: before any output, with the subcommand's usage -----------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ("list --format yaml", "'--format'"),
+        ("list --bogus", "No such option '--bogus'"),
+        ("summary", "Missing argument 'TARGET'"),
+        ("summary nosuch", "name='nosuch' is not allowed"),
+        ("summary resnet50 --input-size 250", "nearest valid sizes are 224 or 256"),
+        ("summary resnet20_cifar --input-size 34", "nearest valid sizes are 32 or 36"),
+        ("summary resnet20_cifar --memory 24XB", "'24XB' is not a memory size"),
+        ("summary resnet20_cifar --format yaml", "'--format'"),
+        ("summary resnet20_cifar --method thop", "'--method'"),
+        ("summary resnet20_cifar --optimizer lbfgs", "'--optimizer'"),
+        ("summary resnet20_cifar --dtype float64", "'--dtype'"),
+        ("summary resnet20_cifar --batch-size x", "'--batch-size'"),
+        ("summary resnet20_cifar --depth x", "'--depth'"),
+        (f"summary resnet20_cifar --method torch --batch-size {10**20}", "more than torch allows"),
+        ("check resnet20_cifar", "Missing option '--input-size'"),
+        ("check nosuch --input-size 32", "name='nosuch' is not allowed"),
+        ("check resnet5O --input-size 224", "did you mean 'resnet50'"),
+        ("check resnet20_cifar --input-size 32 --depth 8.5", "'--depth'"),
+        ("scale", "Missing argument 'TARGET'"),
+        ("scale nosuch", "name='nosuch' is not allowed"),
+        ("scale simple_cnn_cifar", "simple_cnn_cifar is not a ResNet"),
+        ("scale resnet20_cifar --phi x", "'--phi'"),
+        ("scale resnet20_cifar --phi 1 --phi 50", "phi=50 is too large"),
+        ("scale resnet20_cifar --budget 1", "'--budget': macs=1 is not allowed: at least"),
+        ("scale resnet18 --alpha 1.05 --beta 1 --gamma 1.01 --budget 4e9", ">= 1.1"),
+    ],
+)
+def test_every_bad_argument_is_a_usage_error_of_its_subcommand(args: str, message: str) -> None:
+    assert message in usage_error(args.split())
+
+
+@pytest.mark.parametrize("command", ["summary", "check", "scale"])
+def test_a_bad_config_file_shows_the_subcommands_usage(tmp_path: Path, command: str) -> None:
+    (tmp_path / "bad.json").write_text('{"family": "resnet", "width": 0}')
+    extra = ["--input-size", "32"] if command == "check" else []
+    assert "width=0 is not allowed" in usage_error([command, str(tmp_path / "bad.json"), *extra])
+
+
+def test_an_unknown_resnet_n_name_explains_the_depth_rule() -> None:
+    with pytest.raises(scalenet.ConfigError) as err:
+        scalenet.create("resnet21_cifar")
+    output = usage_error(["summary", "resnet21_cifar"])
+    assert f"Error: {err.value}\n" in output
+    assert 'nearest: scalenet.resnet(depth=20, stem="cifar") or' in output
+
+
+# --- --depth: ResNet-N from a target -------------------------------------------------------
+
+
+def summary_json(*args: str) -> dict[str, Any]:
+    result = invoke(["summary", *args, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data: dict[str, Any] = json.loads(result.stdout)
+    return data
+
+
+def test_depth_gives_resnet_n() -> None:
+    r56 = summary_json("resnet20_cifar", "--depth", "56")
+    assert r56["params"] == 853_018  # ResNet-56 in the ResNet paper (0.85M)
+    assert r56["name"] == "resnet20_cifar --depth 56"
+    assert {k: v for k, v in r56.items() if k != "name"} == {
+        k: v for k, v in summary_json("resnet56_cifar").items() if k != "name"
+    }
+    with torch.device("meta"):  # torchvision's ResNet-50, no memory for the weights
+        tv50 = sum(p.numel() for p in torchvision.models.resnet50().parameters())
+    assert tv50 == 25_557_032
+    assert summary_json("resnet18", "--depth", "50")["params"] == tv50
+    check = invoke(["check", "resnet20_cifar", "--depth", "110", "--input-size", "32"])
+    assert check.exit_code == 0, check.output
+    assert check.stdout.startswith("resnet20_cifar --depth 110: input size 32 fits")
+    scale = invoke(["scale", "resnet20_cifar", "--depth", "56", "--phi", "0"])
+    assert scale.exit_code == 0, scale.output
+    assert scale.stdout.splitlines()[1].split()[:4] == ["phi=0", "(9,", "9,", "9)"]
+
+
+def test_depth_keeps_every_other_field(tmp_path: Path) -> None:
+    config = scalenet.ResNetConfig(
+        depths=(1, 1, 1),
+        width=24,
+        stem="cifar",
+        block="bottleneck",
+        shortcut=False,
+        downsample="projection",
+        num_classes=100,
+        in_chans=1,
+        input_size=40,
+    )
+    (tmp_path / "mine.json").write_text(json.dumps(config.to_dict()))
+    data = summary_json(str(tmp_path / "mine.json"), "--depth", "56")  # 9n+2 with bottlenecks
+    expected = scalenet.profile(config.replace(depths=(6, 6, 6)))
+    assert (data["params"], data["macs"], data["input_size"]) == (
+        expected.params,
+        expected.macs,
+        40,
+    )
+    output = usage_error(["summary", str(tmp_path / "mine.json"), "--depth", "50"])
+    assert "9n+2 for a CIFAR ResNet with bottleneck blocks" in output
+    assert "nearest valid depths: 47 or 56" in output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ("summary resnet20_cifar --depth 21", "6n+2 for a CIFAR ResNet with basic blocks"),
+        ("summary resnet20_cifar --depth 21", "nearest valid depths: 20 or 26"),
+        ("check resnet20_cifar --depth 0 --input-size 32", "nearest valid depths: 8"),
+        ("scale resnet20_cifar --depth 1000", "nearest valid depths: 998 or 1004"),
+        ("summary resnet18 --depth 20", "nearest valid depths: 18 or 26"),
+        ("check resnet50 --depth 51 --input-size 224", "nearest valid depths: 50 or 101"),
+        ("summary simple_cnn_cifar --depth 20", "simple_cnn_cifar is not a ResNet"),
+        ("check simple_cnn_cifar --depth 20 --input-size 32", "--depth is for ResNets"),
+    ],
+)
+def test_a_depth_that_fits_no_rule_is_a_usage_error(args: str, message: str) -> None:
+    output = usage_error(args.split())
+    assert "Invalid value for '--depth'" in output
+    assert message in output

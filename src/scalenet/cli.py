@@ -2,8 +2,9 @@
 
 Built on click (already installed with huggingface_hub). Every command takes a zoo name or the
 path of a config JSON file: a saved model's ``config.json`` or ``config.to_dict()`` written out
-(``{"family": "resnet", ...}``). Every number is checked when the command line is parsed, so a
-value out of range is a usage error (exit 2) before anything is printed.
+(``{"family": "resnet", ...}``); ``--depth N`` turns a ResNet target into its ResNet-N. Every
+option, the target and the model they make are checked before anything is printed: a bad one
+is a usage error (exit 2) that shows the subcommand's usage.
 
 Examples:
     >>> from click.testing import CliRunner
@@ -14,18 +15,19 @@ Examples:
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import click
 import torch
 
-from .config import MAX_INPUT_SIZE, ResNetConfig, SimpleCNNConfig
+from .config import MAX_INPUT_SIZE, ResNetConfig, SimpleCNNConfig, resnet_layout
 from .errors import ConfigError, ScaleNetError, ShapeError
 from .plan import check_input_size, output_stride, valid_input_sizes
-from .profile import MB, human, profile
+from .profile import LayerRow, Method, Optimizer, human, profile
 from .saving import read_config
 from .scaling import ALPHA, BETA, GAMMA, compound_scale, fit_budget
 from .zoo import ZOO, get_config, list_models, zoo_markdown
@@ -36,13 +38,37 @@ _UNITS = {"": 1.0, "B": 1.0, "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12}
 _UNITS |= {"KIB": 1024.0, "MIB": 1024.0**2, "GIB": 1024.0**3, "TIB": 1024.0**4}
 
 
-def _load(target: str) -> tuple[Config, str]:
-    """A zoo name or a config JSON file (named after its model's folder if a saved model's)."""
+def _load(target: str, depth: int | None = None) -> tuple[Config, str]:
+    """A zoo name or a config JSON file (named after its model's folder if a saved model's),
+    rebuilt at ``depth`` (ResNet-``depth``) if given."""
     path = Path(target)
     if target.endswith(".json") or path.is_file():
         config, data = read_config(path)  # a ConfigError (a usage error) for any bad file
-        return config, path.resolve().parent.name if "model_args" in data else path.stem
-    return get_config(target), target
+        name = path.resolve().parent.name if "model_args" in data else path.stem
+    else:
+        config, name = get_config(target), target
+    if depth is None:
+        return config, name
+    return _at_depth(config, name, depth), f"{name} --depth {depth}"
+
+
+def _at_depth(config: Config, name: str, depth: int) -> ResNetConfig:
+    """``config`` as ResNet-``depth``: blocks per stage (and the block type for the ImageNet
+    stem) as ``scalenet.resnet(depth=...)`` makes them; every other field kept."""
+    if not isinstance(config, ResNetConfig):
+        raise click.BadParameter(
+            f"{name} is not a ResNet; --depth is for ResNets", param_hint="'--depth'"
+        )
+    block = config.block if config.stem == "cifar" else None
+    try:
+        depths, block = resnet_layout(depth, config.stem, block)
+        return config.replace(depths=depths, block=block)
+    except ConfigError as err:
+        raise click.BadParameter(str(err), param_hint="'--depth'") from None
+
+
+def _numel(row: LayerRow) -> int:
+    return math.prod(row.output_shape)
 
 
 class _FiniteRange(click.FloatRange):
@@ -77,20 +103,34 @@ _PHI = _FiniteRange(-10, 100)
 _INPUT_SIZE = click.IntRange(1, MAX_INPUT_SIZE)
 
 
-class _ScaleNetGroup(click.Group):
-    """Turn scalenet's own errors into a clean message and exit code 2."""
+class _ScaleNetCommand(click.Command):
+    """A subcommand that turns scalenet's own errors into a usage error of its own context, so
+    the message shows this command's usage line and ``--help`` hint; exit code 2."""
 
-    def invoke(self, ctx: click.Context) -> object:
+    def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except ScaleNetError as err:  # a bad name, field, size or file: a usage error
             raise click.UsageError(str(err), ctx) from None
 
 
+class _ScaleNetGroup(click.Group):
+    """The ``scalenet`` group: every subcommand is a :class:`_ScaleNetCommand`."""
+
+    command_class = _ScaleNetCommand
+
+
 @click.group(cls=_ScaleNetGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="scalenet")
 def main() -> None:
     """Scalable convolutional classifiers: list, summarise and check models."""
+
+
+_DEPTH = click.option(
+    "--depth",
+    type=int,
+    help="Build TARGET (a ResNet) as ResNet-DEPTH, as scalenet.resnet(depth=...) does.",
+)
 
 
 @main.command("list")
@@ -159,8 +199,9 @@ def list_command(pattern: str, fmt: str) -> None:
     "--memory",
     callback=_memory,
     metavar="SIZE",
-    help="Device memory (e.g. 24GiB): print the max batch.",
+    help="Device memory (e.g. 24GiB): print the largest batch whose training memory fits.",
 )
+@_DEPTH
 def summary(
     target: str,
     input_size: int | None,
@@ -170,32 +211,57 @@ def summary(
     optimizer: str,
     dtype: str,
     memory: tuple[str, int] | None,
+    depth: int | None,
 ) -> None:
-    """Parameters, MACs, per-layer table and memory of TARGET (zoo name or config JSON)."""
-    config, name = _load(target)
-    p = profile(config, input_size, batch_size=batch_size, method=method)  # type: ignore[arg-type]
+    """Parameters, MACs, per-layer table and memory of TARGET (zoo name or config JSON).
+
+    The totals give torchsummary's size estimate, for comparison, and the training memory
+    (weights, gradients, optimizer state, saved activations): use the latter for "will it
+    fit"; --memory picks the batch by it.
+    """
+    config, name = _load(target, depth)
+    p = profile(config, input_size, batch_size=batch_size)
+    if method != "analytic":  # a real forward pass: every tensor must have an int64 numel
+        largest = max([p.batch_size * p.in_chans * p.input_size**2, *map(_numel, p.rows)])
+        if largest >= 2**63:
+            raise click.BadParameter(
+                f"{batch_size} is too large for --method {method}: a tensor would hold "
+                f"{largest:,} elements, more than torch allows (2**63 - 1)",
+                param_hint="'--batch-size'",
+            )
+        p = profile(config, input_size, batch_size=batch_size, method=cast(Method, method))
     p = replace(p, name=name)
+    opt, torch_dtype = cast(Optimizer, optimizer), _DTYPES[dtype]
+    best = None if memory is None else p.max_batch_size(memory[1], opt, torch_dtype)
     if fmt == "json":
-        click.echo(p.to_json())
+        data = p.to_dict()
+        data["train_memory"] = {
+            "optimizer": optimizer,
+            "dtype": dtype,
+            "batch_size": batch_size,
+            "bytes": p.train_memory(batch_size, opt, torch_dtype),
+        }
+        if memory is not None:
+            data["max_batch_size"] = {"memory": memory[0], "bytes": memory[1], "batch": best}
+        click.echo(json.dumps(data, indent=2))
         return
-    click.echo(p.to_markdown() if fmt == "markdown" else p.table())
-    if (optimizer, dtype) != ("sgd", "float32"):
-        train = p.train_memory(batch_size, optimizer, _DTYPES[dtype])  # type: ignore[arg-type]
-        click.echo(
-            f"Training memory, {optimizer}, {dtype}, batch {batch_size} (MB): {train / MB:.2f}"
-        )
+    if fmt == "markdown":
+        click.echo(p.to_markdown(optimizer=opt, dtype=torch_dtype))
+    else:
+        click.echo(p.table(optimizer=opt, dtype=torch_dtype))
     if memory is not None:
-        text, size = memory
-        best = p.max_batch_size(size, optimizer, _DTYPES[dtype])  # type: ignore[arg-type]
-        click.echo(f"Largest training batch in {text}: {best}")
+        if fmt == "markdown":
+            click.echo()  # a paragraph of its own, not a line of the note's
+        click.echo(f"Largest training batch in {memory[0]}: {best}")
 
 
 @main.command()
 @click.argument("target")
 @click.option("--input-size", type=_INPUT_SIZE, required=True, help="Square input size to check.")
-def check(target: str, input_size: int) -> None:
+@_DEPTH
+def check(target: str, input_size: int, depth: int | None) -> None:
     """Exit 0 if TARGET (zoo name or config JSON) takes INPUT_SIZE, else 1 with the reason."""
-    config, name = _load(target)
+    config, name = _load(target, depth)
     try:
         check_input_size(config, input_size)
     except ShapeError as err:
@@ -223,6 +289,7 @@ def _member(config: ResNetConfig, phi: float, *bases: float) -> tuple[str, ResNe
 @click.option("--beta", type=_BASE, default=BETA, show_default=True, help="Width base.")
 @click.option("--gamma", type=_BASE, default=GAMMA, show_default=True, help="Resolution base.")
 @click.option("--budget", type=_FiniteRange(1, 1e18), help="Fit a MACs budget (e.g. 4e9).")
+@_DEPTH
 def scale_command(
     target: str,
     phis: tuple[float, ...],
@@ -230,12 +297,13 @@ def scale_command(
     beta: float,
     gamma: float,
     budget: float | None,
+    depth: int | None,
 ) -> None:
     """Compound-scale TARGET (a ResNet zoo name or config JSON) and print the family.
 
     Without --phi, prints phi = 0..4 (the scalenet_b0..b4 rule on TARGET).
     """
-    config, name = _load(target)
+    config, name = _load(target, depth)
     if not isinstance(config, ResNetConfig):
         raise click.UsageError(f"{name} is not a ResNet; compound scaling is for ResNets")
     if (
@@ -246,7 +314,10 @@ def scale_command(
         )
     family = [_member(config, phi, alpha, beta, gamma) for phi in phis or range(5)]
     if budget is not None:
-        fitted = fit_budget(config, int(budget), alpha, beta, gamma)
+        try:
+            fitted = fit_budget(config, int(budget), alpha, beta, gamma)
+        except ConfigError as err:
+            raise click.BadParameter(str(err), param_hint="'--budget'") from None
         family.append((f"<= {human(budget)}", fitted))
     header = f"{'member':<16}{'depths':<18}{'width':>6}{'input':>7}{'params':>11}{'MACs':>11}"
     click.echo(header + f"{'x prev':>8}")

@@ -191,8 +191,9 @@ class Profile:
         """:meth:`to_dict` as JSON text."""
         return json.dumps(self.to_dict(), indent=indent)
 
-    def _totals(self) -> list[tuple[str, str]]:
+    def _totals(self, optimizer: Optimizer, dtype: torch.dtype) -> list[tuple[str, str]]:
         other = ", ".join(f"{k} {human(v)}" for k, v in self.other_ops.items() if v)
+        dtype_name = str(dtype).removeprefix("torch.")
         return [
             ("Total params", f"{self.params:,}"),
             ("Trainable params", f"{self.trainable_params:,}"),
@@ -203,17 +204,59 @@ class Profile:
             ("Input size (MB)", f"{self.input_bytes / MB:.2f}"),
             ("Forward/backward pass size (MB)", f"{self.forward_backward_bytes / MB:.2f}"),
             ("Params size (MB)", f"{self.param_bytes / MB:.2f}"),
-            ("Estimated total size (MB)", f"{self.total_bytes / MB:.2f}"),
+            ("Estimated total size, torchsummary's rule (MB)", f"{self.total_bytes / MB:.2f}"),
             (
-                f"Training memory, sgd, float32, batch {self.batch_size} (MB)",
-                f"{self.train_memory() / MB:.2f}",
+                f"Training memory, {optimizer}, {dtype_name}, batch {self.batch_size} (MB)",
+                f"{self.train_memory(None, optimizer, dtype) / MB:.2f}",
             ),
         ]
 
-    def table(self, kinds: Iterable[str] | None = None) -> str:
+    def fit_note(self, optimizer: Optimizer = "sgd", dtype: torch.dtype = torch.float32) -> str:
+        """Which memory figure answers "will it fit", and why torchsummary's differs (one line).
+
+        Examples:
+            >>> import scalenet
+            >>> print(scalenet.profile("resnet18").fit_note())
+            Will it fit? Use the training memory (the model behind max_batch_size);
+            torchsummary's rule is smaller: it counts the weights once, without gradients or
+            optimizer state.
+        """
+        use = "Will it fit? Use the training memory (the model behind max_batch_size)"
+        if self.total_bytes >= self.train_memory(None, optimizer, dtype):
+            why = (
+                "larger: it counts every layer's output and its gradient in float32, not only "
+                "what autograd saves for backward"
+            )
+        else:
+            why = "smaller: it counts the weights once, without gradients or optimizer state"
+        return f"{use}; torchsummary's rule is {why}."
+
+    def table(
+        self,
+        kinds: Iterable[str] | None = None,
+        *,
+        optimizer: Optimizer = "sgd",
+        dtype: torch.dtype = torch.float32,
+    ) -> str:
         """A plain-text summary like torchsummary's: layer, output shape, params, MACs; totals.
 
         ``kinds`` limits the rows (e.g. ``("conv", "linear")``); totals always cover everything.
+        The totals give torchsummary's size estimate (for comparison with reports that use it)
+        and :meth:`train_memory` for ``optimizer`` and ``dtype``, then :meth:`fit_note`: which
+        of the two to use for "will it fit".
+
+        Examples:
+            >>> import scalenet
+            >>> p = scalenet.profile("resnet50", batch_size=128)
+            >>> print("\\n".join(p.table().splitlines()[-6:]))
+            Input size (MB): 73.50
+            Forward/backward pass size (MB): 36679.48
+            Params size (MB): 97.49
+            Estimated total size, torchsummary's rule (MB): 36850.47
+            Training memory, sgd, float32, batch 128 (MB): 10779.48
+            Will it fit? Use the training memory (the model behind max_batch_size);
+            torchsummary's rule is larger: it counts every layer's output and its gradient in
+            float32, not only what autograd saves for backward.
         """
         keep = set(kinds) if kinds is not None else None
         rows = [r for r in self.rows if keep is None or r.kind in keep]
@@ -232,11 +275,20 @@ class Profile:
             )
 
         out = [str(self), line, fmt(header), "=" * len(line), *map(fmt, body), "=" * len(line)]
-        out += [f"{k}: {v}" for k, v in self._totals()]
-        return "\n".join(out)
+        out += [f"{k}: {v}" for k, v in self._totals(optimizer, dtype)]
+        return "\n".join([*out, self.fit_note(optimizer, dtype)])
 
-    def to_markdown(self) -> str:
-        """The same summary as a Markdown table followed by a totals table."""
+    def to_markdown(
+        self, *, optimizer: Optimizer = "sgd", dtype: torch.dtype = torch.float32
+    ) -> str:
+        """The same summary as :meth:`table`: a Markdown table, a totals table, the fit note.
+
+        Examples:
+            >>> import scalenet
+            >>> md = scalenet.profile("resnet20_cifar").to_markdown(optimizer="adam")
+            >>> md.splitlines()[-3]
+            '| Training memory, adam, float32, batch 1 (MB) | 5.57 |'
+        """
         out = [
             f"**{self}**",
             "",
@@ -248,8 +300,8 @@ class Profile:
             for r in self.rows
         ]
         out += ["", "| total | value |", "|---|---:|"]
-        out += [f"| {k} | {v} |" for k, v in self._totals()]
-        return "\n".join(out)
+        out += [f"| {k} | {v} |" for k, v in self._totals(optimizer, dtype)]
+        return "\n".join([*out, "", self.fit_note(optimizer, dtype)])
 
 
 # --- entry point ----------------------------------------------------------------------------
