@@ -431,6 +431,8 @@ def train(args: argparse.Namespace, rank: int, world: int, device: torch.device)
     sched = make_scheduler(opt, args, steps)
     class_weight = loss_weights(targets, classes).to(device) if args.balance == "loss" else None
     loss_fn = nn.CrossEntropyLoss(weight=class_weight, label_smoothing=args.label_smoothing)
+    if show and class_weight is not None:
+        print(f"--balance loss: class weights {class_weight.tolist()}", file=sys.stderr)
     eval_loss = nn.CrossEntropyLoss()  # validation and test: the plain loss
     m = Metrics(classes, device)
     out = args.out
@@ -451,7 +453,7 @@ def train(args: argparse.Namespace, rank: int, world: int, device: torch.device)
     for epoch in range(start, args.epochs):
         tic = time.perf_counter()
         samplers["train"].set_epoch(epoch)
-        tr, _, _ = run_epoch(
+        tr, _, tr_confusion = run_epoch(
             model,
             batches["train"],
             loss_fn,
@@ -470,6 +472,7 @@ def train(args: argparse.Namespace, rank: int, world: int, device: torch.device)
             **{f"train_{k}": v for k, v in tr.items()},
             **{f"val_{k}": v for k, v in va.items()},
             "val_pred_max_share": float(va_confusion.sum(0).max() / va_confusion.sum()),
+            "train_class_counts": tr_confusion.sum(1).tolist(),  # the images drawn, per class
             "lr": sched.get_last_lr()[-1],
             "images_per_s": len(samplers["train"]) * world / seconds,
             "seconds": time.perf_counter() - tic,
