@@ -162,6 +162,7 @@ def to_memory(source: _Source, workers: int = 0) -> MemorySource:
         raise TypeError(f"cannot decode a {type(source).__name__} into memory")
     images = torch.empty(len(source.labels), 3, source.size, source.size, dtype=torch.uint8)
     chunks = _Chunks(source, 256)
+    workers = min(workers, len(chunks)) if len(chunks) > 1 else 0
     for k, chunk in enumerate(DataLoader(chunks, batch_size=None, num_workers=workers)):
         if isinstance(chunk, str):
             raise DataError(chunk)
