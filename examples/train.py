@@ -107,7 +107,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=Path("runs/train"))
     p.add_argument("--resume", action="store_true", help="continue from --out/last")
-    p.add_argument("--amp", action="store_true", help="mixed precision (bf16 on CPU)")
+    p.add_argument("--amp", action="store_true", help="mixed precision (bfloat16 autocast)")
     p.add_argument("--channels-last", action="store_true")
     p.add_argument("--compile", action="store_true")
     p.add_argument("--workers", type=int, default=0)
@@ -317,9 +317,7 @@ def run_epoch(
     train = opt is not None
     set_train_mode(model, train, args.freeze_backbone)
     m.reset()
-    amp = torch.autocast(
-        device.type, dtype=torch.bfloat16 if device.type == "cpu" else None, enabled=args.amp
-    )
+    amp = torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.amp)
     with torch.set_grad_enabled(train):
         for x, y in tqdm(data, desc=label, disable=not show, leave=False):
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
