@@ -21,6 +21,7 @@ Nothing synchronises with the device inside a timed loop; a CUDA timing ends wit
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -125,7 +126,9 @@ def main() -> None:
     args = parse_args()
     device = torch.device(args.device)
     tic = time.perf_counter()
-    bundle = example_data.load_data("cifar10", args.data_dir, in_memory=True, workers=8)
+    bundle = example_data.load_data(
+        "cifar10", args.data_dir, in_memory=True, workers=min(8, os.cpu_count() or 1)
+    )
     total = len(bundle.train) + len(bundle.val) + len(bundle.test)
     print(
         f"decode: {total} images into memory in {bundle.decode_seconds:.1f} s "

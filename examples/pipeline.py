@@ -91,16 +91,18 @@ def crop_flip(
     Image b is zero-padded by ``pad`` pixels on every side; the H x W window whose top-left
     corner is ``offsets[b] = (top, left)`` (each in 0..2*pad) is cut out, and mirrored left to
     right where ``flips[b]``: torchvision's ``RandomCrop(padding=pad)`` then
-    ``RandomHorizontalFlip``, for a whole batch in two gathers.
+    ``RandomHorizontalFlip``, for a whole batch in one gather.
     """
     b, c, h, w = x.shape
     if pad:
         x = F.pad(x, (pad, pad, pad, pad))
+    padded_w = x.shape[-1]
     rows = offsets[:, :1] + torch.arange(h, device=x.device)
     across = torch.arange(w, device=x.device)
     cols = offsets[:, 1:] + torch.where(flips[:, None], w - 1 - across, across)
-    x = x.gather(2, rows[:, None, :, None].expand(b, c, h, x.shape[-1]))
-    return x.gather(3, cols[:, None, None, :].expand(b, c, h, w))
+    # Where each output pixel comes from in the flattened padded image, shared by the channels.
+    source = (rows[:, :, None] * padded_w + cols[:, None, :]).view(b, 1, h * w)
+    return x.reshape(b, c, -1).gather(2, source.expand(b, c, h * w)).view(b, c, h, w)
 
 
 class MemoryBatches:
