@@ -152,7 +152,7 @@ def main() -> None:
         files = example_data.load_data("cifar10", args.data_dir)
         loader = loader_batches(
             files.train, args.batch_size, EpochSampler(len(files.train), 0, True), device,
-            args.workers,
+            args.workers, files.mean, files.std, files.pad, files.flip,
         )  # fmt: skip
         rate(loader, device, 5)  # starts the persistent workers
         rows.append(

@@ -9,9 +9,9 @@ the epoch, so a run resumed at an epoch boundary continues exactly:
   crop offsets and flips of the whole epoch drawn at once from a generator seeded by (seed,
   epoch). No worker processes, no per-image Python, no host synchronisation.
 - :func:`loader_batches`: a DataLoader with persistent workers, pinned memory (on CUDA) and
-  non-blocking copies, for data too large to hold in memory. Each image is augmented with
-  torch's RNG seeded by (seed, epoch, index), so the batches do not depend on the number of
-  workers or on what the workers did in earlier epochs.
+  non-blocking copies, for data too large to hold in memory. Each image is decoded, cropped
+  and flipped in a worker with a generator seeded by (seed, epoch, index), so the batches do
+  not depend on the number of workers or on what the workers did in earlier epochs.
 
 The order of an epoch comes from :class:`EpochSampler` in both: a permutation, or weighted
 draws with replacement (``--balance sampler``), split between processes under torchrun.
@@ -181,20 +181,40 @@ def place(images: torch.Tensor, device: torch.device) -> torch.Tensor:
 
 
 class _Seeded(Dataset[tuple[torch.Tensor, int]]):
-    """Items ``(epoch, index)``: the image augmented with torch's RNG seeded by (seed, epoch,
-    index), so an item does not depend on which worker made it nor on earlier epochs."""
+    """Items ``(epoch, index)``: the image cropped and flipped (:func:`crop_flip`) with draws
+    from a generator seeded by (seed, epoch, index), then normalised as torchvision's Normalize
+    does; an item does not depend on which worker made it nor on earlier epochs."""
 
-    def __init__(self, data: ImageDataset, seed: int) -> None:
-        self.data, self.seed = data, seed
+    def __init__(
+        self,
+        data: ImageDataset,
+        seed: int,
+        mean: Sequence[float] | None,
+        std: Sequence[float] | None,
+        pad: int,
+        flip: bool,
+    ) -> None:
+        self.data, self.seed, self.pad, self.flip = data, seed, pad, flip
+        self.mean = self.std = None
+        if mean is not None and std is not None:
+            self.mean = torch.tensor(mean, dtype=torch.float32).view(-1, 1, 1)
+            self.std = torch.tensor(std, dtype=torch.float32).view(-1, 1, 1)
 
     def __len__(self) -> int:
         return len(self.data)
 
     def __getitem__(self, key: tuple[int, int]) -> tuple[torch.Tensor, int]:
         epoch, i = key
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(mix(self.seed, epoch, i))
-            return self.data[i]
+        j = self.data.indices[i]
+        x = self.data.source.image(j)
+        if self.pad or self.flip:
+            g = torch.Generator().manual_seed(mix(self.seed, epoch, i))
+            offsets = torch.randint(0, 2 * self.pad + 1, (1, 2), generator=g)
+            flips = (torch.rand(1, generator=g) < 0.5) & self.flip
+            x = crop_flip(x[None], self.pad, offsets, flips)[0]
+        if self.mean is not None and self.std is not None:
+            x = x.sub_(self.mean).div_(self.std)
+        return x, self.data.source.labels[j]
 
 
 class _Keyed(Sampler[tuple[int, int]]):
@@ -217,12 +237,17 @@ def loader_batches(
     sampler: EpochSampler,
     device: torch.device,
     workers: int,
+    mean: Sequence[float] | None,
+    std: Sequence[float] | None,
+    pad: int = 0,
+    flip: bool = False,
     seed: int = 0,
 ) -> DataLoader[Any]:
     """A DataLoader made once for the whole run: persistent workers, pinned memory on CUDA
-    (copy its batches with ``non_blocking=True``); ``sampler.set_epoch`` picks the epoch."""
+    (copy its batches with ``non_blocking=True``); ``sampler.set_epoch`` picks the epoch.
+    Images are decoded and augmented in the workers, as :class:`MemoryBatches` does."""
     return DataLoader(
-        _Seeded(data, seed),
+        _Seeded(data, seed, mean, std, pad, flip),
         batch_size=batch_size,
         sampler=_Keyed(sampler),
         num_workers=workers,

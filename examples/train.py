@@ -284,20 +284,15 @@ def make_batches(
     """The batches of a split, made once for the run (``sampler.set_epoch`` picks the epoch):
     a MemoryBatches (memory path) or a DataLoader with persistent workers."""
     batch = args.batch_size // sampler.world
-    if not memory:
-        return loader_batches(data, batch, sampler, device, args.workers, args.seed)
     normalize = not args.no_normalize
+    mean, std = (bundle.mean, bundle.std) if normalize else (None, None)
+    pad, flip = (bundle.pad, bundle.flip) if train else (0, False)
+    if not memory:
+        return loader_batches(
+            data, batch, sampler, device, args.workers, mean, std, pad, flip, args.seed
+        )
     return MemoryBatches(
-        data,
-        batch,
-        sampler,
-        device,
-        bundle.mean if normalize else None,
-        bundle.std if normalize else None,
-        pad=bundle.pad if train else 0,
-        flip=bundle.flip and train,
-        seed=args.seed,
-        store=store,
+        data, batch, sampler, device, mean, std, pad=pad, flip=flip, seed=args.seed, store=store
     )
 
 

@@ -59,7 +59,7 @@ def test_memory_and_loader_paths_give_the_same_batches(noise: Path) -> None:
     n = len(memory.train)
     s1, s2 = pipeline.EpochSampler(n, 3, True), pipeline.EpochSampler(n, 3, True)
     fast = memory_batches(memory, s1)
-    slow = pipeline.loader_batches(files.train, 5, s2, CPU, workers=0)
+    slow = pipeline.loader_batches(files.train, 5, s2, CPU, 0, files.mean, files.std)
     for epoch in (0, 1):
         s1.set_epoch(epoch)
         s2.set_epoch(epoch)
@@ -100,7 +100,7 @@ def test_crops_and_flips_are_per_sample_inside_the_padded_image(noise: Path, pat
     if path == "memory":
         batches = memory_batches(bundle, sampler, False, pad=bundle.pad, flip=True)
     else:
-        batches = pipeline.loader_batches(bundle.train, 5, sampler, CPU, workers=0)
+        batches = pipeline.loader_batches(bundle.train, 5, sampler, CPU, 0, None, None, 2, True)
     found: dict[int, list[tuple[int, int, bool]]] = {}
     for epoch in (0, 1):
         sampler.set_epoch(epoch)
@@ -128,7 +128,12 @@ def test_batches_depend_only_on_seed_and_epoch(noise: Path) -> None:
     memory, files = load(noise, True), load(noise, False)
     for bundle, make in (
         (memory, lambda s, w: memory_batches(memory, s, pad=memory.pad, flip=True)),
-        (files, lambda s, w: pipeline.loader_batches(files.train, 5, s, CPU, w, seed=0)),
+        (
+            files,
+            lambda s, w: pipeline.loader_batches(
+                files.train, 5, s, CPU, w, files.mean, files.std, files.pad, files.flip
+            ),
+        ),
     ):
         a, b = (pipeline.EpochSampler(len(bundle.train), 0, True) for _ in range(2))
         first, second = make(a, 0), make(b, 2 if bundle is files else 0)
