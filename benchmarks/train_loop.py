@@ -5,9 +5,9 @@ Measures, in one run, for a model (default resnet20_cifar) at batch 128 on CIFAR
 - the one-time decode of the whole data set into memory (``--pipeline memory``);
 - images/s of (a) the input pipeline alone: the in-memory path (crop, flip, normalise on the
   device), the DataLoader path of train.py (persistent workers), and the DataLoader pipeline as
-  train.py had it before (JPEG decode and augmentation per image on the CPU, workers started
-  every epoch); (b) model compute alone (forward, backward, SGD step) on one synthetic batch
-  already on the device; (c) the full training loop on the in-memory path;
+  train.py had it before (PIL decoding and torchvision augmentation per image on the CPU,
+  workers started every epoch); (b) model compute alone (forward, backward, SGD step) on one
+  synthetic batch already on the device; (c) the full training loop on the in-memory path;
 - the ratios to compute alone: (c)/(b) near 1 means the model never waits for data.
 
     python benchmarks/train_loop.py --data-dir ../shared/data/cifar10            # CPU
@@ -166,13 +166,15 @@ def main() -> None:
             files.train, batch_size=args.batch_size, shuffle=True, generator=g,
             num_workers=args.workers,
         )  # fmt: skip
+        jpeg, example_data.decode_jpeg = example_data.decode_jpeg, None  # PIL, as before
         rows.append(
             (
-                f"(a) input pipeline alone: the old DataLoader ({args.workers} workers, "
-                "started each epoch)",
+                f"(a) input pipeline alone: the old DataLoader ({args.workers} workers started "
+                "each epoch, PIL decoding, torchvision transforms)",
                 rate(old, device, args.old_steps),
             )
         )
+        example_data.decode_jpeg = jpeg
     step = trainer(args, device)
     x = torch.randn(args.batch_size, 3, 32, 32, device=device)
     y = torch.randint(0, 10, (args.batch_size,), device=device)
