@@ -25,13 +25,14 @@ from typing import Any
 import numpy as np
 import torch
 import torch.distributed as dist
-import torchmetrics
 from balance import collapse_message, loss_weights, sample_weights
 from data import DataBundle, DataError, ImageDataset, load_data
+from epoch_metrics import Metrics
 from pipeline import EpochSampler, MemoryBatches, loader_batches
 from torch import nn
 from tqdm import tqdm
 from training_state import exists, load_state, save_state
+from transfer import param_groups, set_train_mode
 
 import scalenet
 
@@ -165,38 +166,6 @@ def build_model(args: argparse.Namespace, classes: int, in_chans: int, size: int
         raise Fail(str(err)) from None
 
 
-def head_and_backbone(model: nn.Module) -> tuple[list[nn.Parameter], list[nn.Parameter]]:
-    """The classifier's parameters (timm's ``get_classifier``) and all the others."""
-    head = {id(p) for p in model.get_classifier().parameters()}  # type: ignore[operator]
-    params = list(model.parameters())
-    return [p for p in params if id(p) in head], [p for p in params if id(p) not in head]
-
-
-def param_groups(model: nn.Module, args: argparse.Namespace) -> list[dict[str, Any]]:
-    """Optimizer groups: the head at --lr, the backbone at --lr x --backbone-lr-mult, or
-    frozen (requires_grad off, not in the optimizer) with --freeze-backbone."""
-    head, backbone = head_and_backbone(model)
-    if args.freeze_backbone:
-        for p in backbone:
-            p.requires_grad_(False)
-        return [{"params": head, "lr": args.lr, "name": "head"}]
-    return [
-        {"params": backbone, "lr": args.lr * args.backbone_lr_mult, "name": "backbone"},
-        {"params": head, "lr": args.lr, "name": "head"},
-    ]
-
-
-def set_train_mode(model: nn.Module, train: bool, frozen_backbone: bool) -> None:
-    """model.train(train); a frozen backbone's BatchNorm layers stay in eval mode, so that
-    their running statistics stay the pretrained ones."""
-    model.train(train)
-    if train and frozen_backbone:
-        head = set(model.get_classifier().modules())  # type: ignore[operator]
-        for module in model.modules():
-            if isinstance(module, nn.modules.batchnorm._BatchNorm) and module not in head:
-                module.eval()
-
-
 def make_scheduler(opt: torch.optim.Optimizer, args: argparse.Namespace, steps_per_epoch: int):  # type: ignore[no-untyped-def]
     total = args.epochs * steps_per_epoch
     warmup = int(args.warmup_epochs * steps_per_epoch)
@@ -214,61 +183,6 @@ def make_scheduler(opt: torch.optim.Optimizer, args: argparse.Namespace, steps_p
         return 1.0
 
     return torch.optim.lr_scheduler.LambdaLR(opt, factor)  # stepped every batch
-
-
-class Metrics:
-    """Loss, top-1, top-3, balanced accuracy, macro-F1, per-class accuracy and the confusion
-    matrix (torchmetrics), reduced over all ranks. Batches are buffered on the device and handed
-    to torchmetrics every FLUSH steps, so the training loop does not wait for the device each
-    step (torchmetrics' updates synchronise)."""
-
-    FLUSH = 50
-
-    def __init__(self, classes: int, device: torch.device) -> None:
-        kw: dict[str, Any] = {"task": "multiclass", "num_classes": classes}
-        self.collection = torchmetrics.MetricCollection(
-            {
-                "top1": torchmetrics.Accuracy(**kw),
-                "top3": torchmetrics.Accuracy(**kw, top_k=min(3, classes)),
-                # the mean of the per-class recalls: balanced accuracy
-                "balanced_acc": torchmetrics.Recall(**kw, average="macro"),
-                "macro_f1": torchmetrics.F1Score(**kw, average="macro"),
-            }
-        ).to(device)
-        self.loss = torchmetrics.MeanMetric().to(device)
-        self.per_class = torchmetrics.Accuracy(**kw, average="none").to(device)
-        self.confusion = torchmetrics.ConfusionMatrix(**kw).to(device)
-        self.buffer: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
-
-    def reset(self) -> None:
-        for m in (self.collection, self.loss, self.per_class, self.confusion):
-            m.reset()
-        self.buffer = []
-
-    def update(self, logits: torch.Tensor, y: torch.Tensor, loss: torch.Tensor) -> None:
-        self.buffer.append((logits.detach().float(), y, loss.detach().float().reshape(1)))
-        if len(self.buffer) >= self.FLUSH:
-            self.flush()
-
-    def flush(self) -> None:
-        if not self.buffer:
-            return
-        logits = torch.cat([b[0] for b in self.buffer])
-        y = torch.cat([b[1] for b in self.buffer])
-        losses = torch.cat([b[2] for b in self.buffer])
-        counts = torch.tensor([len(b[1]) for b in self.buffer], device=losses.device)
-        self.buffer = []
-        self.collection.update(logits, y)
-        self.loss.update(losses, weight=counts.to(losses.dtype))
-        self.per_class.update(logits, y)
-        self.confusion.update(logits, y)
-
-    def compute(self) -> tuple[dict[str, float], torch.Tensor, torch.Tensor]:
-        """(scalars, per-class accuracy, confusion matrix [true, predicted])."""
-        self.flush()
-        scalars = {"loss": float(self.loss.compute())}
-        scalars |= {k: float(v) for k, v in self.collection.compute().items()}
-        return scalars, self.per_class.compute().cpu(), self.confusion.compute().cpu()
 
 
 def make_batches(
