@@ -228,7 +228,9 @@ def run_epoch(
     m.reset()
     amp = torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.amp)
     with torch.set_grad_enabled(train):
-        for x, y in tqdm(data, desc=label, disable=not show, leave=False):
+        for x, y in tqdm(
+            data, desc=label, disable=not show or not sys.stderr.isatty(), leave=False
+        ):
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
             if args.channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
@@ -265,6 +267,8 @@ def check_args(args: argparse.Namespace, world: int) -> None:
         raise Fail(f"--backbone-lr-mult must be >= 0, got {args.backbone_lr_mult}")
     if args.freeze_backbone and args.backbone_lr_mult != 1.0:
         raise Fail("--freeze-backbone trains only the head: --backbone-lr-mult does not apply")
+    if args.pretrained == "hub" and args.config is not None:
+        raise Fail("--pretrained without a PATH needs --model (published weights)")
     if args.time_limit is not None and args.time_limit <= 0:
         raise Fail(f"--time-limit must be positive, got {args.time_limit}")
 
