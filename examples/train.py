@@ -18,18 +18,21 @@ import os
 import random
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 import torch.distributed as dist
-import torchmetrics
-from data import DataError, load_data
+from balance import collapse_message, loss_weights, sample_weights
+from data import DataBundle, DataError, ImageDataset, load_data
+from epoch_metrics import Metrics
+from pipeline import EpochSampler, MemoryBatches, loader_batches
 from torch import nn
-from torch.utils.data import DataLoader, Dataset, DistributedSampler
 from tqdm import tqdm
 from training_state import exists, load_state, save_state
+from transfer import param_groups, set_train_mode
 
 import scalenet
 
@@ -66,11 +69,46 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--label-smoothing", type=float, default=0.0)
     p.add_argument("--no-normalize", action="store_true")
     p.add_argument("--no-augment", action="store_true")
-    p.add_argument("--pretrained", action="store_true", help="start from published weights")
+    p.add_argument(
+        "--pretrained",
+        nargs="?",
+        const="hub",
+        metavar="PATH",
+        help="start from published weights, or from a save_pretrained folder (e.g. a run's "
+        "best/): its architecture, with the classifier re-initialised for the data's classes",
+    )
+    p.add_argument(
+        "--freeze-backbone", action="store_true", help="train only the classifier (the head)"
+    )
+    p.add_argument(
+        "--backbone-lr-mult",
+        type=float,
+        default=1.0,
+        help="the backbone's learning rate is --lr times this (the head's is --lr)",
+    )
+    p.add_argument(
+        "--pipeline",
+        default="auto",
+        choices=["auto", "memory", "loader"],
+        help="memory: decode once, augment batches on the device; loader: a DataLoader; "
+        "auto: memory when the decoded images fit (CIFAR-10: 184 MB)",
+    )
+    p.add_argument(
+        "--balance",
+        default="none",
+        choices=["none", "sampler", "loss"],
+        help="class imbalance: draw classes equally often, or weight the loss by 1/frequency",
+    )
+    p.add_argument(
+        "--time-limit",
+        type=float,
+        help="seconds: stop, checkpointed, after the epoch that the next one would overrun "
+        "(continue with --resume)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=Path("runs/train"))
     p.add_argument("--resume", action="store_true", help="continue from --out/last")
-    p.add_argument("--amp", action="store_true", help="mixed precision (bf16 on CPU)")
+    p.add_argument("--amp", action="store_true", help="mixed precision (bfloat16 autocast)")
     p.add_argument("--channels-last", action="store_true")
     p.add_argument("--compile", action="store_true")
     p.add_argument("--workers", type=int, default=0)
@@ -102,12 +140,26 @@ def seed_everything(seed: int) -> None:
 
 
 def build_model(args: argparse.Namespace, classes: int, in_chans: int, size: int) -> nn.Module:
+    """The model for the data: --model or --config, or --pretrained PATH's architecture; its
+    classifier, input channels and size follow the data."""
     fields = {"num_classes": classes, "in_chans": in_chans, "input_size": size}
+    hub = args.pretrained == "hub"
     try:
+        if args.pretrained is not None and not hub:
+            source = scalenet.from_pretrained(Path(args.pretrained))
+            model = source.config.replace(**fields).build()
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                scalenet.load_weights(model, source.state_dict())
+            for w in caught:
+                print(f"note: --pretrained {args.pretrained}: {w.message}", file=sys.stderr)
+            return model
         if args.config is not None:
+            if hub:
+                raise Fail("--pretrained without a PATH needs --model (published weights)")
             config = scalenet.config_from_dict(json.loads(args.config.read_text()))
             return config.replace(**fields).build()
-        return scalenet.create(args.model, pretrained=args.pretrained, **fields)
+        return scalenet.create(args.model, pretrained=hub, **fields)
     except (OSError, json.JSONDecodeError) as err:
         raise Fail(f"cannot read --config {args.config}: {err}") from None
     except scalenet.ScaleNetError as err:
@@ -133,53 +185,53 @@ def make_scheduler(opt: torch.optim.Optimizer, args: argparse.Namespace, steps_p
     return torch.optim.lr_scheduler.LambdaLR(opt, factor)  # stepped every batch
 
 
-def metrics(classes: int, device: torch.device) -> torchmetrics.MetricCollection:
-    kw: dict[str, Any] = {"task": "multiclass", "num_classes": classes}
-    return torchmetrics.MetricCollection(
-        {
-            "loss": torchmetrics.MeanMetric(),
-            "top1": torchmetrics.Accuracy(**kw),
-            "top3": torchmetrics.Accuracy(**kw, top_k=min(3, classes)),
-        }
-    ).to(device)
-
-
-def loader(
-    data: Dataset, batch: int, world: int, train: bool, seed: int, workers: int, epoch: int = 0
-) -> DataLoader:
-    """Deterministic order: a generator seeded per epoch (or DistributedSampler.set_epoch)."""
-    if world > 1:
-        sampler = DistributedSampler(data, shuffle=train, seed=seed, drop_last=False)
-        sampler.set_epoch(epoch)
-        return DataLoader(data, batch_size=batch // world, sampler=sampler, num_workers=workers)
-    generator = torch.Generator().manual_seed(seed * 1000 + epoch)
-    return DataLoader(
-        data, batch_size=batch, shuffle=train, generator=generator, num_workers=workers
+def make_batches(
+    data: ImageDataset,
+    bundle: DataBundle,
+    args: argparse.Namespace,
+    sampler: EpochSampler,
+    device: torch.device,
+    memory: bool,
+    train: bool,
+    store: dict[int, torch.Tensor],
+) -> Any:
+    """The batches of a split, made once for the run (``sampler.set_epoch`` picks the epoch):
+    a MemoryBatches (memory path) or a DataLoader with persistent workers."""
+    batch = args.batch_size // sampler.world
+    normalize = not args.no_normalize
+    mean, std = (bundle.mean, bundle.std) if normalize else (None, None)
+    pad, flip = (bundle.pad, bundle.flip) if train else (0, False)
+    if not memory:
+        return loader_batches(
+            data, batch, sampler, device, args.workers, mean, std, pad, flip, args.seed
+        )
+    return MemoryBatches(
+        data, batch, sampler, device, mean, std, pad=pad, flip=flip, seed=args.seed, store=store
     )
 
 
 def run_epoch(
     model: nn.Module,
-    data: DataLoader,
+    data: Any,
     loss_fn: nn.Module,
-    m: Any,
+    m: Metrics,
     device: torch.device,
     args: argparse.Namespace,
     opt: Any = None,
     sched: Any = None,
     show: bool = False,
     label: str = "",
-) -> dict[str, float]:
-    """One pass; trains when an optimizer is given. Returns metrics reduced over all ranks."""
+) -> tuple[dict[str, float], torch.Tensor, torch.Tensor]:
+    """One pass; trains when an optimizer is given. Returns Metrics.compute(), over all ranks."""
     train = opt is not None
-    model.train(train)
+    set_train_mode(model, train, args.freeze_backbone)
     m.reset()
-    amp = torch.autocast(
-        device.type, dtype=torch.bfloat16 if device.type == "cpu" else None, enabled=args.amp
-    )
+    amp = torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.amp)
     with torch.set_grad_enabled(train):
-        for x, y in tqdm(data, desc=label, disable=not show, leave=False):
-            x, y = x.to(device), y.to(device)
+        for x, y in tqdm(
+            data, desc=label, disable=not show or not sys.stderr.isatty(), leave=False
+        ):
+            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
             if args.channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
             with amp:
@@ -190,45 +242,8 @@ def run_epoch(
                 loss.backward()
                 opt.step()
                 sched.step()
-            m["loss"].update(loss.detach().float(), weight=len(y))
-            m["top1"].update(logits.detach().float(), y)
-            m["top3"].update(logits.detach().float(), y)
-    return {k: float(v) for k, v in m.compute().items()}
-
-
-def plot(
-    history: list[dict[str, Any]], confusion: torch.Tensor, classes: list[str], out: Path
-) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    epochs = [h["epoch"] for h in history]
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for ax, key in zip(axes, ("loss", "top1"), strict=True):
-        ax.plot(epochs, [h[f"train_{key}"] for h in history], "o-", label="train")
-        ax.plot(epochs, [h[f"val_{key}"] for h in history], "o-", label="val")
-        ax.set(xlabel="epoch", ylabel=key, title=f"{key} per epoch")
-        ax.legend()
-    fig.tight_layout()
-    fig.savefig(out / "curves.png", dpi=100)
-    plt.close(fig)
-    fig, ax = plt.subplots(figsize=(6, 5))
-    im = ax.imshow(confusion.numpy(), cmap="Blues")
-    ax.set(
-        xticks=range(len(classes)),
-        yticks=range(len(classes)),
-        xlabel="predicted",
-        ylabel="true",
-        title="test confusion matrix",
-    )
-    ax.set_xticklabels(classes, rotation=90)
-    ax.set_yticklabels(classes)
-    fig.colorbar(im)
-    fig.tight_layout()
-    fig.savefig(out / "confusion.png", dpi=100)
-    plt.close(fig)
+            m.update(logits, y, loss)
+    return m.compute()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -245,9 +260,28 @@ def main(argv: list[str] | None = None) -> int:
             dist.destroy_process_group()
 
 
-def train(args: argparse.Namespace, rank: int, world: int, device: torch.device) -> int:
+def check_args(args: argparse.Namespace, world: int) -> None:
     if args.batch_size % world:
         raise Fail(f"--batch-size {args.batch_size} does not divide over {world} processes")
+    if args.backbone_lr_mult < 0:
+        raise Fail(f"--backbone-lr-mult must be >= 0, got {args.backbone_lr_mult}")
+    if args.freeze_backbone and args.backbone_lr_mult != 1.0:
+        raise Fail("--freeze-backbone trains only the head: --backbone-lr-mult does not apply")
+    if args.pretrained == "hub" and args.config is not None:
+        raise Fail("--pretrained without a PATH needs --model (published weights)")
+    if args.time_limit is not None and args.time_limit <= 0:
+        raise Fail(f"--time-limit must be positive, got {args.time_limit}")
+
+
+def learning_rates(sched: Any, base: float, steps: int, epochs: int) -> list[float]:
+    """The head's learning rate at every step of the run (the scheduler's factor x --lr)."""
+    factor = sched.lr_lambdas[-1]
+    return [base * factor(step) for step in range(steps * epochs)]
+
+
+def train(args: argparse.Namespace, rank: int, world: int, device: torch.device) -> int:
+    check_args(args, world)
+    began = time.perf_counter()
     seed_everything(args.seed)
     data = load_data(
         args.data,
@@ -258,27 +292,61 @@ def train(args: argparse.Namespace, rank: int, world: int, device: torch.device)
         augment=not args.no_augment,
         normalize=not args.no_normalize,
         csv_file=args.csv_file,
+        in_memory={"auto": None, "memory": True, "loader": False}[args.pipeline],
+        workers=args.workers or min(8, os.cpu_count() or 1),
     )
+    show = rank == 0
+    if show and data.in_memory:
+        print(
+            f"decoded {len(data.train) + len(data.val) + len(data.test)} images into memory in "
+            f"{data.decode_seconds:.1f} s (--pipeline memory)",
+            file=sys.stderr,
+        )
     classes = len(data.classes)
     model = build_model(args, classes, data.in_chans, data.image_size).to(device)
     if args.channels_last:
         model = model.to(memory_format=torch.channels_last)
     core = model
+    groups = param_groups(core, args)
     if args.compile:
         model = torch.compile(model)  # type: ignore[assignment]
     if world > 1:
         model = nn.parallel.DistributedDataParallel(model)
-    params = core.parameters()
     if args.opt == "sgd":
-        opt: Any = torch.optim.SGD(params, args.lr, momentum=args.momentum, weight_decay=args.wd)
+        opt: Any = torch.optim.SGD(groups, args.lr, momentum=args.momentum, weight_decay=args.wd)
     else:
         cls = torch.optim.Adam if args.opt == "adam" else torch.optim.AdamW
-        opt = cls(params, args.lr, weight_decay=args.wd)
-    steps = len(loader(data.train, args.batch_size, world, True, args.seed, 0))
+        opt = cls(groups, args.lr, weight_decay=args.wd)
+    targets = data.train.targets  # type: ignore[attr-defined]
+    weights = sample_weights(targets, classes) if args.balance == "sampler" else None
+    samplers = {
+        "train": EpochSampler(len(data.train), args.seed, True, weights, rank, world),  # type: ignore[arg-type]
+        "val": EpochSampler(len(data.val), args.seed, False, None, rank, world),  # type: ignore[arg-type]
+        "test": EpochSampler(len(data.test), args.seed, False, None, rank, world),  # type: ignore[arg-type]
+    }
+    store: dict[int, torch.Tensor] = {}
+    batches = {
+        split: make_batches(
+            getattr(data, split),
+            data,
+            args,
+            sampler,
+            device,
+            data.in_memory,
+            split == "train",
+            store,
+        )
+        for split, sampler in samplers.items()
+    }
+    steps = len(batches["train"])
     sched = make_scheduler(opt, args, steps)
-    loss_fn = nn.CrossEntropyLoss(label_smoothing=args.label_smoothing)
-    m = metrics(classes, device)
-    out, show = args.out, rank == 0
+    class_weight = loss_weights(targets, classes).to(device) if args.balance == "loss" else None
+    loss_fn = nn.CrossEntropyLoss(weight=class_weight, label_smoothing=args.label_smoothing)
+    if show and class_weight is not None:
+        print(f"--balance loss: class weights {class_weight.tolist()}", file=sys.stderr)
+    eval_loss = nn.CrossEntropyLoss()  # validation and test: the plain loss
+    m = Metrics(classes, device)
+    out = args.out
     history: list[dict[str, Any]] = []
     start, best = 0, -1.0
     if args.resume:
@@ -292,11 +360,13 @@ def train(args: argparse.Namespace, rank: int, world: int, device: torch.device)
     elif show:
         out.mkdir(parents=True, exist_ok=True)
         (out / "metrics.jsonl").write_text("")
+    longest = 0.0
     for epoch in range(start, args.epochs):
         tic = time.perf_counter()
-        tr = run_epoch(
+        samplers["train"].set_epoch(epoch)
+        tr, _, tr_confusion = run_epoch(
             model,
-            loader(data.train, args.batch_size, world, True, args.seed, args.workers, epoch),
+            batches["train"],
             loss_fn,
             m,
             device,
@@ -307,26 +377,26 @@ def train(args: argparse.Namespace, rank: int, world: int, device: torch.device)
             f"epoch {epoch + 1}/{args.epochs}",
         )
         seconds = time.perf_counter() - tic
-        va = run_epoch(
-            model,
-            loader(data.val, args.batch_size, world, False, args.seed, args.workers),
-            loss_fn,
-            m,
-            device,
-            args,
-        )
+        va, _, va_confusion = run_epoch(model, batches["val"], eval_loss, m, device, args)
         row = {
             "epoch": epoch + 1,
             **{f"train_{k}": v for k, v in tr.items()},
             **{f"val_{k}": v for k, v in va.items()},
-            "lr": sched.get_last_lr()[0],
-            "images_per_s": len(data.train) / seconds,
+            "val_pred_max_share": float(va_confusion.sum(0).max() / va_confusion.sum()),
+            "train_class_counts": tr_confusion.sum(1).tolist(),  # the images drawn, per class
+            "lr": sched.get_last_lr()[-1],
+            "images_per_s": len(samplers["train"]) * world / seconds,
+            "seconds": time.perf_counter() - tic,
         }
         history.append(row)
         if show:
             print(
                 json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()})
             )
+            if message := collapse_message(va_confusion, data.classes):
+                print(
+                    f"warning: epoch {epoch + 1}: validation: the model {message}", file=sys.stderr
+                )
             with (out / "metrics.jsonl").open("a") as f:
                 f.write(json.dumps(row) + "\n")
             if va["top1"] > best:
@@ -345,39 +415,47 @@ def train(args: argparse.Namespace, rank: int, world: int, device: torch.device)
             dist.barrier()  # rank 0 has written the checkpoints
         if args.stop_after is not None and epoch + 1 >= args.stop_after:
             return 0  # as if killed here: the last checkpoint is complete
+        longest = max(longest, time.perf_counter() - tic)
+        elapsed = time.perf_counter() - began
+        if args.time_limit and epoch + 1 < args.epochs and elapsed + longest > args.time_limit:
+            if show:
+                print(
+                    f"stopped after epoch {epoch + 1} of {args.epochs}: --time-limit "
+                    f"{args.time_limit:g} s; continue with --resume --out {out}",
+                    file=sys.stderr,
+                )
+            return 0
     # Test the best checkpoint.
     scalenet.load_weights(core, out / "best" / "model.safetensors")
-    te = run_epoch(
-        model,
-        loader(data.test, args.batch_size, world, False, args.seed, args.workers),
-        loss_fn,
-        m,
-        device,
-        args,
-    )
-    per_class = torchmetrics.Accuracy(task="multiclass", num_classes=classes, average=None)
-    confusion = torchmetrics.ConfusionMatrix(task="multiclass", num_classes=classes)
-    core.eval()
-    with torch.no_grad():
-        for x, y in loader(data.test, args.batch_size, world, False, args.seed, args.workers):
-            pred = core(x.to(device)).cpu()
-            per_class.update(pred, y)
-            confusion.update(pred, y)
-    per = per_class.compute()
-    matrix = confusion.compute()
+    te, per_class, confusion = run_epoch(model, batches["test"], eval_loss, m, device, args)
     if show:
         result = {
             "test": te,
-            "per_class": dict(zip(data.classes, per.tolist(), strict=True)),
-            "confusion": matrix.tolist(),
+            "per_class": dict(zip(data.classes, per_class.tolist(), strict=True)),
+            "confusion": confusion.tolist(),
             "classes": data.classes,
+            "train_seconds": sum(h["seconds"] for h in history),
         }
         (out / "test_metrics.json").write_text(json.dumps(result, indent=2))
-        plot(history, matrix, data.classes, out)
+        if message := collapse_message(confusion, data.classes):
+            print(f"warning: test: the model {message}", file=sys.stderr)
+        from plots import save_all  # matplotlib only when plotting
+
+        lrs = learning_rates(sched, args.lr, steps, args.epochs)
+        paths = save_all(
+            out,
+            history,
+            [i / steps for i in range(len(lrs))],
+            lrs,
+            confusion,
+            per_class.tolist(),
+            data.classes,
+        )
         print(
-            f"test accuracy: {100 * te['top1']:.2f}% (top-3 {100 * te['top3']:.2f}%, "
-            f"loss {te['loss']:.3f}); best model in {out / 'best'}; plots: "
-            f"{out / 'curves.png'}, {out / 'confusion.png'}"
+            f"test accuracy: {100 * te['top1']:.2f}% (top-3 {100 * te['top3']:.2f}%, balanced "
+            f"{100 * te['balanced_acc']:.2f}%, macro-F1 {100 * te['macro_f1']:.2f}%, loss "
+            f"{te['loss']:.3f}); best model in {out / 'best'}; plots: "
+            + ", ".join(str(p) for p in paths)
         )
     return 0
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -47,6 +48,7 @@ def test_one_epoch_on_digits_is_well_above_chance(tmp_path: Path) -> None:
         "metrics.jsonl",
         "curves.png",
         "confusion.png",
+        "per_class.png",
         "best/model.safetensors",
         "best/config.json",
         "last/model.safetensors",
@@ -54,6 +56,14 @@ def test_one_epoch_on_digits_is_well_above_chance(tmp_path: Path) -> None:
         assert (tmp_path / "run" / name).is_file(), name
     rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").open()]
     assert [r["epoch"] for r in rows] == [1]
+    for split in ("train", "val"):
+        for key in ("loss", "top1", "top3", "balanced_acc", "macro_f1"):
+            assert 0 <= rows[0][f"{split}_{key}"] < 10, key
+    assert sum(rows[0]["train_class_counts"]) == 1294  # digits' train split, drawn once
+    assert "decoded 1797 images into memory" in result.stderr  # --pipeline auto: memory
+    for name in ("curves.png", "confusion.png", "per_class.png"):
+        with Image.open(tmp_path / "run" / name) as image:
+            assert image.size[0] >= 500, name
     assert len(metrics["per_class"]) == 10
     assert sum(map(sum, metrics["confusion"])) == 359  # the digits test split
     # The best checkpoint is a save_pretrained folder: it loads as is.
@@ -61,18 +71,25 @@ def test_one_epoch_on_digits_is_well_above_chance(tmp_path: Path) -> None:
 
 
 def test_killed_and_resumed_run_equals_uninterrupted(tmp_path: Path) -> None:
-    straight = train("--epochs", "2", "--out", str(tmp_path / "a"), tmp=tmp_path)
+    """On the in-memory path (augmentation on the device); --time-limit stops the second run
+    after its first epoch, as a 10-minute GPU call would."""
+    memory = ["--pipeline", "memory", "--epochs", "2"]
+    straight = train(*memory, "--out", str(tmp_path / "a"), tmp=tmp_path)
     assert straight.returncode == 0, straight.stderr
-    killed = train("--epochs", "2", "--stop-after", "1", "--out", str(tmp_path / "b"), tmp=tmp_path)
+    killed = train(*memory, "--time-limit", "0.01", "--out", str(tmp_path / "b"), tmp=tmp_path)
     assert killed.returncode == 0, killed.stderr
+    assert "stopped after epoch 1 of 2: --time-limit" in killed.stderr
     assert not (tmp_path / "b" / "test_metrics.json").exists()
-    resumed = train("--epochs", "2", "--resume", "--out", str(tmp_path / "b"), tmp=tmp_path)
+    resumed = train(*memory, "--resume", "--out", str(tmp_path / "b"), tmp=tmp_path)
     assert resumed.returncode == 0, resumed.stderr
     rows = [
         [json.loads(line) for line in (tmp_path / d / "metrics.jsonl").open()] for d in ("a", "b")
     ]
+    assert len(rows[1]) == 2
     for a, b in zip(*rows, strict=True):
-        a.pop("images_per_s"), b.pop("images_per_s")
+        for row in (a, b):
+            row.pop("images_per_s"), row.pop("seconds")
+        assert a.pop("train_class_counts") == b.pop("train_class_counts")
         assert a == pytest.approx(b, rel=1e-6, abs=1e-6)
     for name in ("last", "best"):
         wa = safetensors.torch.load_file(str(tmp_path / "a" / name / "model.safetensors"))
@@ -190,3 +207,72 @@ def test_bad_arguments_give_one_clear_line(tmp_path: Path) -> None:
         run("--data", "csv", "--data-dir", str(tmp_path / "csv"), "--image-size", "16")
     )
     assert "resume" in one_error_line(run("--resume", "--out", str(tmp_path / "empty")))
+
+
+def grey_tree(root: Path, counts: dict[str, int], size: int = 8) -> None:
+    """Identical grey images: nothing tells the classes apart, so a model can only predict the
+    same class for every image (BatchNorm makes the output one constant vector)."""
+    for split in ("train", "test"):
+        for label, n in counts.items():
+            folder = root / split / label
+            folder.mkdir(parents=True)
+            for i in range(n if split == "train" else max(1, n // 4)):
+                Image.new("RGB", (size, size), (128, 128, 128)).save(folder / f"{i}.png")
+
+
+def test_imbalance_collapse_warning_and_balance(tmp_path: Path) -> None:
+    grey_tree(tmp_path / "set", {"common": 90, "rare": 10})
+    base = ["--data", "imagefolder", "--data-dir", str(tmp_path / "set"), "--image-size", "8"]
+    plain = train(*base, "--epochs", "1", "--out", str(tmp_path / "none"), tmp=tmp_path)
+    assert plain.returncode == 0, plain.stderr
+    assert "warning: epoch 1: validation: the model predicts class '" in plain.stderr
+    assert "for 100% of images" in plain.stderr
+    assert "warning: test: the model predicts class" in plain.stderr
+    row = json.loads((tmp_path / "none" / "metrics.jsonl").read_text())
+    # Validation: 10 images (9 + 1); one class for all of them.
+    assert row["val_pred_max_share"] == 1.0
+    assert row["val_balanced_acc"] == pytest.approx(0.5)  # recall 1 and 0
+    assert row["val_top1"] in (pytest.approx(0.9), pytest.approx(0.1))
+    f1 = (2 * 0.9 / 1.9) / 2 if row["val_top1"] > 0.5 else (2 * 0.1 / 1.1) / 2
+    assert row["val_macro_f1"] == pytest.approx(f1, abs=1e-6)
+    assert row["train_class_counts"] == [81, 9]  # the train split, each image once
+
+    sampler = train(
+        *base, "--balance", "sampler", "--epochs", "1", "--out", str(tmp_path / "s"), tmp=tmp_path
+    )
+    assert sampler.returncode == 0, sampler.stderr
+    drawn = [
+        json.loads(line)["train_class_counts"] for line in (tmp_path / "s" / "metrics.jsonl").open()
+    ]
+    assert all(sum(d) == 90 for d in drawn)
+    assert all(25 <= d[1] <= 65 for d in drawn)  # ~45 each, not 9
+    weighted = train(
+        *base, "--balance", "loss", "--epochs", "1", "--out", str(tmp_path / "l"), tmp=tmp_path
+    )
+    assert weighted.returncode == 0, weighted.stderr
+    # n / (classes * n_c) for 81 and 9 training images
+    printed = re.search(r"--balance loss: class weights \[(.*)\]", weighted.stderr)
+    assert printed is not None, weighted.stderr
+    weights = [float(w) for w in printed.group(1).split(",")]
+    assert weights == pytest.approx([90 / (2 * 81), 90 / (2 * 9)])
+
+
+def test_pretrained_folder_freeze_backbone_at_512_px(tmp_path: Path) -> None:
+    pretrained = TINY.replace(num_classes=10).build()
+    pretrained.save_pretrained(tmp_path / "pre")
+    write_images(tmp_path / "big", 3)
+    result = train(
+        "--data", "imagefolder", "--data-dir", str(tmp_path / "big"), "--image-size", "512",
+        "--pretrained", str(tmp_path / "pre"), "--freeze-backbone", "--batch-size", "4",
+        "--epochs", "1", "--out", str(tmp_path / "run"), tmp=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "classifier was re-initialised" in result.stderr
+    before = safetensors.torch.load_file(str(tmp_path / "pre" / "model.safetensors"))
+    after = safetensors.torch.load_file(str(tmp_path / "run" / "last" / "model.safetensors"))
+    assert after["fc.weight"].shape == (2, before["fc.weight"].shape[1])
+    backbone = [k for k in before if not k.startswith("fc.")]
+    assert any("running_mean" in k for k in backbone)
+    for key in backbone:  # weights and BatchNorm statistics untouched
+        assert torch.equal(before[key], after[key]), key
+    assert scalenet.from_pretrained(tmp_path / "run" / "last").config.input_size == 512
