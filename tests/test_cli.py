@@ -1,4 +1,5 @@
-"""The real `scalenet` console script, run in a subprocess."""
+"""The `scalenet` command: in-process through click's CliRunner (stdout and stderr apart, exit
+codes as the shell sees them), and the installed console script itself in a subprocess."""
 
 from __future__ import annotations
 
@@ -20,8 +21,17 @@ from scalenet.cli import main
 SCRIPT = shutil.which("scalenet") or str(Path(sys.executable).with_name("scalenet"))
 
 
-def run(*args: str) -> subprocess.CompletedProcess[str]:
+def script(*args: str) -> subprocess.CompletedProcess[str]:
+    """The installed console script (each run pays ~3 s of torch import)."""
     return subprocess.run([SCRIPT, *args], capture_output=True, text=True, timeout=120, check=False)
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    """The command in this process, with what a subprocess would give: status, stdout, stderr."""
+    result = CliRunner().invoke(main, list(args), prog_name="scalenet")
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return subprocess.CompletedProcess(args, result.exit_code, result.stdout, result.stderr)
 
 
 def test_help_everywhere() -> None:
@@ -78,10 +88,17 @@ def test_check_exit_codes_and_messages() -> None:
     assert "resnet50" in unknown.stderr  # the suggestion
 
 
-def test_usage_error_from_the_script_exits_2() -> None:
-    result = run("summary", "resnet18", "--format", "yaml")
-    assert result.returncode == 2
-    assert "Error" in result.stderr
+def test_the_installed_script() -> None:
+    ok = script("check", "resnet50", "--input-size", "224")
+    assert ok.returncode == 0, ok.stderr
+    assert "fits" in ok.stdout
+    bad = script("check", "resnet50", "--input-size", "250")
+    assert bad.returncode == 1
+    assert "224 or 256" in bad.stderr
+    usage = script("summary", "resnet18", "--format", "yaml")
+    assert usage.returncode == 2
+    assert "Error" in usage.stderr
+    assert "Traceback" not in usage.stderr
 
 
 @pytest.mark.parametrize(
