@@ -112,7 +112,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--channels-last", action="store_true")
     p.add_argument("--compile", action="store_true")
     p.add_argument("--workers", type=int, default=0)
-    p.add_argument("--stop-after", type=int, help=argparse.SUPPRESS)  # simulate a kill (tests)
     return p.parse_args(argv)
 
 
@@ -413,8 +412,6 @@ def train(args: argparse.Namespace, rank: int, world: int, device: torch.device)
             )
         if world > 1:
             dist.barrier()  # rank 0 has written the checkpoints
-        if args.stop_after is not None and epoch + 1 >= args.stop_after:
-            return 0  # as if killed here: the last checkpoint is complete
         longest = max(longest, time.perf_counter() - tic)
         elapsed = time.perf_counter() - began
         if args.time_limit and epoch + 1 < args.epochs and elapsed + longest > args.time_limit:
