@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import atexit
 import doctest
+import functools
 import os
 import shutil
 import tempfile
@@ -43,7 +44,9 @@ DOCS_REPO = "my-org/resnet20-cifar10"
 _workdirs: dict[int, Path] = {}  # id(document) -> the working directory of its current block
 
 
+@functools.cache
 def _scratch() -> Path:
+    """One folder for the session's block folders, removed when the session ends."""
     base = Path(tempfile.mkdtemp(prefix="scalenet-docs-"))
     atexit.register(shutil.rmtree, base, ignore_errors=True)
     return base

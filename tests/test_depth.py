@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 from torchvision.models.resnet import BasicBlock, Bottleneck
 
 import scalenet
-from scalenet.config import MAX_BLOCKS, nearest_depths
+from scalenet.config import MAX_BLOCKS
+from scalenet.depth import nearest_depths
 
 
 def count(model: torch.nn.Module) -> int:
@@ -165,13 +166,14 @@ def test_depth_and_depths_together_is_an_error() -> None:
     assert err.value.field == "depth"
 
 
-@pytest.mark.parametrize("bad", [20.0, "20", True, None])
+@pytest.mark.parametrize("bad", [20.0, "20", True])
 def test_depth_must_be_an_integer(bad: object) -> None:
-    if bad is None:
-        assert scalenet.resnet(depth=bad).config.depths == (2, 2, 2, 2)  # None: not given
-        return
     with pytest.raises(scalenet.ConfigError, match="depth="):
         scalenet.resnet(depth=bad)  # type: ignore[arg-type]
+
+
+def test_depth_none_means_not_given() -> None:
+    assert scalenet.resnet(depth=None).config == scalenet.resnet().config
 
 
 def test_an_int_for_depths_points_at_depth() -> None:

@@ -10,22 +10,16 @@ Examples:
 from . import timm_compat  # noqa: F401  (registers the zoo with timm)
 from ._version import __version__
 from .builders import resnet, simple_cnn
-from .config import ResNetConfig, SimpleCNNConfig, config_from_dict, resnet_layout
+from .config import ResNetConfig, SimpleCNNConfig, config_from_dict
+from .depth import resnet_layout
 from .errors import ConfigError, InputError, ScaleNetError, ShapeError, WeightsError
 from .hub import from_pretrained, push_to_hub, save_pretrained
 from .inference import optimize_for_inference
 from .models import ResNet, ScaleNetModel, SimpleCNN
-from .plan import (
-    LayerSpec,
-    check_input_size,
-    min_input_size,
-    nearest_valid_sizes,
-    output_stride,
-    plan,
-    valid_input_sizes,
-)
+from .plan import LayerSpec, min_input_size, output_stride, plan
 from .profile import LayerRow, Profile, profile
 from .scaling import compound_scale, fit_budget, scale
+from .sizes import check_input_size, nearest_valid_sizes, valid_input_sizes
 from .weights import load_weights
 from .zoo import ZooEntry, create, get_config, get_entry, list_models
 

@@ -18,8 +18,8 @@ from .config import (
     SimpleCNNConfig,
     Stem,
     _check_choice,
-    resnet_layout,
 )
+from .depth import resnet_layout
 from .errors import ConfigError
 from .models.resnet import ResNet
 from .models.simple_cnn import SimpleCNN

@@ -24,12 +24,14 @@ from typing import Any, cast
 import click
 import torch
 
-from .config import MAX_INPUT_SIZE, ResNetConfig, SimpleCNNConfig, resnet_layout
+from .config import MAX_INPUT_SIZE, ResNetConfig, SimpleCNNConfig
+from .depth import resnet_layout
 from .errors import ConfigError, ScaleNetError, ShapeError
-from .plan import check_input_size, output_stride, valid_input_sizes
+from .plan import output_stride
 from .profile import LayerRow, Method, Optimizer, human, profile
 from .saving import read_config
 from .scaling import ALPHA, BETA, GAMMA, compound_scale, fit_budget
+from .sizes import check_input_size, valid_input_sizes
 from .zoo import ZOO, get_config, list_models, zoo_markdown
 
 Config = ResNetConfig | SimpleCNNConfig

@@ -38,7 +38,6 @@ from ._fetch import _download, download
 from ._skeleton import skeleton
 from .errors import ConfigError, WeightsError, first_line
 from .models.base import ScaleNetModel
-from .plan import model_cfg
 from .saving import (
     CONFIG_NAME,
     CUSTOM,
@@ -50,6 +49,7 @@ from .saving import (
     read_config,
     save_pretrained,
 )
+from .sizes import model_cfg
 from .weights import assign_exact, conform, load_weights, read_state_dict, set_in_chans
 
 __all__ = [

@@ -35,7 +35,8 @@ from ._version import __version__
 from .card import model_card
 from .config import IMAGENET_MEAN, IMAGENET_STD, ResNetConfig, SimpleCNNConfig, config_from_dict
 from .errors import ConfigError, WeightsError
-from .plan import count_params, model_cfg
+from .plan import count_params
+from .sizes import model_cfg
 
 if TYPE_CHECKING:
     from .models.base import ScaleNetModel

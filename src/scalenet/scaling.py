@@ -22,7 +22,7 @@ import math
 
 from .config import ResNetConfig
 from .errors import ConfigError
-from .plan import nearest_valid_sizes
+from .sizes import nearest_valid_sizes
 
 __all__ = ["compound_scale", "fit_budget", "round_width", "scale"]
 

@@ -27,13 +27,12 @@ from .config import (
     ResNetConfig,
     SimpleCNNConfig,
     Stem,
-    nearest_depths,
-    resnet_layout,
 )
+from .depth import nearest_depths, resnet_layout
 from .errors import ConfigError, WeightsError
 from .models.base import ScaleNetModel
-from .plan import model_cfg
 from .scaling import compound_scale
+from .sizes import model_cfg
 
 __all__ = ["ZooEntry", "create", "get_config", "get_entry", "list_models", "zoo_markdown"]
 
