@@ -6,6 +6,9 @@ from collections.abc import Sequence
 
 import torch
 
+# Training labels are imbalanced when the largest class has at least this many times the
+# images of the smallest.
+IMBALANCE_RATIO = 1.5
 # A model "collapses" when at least this share of its predictions is one class c and fewer
 # than COLLAPSE_OTHERS of the images of the other classes are classified correctly.
 COLLAPSE_SHARE = 0.9
@@ -31,8 +34,30 @@ def sample_weights(targets: Sequence[int], classes: int) -> torch.Tensor:
     return 1.0 / counts[torch.as_tensor(list(targets), dtype=torch.int64)]
 
 
+def imbalance_advice(targets: Sequence[int], classes: int, balance: str = "none") -> str | None:
+    """What to try when the predictions collapse: balancing, where the training labels are
+    imbalanced (see IMBALANCE_RATIO) and ``balance`` (train.py's --balance) is "none"; else None.
+
+    Examples:
+        >>> print(imbalance_advice([0] * 90 + [1] * 10, 2))
+        Imbalanced training classes (90 to 10 images): try --balance sampler or --balance loss
+        >>> imbalance_advice([0] * 90 + [1] * 10, 2, "sampler") is None
+        True
+    """
+    counts = class_counts(targets, classes)
+    present = counts[counts > 0]
+    most, least = int(present.max()), int(present.min())
+    if balance != "none" or most < IMBALANCE_RATIO * least:
+        return None
+    return (
+        f"Imbalanced training classes ({most} to {least} images): try --balance sampler or "
+        "--balance loss"
+    )
+
+
 def collapse_message(confusion: torch.Tensor, classes: Sequence[str]) -> str | None:
-    """A warning when the predictions collapse onto one class (see COLLAPSE_SHARE), else None.
+    """What the predictions do when they collapse onto one class (see COLLAPSE_SHARE), else
+    None; train.py adds what to try (:func:`imbalance_advice`).
 
     ``confusion[t, p]`` counts images of true class t predicted as p.
     """
@@ -57,8 +82,4 @@ def collapse_message(confusion: torch.Tensor, classes: Sequence[str]) -> str | N
             f"accuracy {100 * accuracy:.1f}%, majority-class rate {100 * rate:.1f}%"
             f" (class {classes[majority]!r})"
         )
-    return (
-        f"predicts class {classes[c]!r} for {100 * share:.0f}% of images; {compare}. "
-        "The classes may be imbalanced (try --balance sampler or --balance loss) or the "
-        "learning rate too high"
-    )
+    return f"predicts class {classes[c]!r} for {100 * share:.0f}% of images; {compare}"

@@ -1,10 +1,11 @@
 """The data layer of the example training script: digits, CIFAR-10, ImageFolder trees, CSV lists.
 
 ``load_data(kind, data_dir, ...)`` returns a :class:`DataBundle`: train/val/test datasets whose
-items are ``(float tensor 3 x S x S, int label)``, the class names, and the per-channel mean/std
-of the training split. Splits depend only on ``seed``; augmentation draws from torch's global RNG,
-so restoring ``torch.get_rng_state()`` reproduces it. Bad data or arguments raise
-:class:`DataError` with a one-line message. Nothing is cached on disk.
+items are ``(float tensor 3 x S x S, int label)``, the class names, the per-channel mean/std
+of the training split, and the input size S beside the data's own size (:func:`data_size`).
+Splits depend only on ``seed``; augmentation draws from torch's global RNG, so restoring
+``torch.get_rng_state()`` reproduces it. Bad data or arguments raise :class:`DataError` with a
+one-line message. Nothing is cached on disk.
 
 With ``in_memory=True`` (or ``None`` and data that fits, see :data:`MEMORY_LIMIT`) every image is
 decoded once, in parallel, into one uint8 tensor per source (:class:`MemorySource`); the
@@ -17,6 +18,7 @@ import csv
 import io
 import os
 import re
+import statistics
 import time
 import warnings
 import zipfile
@@ -33,7 +35,11 @@ from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as TF
 
 KINDS = ("digits", "cifar10", "imagefolder", "csv")
-DEFAULT_IMAGE_SIZE = {"digits": 32, "cifar10": 32, "imagefolder": 224, "csv": 224}
+# scikit-learn's digits are 8x8: they are upsampled to the input size of the CIFAR ResNets.
+DIGITS_SIZE = 32
+# The data's own size is read from the headers of at most this many training images, evenly
+# spaced through the split (reading a header does not decode the image).
+SIZE_SAMPLE = 1000
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
 TEST_FRACTION = 0.2  # the stratified test split of data that has none (digits, a single CSV)
 # mean/std use a seeded subset of this many training images when there are more: decoding all
@@ -65,22 +71,28 @@ class DataBundle:
     test: Dataset[tuple[torch.Tensor, int]]
     classes: list[str]
     in_chans: int
-    image_size: int
+    image_size: int  # the input size S that the images are resized to
     mean: tuple[float, ...]
     std: tuple[float, ...]
     pad: int = 0  # training augmentation: random crop after zero padding by this many pixels
     flip: bool = False  # ... and a random horizontal flip
     in_memory: bool = False  # the images were decoded into memory (MemorySource)
     decode_seconds: float = 0.0  # how long that took
+    data_size: int = 0  # the data's own size (data_size()); digits: 8
 
 
 class _Source:
     """Labels and un-augmented images: index -> float 3 x S x S tensor in [0, 1]."""
 
-    def __init__(self, labels: Sequence[int], size: int) -> None:
+    def __init__(self, labels: Sequence[int], size: int = 0) -> None:
+        # size 0: not chosen yet (load_data sets it once it knows the data's size)
         self.labels, self.size = [int(label) for label in labels], size
 
     def image(self, i: int) -> torch.Tensor:
+        raise NotImplementedError
+
+    def shape(self, i: int) -> tuple[int, int]:
+        """(width, height) of image i as stored, before any resizing."""
         raise NotImplementedError
 
     def batch(self, indices: Sequence[int]) -> torch.Tensor:
@@ -94,9 +106,12 @@ class _Source:
 class _TensorSource(_Source):
     """Images in memory as an N x 3 x h x w uint8 tensor of values 0..scale; bilinear resize."""
 
-    def __init__(self, images: torch.Tensor, labels: Sequence[int], size: int, scale: float):
-        super().__init__(labels, size)
+    def __init__(self, images: torch.Tensor, labels: Sequence[int], scale: float):
+        super().__init__(labels)
         self.images, self.scale = images, scale
+
+    def shape(self, i: int) -> tuple[int, int]:
+        return self.images.shape[-1], self.images.shape[-2]
 
     def batch(self, indices: Sequence[int]) -> torch.Tensor:
         x = self.images[list(indices)].float() / self.scale
@@ -173,12 +188,22 @@ def to_memory(source: _Source, workers: int = 0) -> MemorySource:
 class _FileSource(_Source):
     """Image files decoded by PIL when read, converted to RGB and resized (bilinear)."""
 
-    def __init__(self, files: Sequence[Path | str], labels: Sequence[int], size: int) -> None:
-        super().__init__(labels, size)
+    def __init__(self, files: Sequence[Path | str], labels: Sequence[int]) -> None:
+        super().__init__(labels)
         self.names = [str(f) for f in files]
 
     def _read(self, i: int) -> bytes:
         return Path(self.names[i]).read_bytes()
+
+    def shape(self, i: int) -> tuple[int, int]:
+        try:
+            with Image.open(io.BytesIO(self._read(i))) as img:
+                return img.size
+        except UnidentifiedImageError as err:
+            raise DataError(f"cannot read image {self.names[i]}: not a known image format") from err
+        except (OSError, SyntaxError, ValueError, zipfile.BadZipFile) as err:
+            reason = " ".join(str(err).split())
+            raise DataError(f"cannot read image {self.names[i]}: {reason}") from err
 
     def image(self, i: int) -> torch.Tensor:
         return self.pixels(i).float().div_(255)
@@ -218,8 +243,8 @@ class _ZipSource(_FileSource):
     """Members of a zip. Only their names are kept; the archive is opened on first use in each
     process, since an open ZipFile must not be shared with DataLoader worker processes."""
 
-    def __init__(self, path: Path, members: Sequence[str], labels: Sequence[int], size: int):
-        super().__init__([f"{path}:{m}" for m in members], labels, size)
+    def __init__(self, path: Path, members: Sequence[str], labels: Sequence[int]):
+        super().__init__([f"{path}:{m}" for m in members], labels)
         self.path, self.members = path, list(members)
         self._zip: zipfile.ZipFile | None = None
         self._pid = -1
@@ -299,18 +324,18 @@ class _Loaded(NamedTuple):
     test: ImageDataset
 
 
-def _load_digits(size: int, seed: int) -> _Loaded:
+def _load_digits(seed: int) -> _Loaded:
     from sklearn.datasets import load_digits  # only this kind needs scikit-learn
 
     digits = load_digits()
     images = torch.from_numpy(digits.images).to(torch.uint8)[:, None].repeat(1, 3, 1, 1)
-    source = _TensorSource(images, digits.target.tolist(), size, scale=16.0)
+    source = _TensorSource(images, digits.target.tolist(), scale=16.0)
     train, test = _split(ImageDataset(source), TEST_FRACTION, [seed, 0], "test")
     return _Loaded([str(c) for c in digits.target_names], train, None, test)
 
 
 def _zip_split(
-    path: Path, prefix: str, classes: list[str] | None, size: int
+    path: Path, prefix: str, classes: list[str] | None
 ) -> tuple[list[str], ImageDataset]:
     """The ``<prefix>/<class>/<image>`` members of a zip; classes sorted if not given."""
     if not path.is_file():
@@ -328,13 +353,11 @@ def _zip_split(
     if unknown := sorted({parts[1] for parts in found} - set(classes)):
         raise DataError(f"{path} has classes {unknown} that the training data lacks")
     labels = [classes.index(parts[1]) for parts in found]
-    source = _ZipSource(path, ["/".join(parts) for parts in found], labels, size)
+    source = _ZipSource(path, ["/".join(parts) for parts in found], labels)
     return classes, ImageDataset(source)
 
 
-def _folder_split(
-    folder: Path, classes: list[str] | None, size: int
-) -> tuple[list[str], ImageDataset]:
+def _folder_split(folder: Path, classes: list[str] | None) -> tuple[list[str], ImageDataset]:
     """An ImageFolder tree ``folder/<class>/.../<image>``; classes sorted if not given."""
     if not folder.is_dir():
         raise DataError(f"{folder} is not a folder: expected {folder}/<class>/<image> files")
@@ -350,23 +373,21 @@ def _folder_split(
                 labels.append(label)
     if not files:
         raise DataError(f"no images in {folder}: expected {folder}/<class>/<image> files")
-    return classes, ImageDataset(_FileSource(files, labels, size))
+    return classes, ImageDataset(_FileSource(files, labels))
 
 
-def _load_folders(root: Path, size: int) -> _Loaded:
-    classes, train = _folder_split(root / "train", None, size)
-    val = _folder_split(root / "val", classes, size)[1] if (root / "val").is_dir() else None
-    return _Loaded(classes, train, val, _folder_split(root / "test", classes, size)[1])
+def _load_folders(root: Path) -> _Loaded:
+    classes, train = _folder_split(root / "train", None)
+    val = _folder_split(root / "val", classes)[1] if (root / "val").is_dir() else None
+    return _Loaded(classes, train, val, _folder_split(root / "test", classes)[1])
 
 
-def _load_cifar10(root: Path, size: int) -> _Loaded:
+def _load_cifar10(root: Path) -> _Loaded:
     if (root / "train.zip").exists() or (root / "test.zip").exists():
-        classes, train = _zip_split(root / "train.zip", "train", None, size)
-        return _Loaded(
-            classes, train, None, _zip_split(root / "test.zip", "test", classes, size)[1]
-        )
+        classes, train = _zip_split(root / "train.zip", "train", None)
+        return _Loaded(classes, train, None, _zip_split(root / "test.zip", "test", classes)[1])
     if (root / "train").is_dir():
-        return _load_folders(root, size)
+        return _load_folders(root)
     root = root.parent if root.name == "cifar-10-batches-py" else root
     if not (root / "cifar-10-batches-py").is_dir():
         raise DataError(
@@ -382,7 +403,7 @@ def _load_cifar10(root: Path, size: int) -> _Loaded:
         except (RuntimeError, OSError, ValueError) as err:
             raise DataError(f"cannot read {root / 'cifar-10-batches-py'}: {err}") from err
         images = torch.from_numpy(data.data).permute(0, 3, 1, 2).contiguous()
-        splits.append(ImageDataset(_TensorSource(images, data.targets, size, scale=255.0)))
+        splits.append(ImageDataset(_TensorSource(images, data.targets, scale=255.0)))
     return _Loaded(list(data.classes), splits[0], None, splits[1])
 
 
@@ -445,14 +466,14 @@ def _csv_labels(tables: list[list[_Row]]) -> tuple[list[str], list[list[int]]]:
     return classes, [[lookup[key] for key in table_keys] for table_keys in keys]
 
 
-def _load_csv(root: Path, csv_file: Path | None, size: int, seed: int) -> _Loaded:
+def _load_csv(root: Path, csv_file: Path | None, seed: int) -> _Loaded:
     """``train.csv`` and ``test.csv`` (and ``val.csv``) if there are, else one CSV split 80/20."""
     names = ["train", "val", "test"] if (root / "val.csv").is_file() else ["train", "test"]
     if csv_file is None and all((root / f"{name}.csv").is_file() for name in names):
         tables = [_read_csv(root / f"{name}.csv", root) for name in names]
         classes, labels = _csv_labels(tables)
         splits = [
-            ImageDataset(_FileSource([r.file for r in table], table_labels, size))
+            ImageDataset(_FileSource([r.file for r in table], table_labels))
             for table, table_labels in zip(tables, labels, strict=True)
         ]
         return _Loaded(classes, splits[0], splits[1] if len(splits) == 3 else None, splits[-1])
@@ -462,9 +483,30 @@ def _load_csv(root: Path, csv_file: Path | None, size: int, seed: int) -> _Loade
         csv_file = root / csv_file  # a name relative to data_dir
     rows = _read_csv(csv_file or root / "labels.csv", root)
     classes, (labels,) = _csv_labels([rows])
-    source = _FileSource([r.file for r in rows], labels, size)
+    source = _FileSource([r.file for r in rows], labels)
     train, test = _split(ImageDataset(source), TEST_FRACTION, [seed, 0], "test")
     return _Loaded(classes, train, None, test)
+
+
+def data_size(shapes: Sequence[tuple[int, int]]) -> int:
+    """The data's own input size, from the (width, height) of its images: the median of their
+    shorter sides (the lower median for an even count). For images that all share one square
+    size, that size.
+
+    Examples:
+        >>> data_size([(32, 32)] * 5)
+        32
+        >>> data_size([(640, 480), (500, 375), (300, 400)])  # shorter sides 480, 375, 300
+        375
+    """
+    if not shapes:
+        raise ValueError("no images to take a size from")
+    return int(statistics.median_low(min(w, h) for w, h in shapes))
+
+
+def _sample(n: int, k: int = SIZE_SAMPLE) -> list[int]:
+    """At most k indices in range(n), evenly spaced, first and last included."""
+    return sorted({round(i * (n - 1) / (k - 1)) for i in range(k)}) if n > k else list(range(n))
 
 
 def load_data(
@@ -472,6 +514,7 @@ def load_data(
     data_dir: str | Path | None = None,
     *,
     image_size: int | None = None,
+    fit_size: Callable[[int], int] | None = None,
     val_fraction: float = 0.1,
     seed: int = 0,
     augment: bool = True,
@@ -482,24 +525,27 @@ def load_data(
 ) -> DataBundle:
     """Load ``kind`` ("digits", "cifar10", "imagefolder" or "csv") as train/val/test datasets.
 
-    Images are RGB floats resized to ``image_size`` (default 32 for digits and cifar10, else
-    224). Where the data has no val split, a stratified ``val_fraction`` of the training images
-    is held out, seeded by ``seed``; digits and a single CSV also hold out a stratified 20% test
-    split. ``mean``/``std`` come from the training split (see ``_mean_std``). Training
-    augmentation is a random crop after zero padding: 2 px at size 32 (size/16) for digits, which
-    are not flip-invariant; 4 px (size/8) and a horizontal flip otherwise, the ResNet recipe.
-    ``in_memory`` decodes every image once into memory (``workers`` processes); ``None`` does so
-    when the decoded images take at most :data:`MEMORY_LIMIT` bytes and a quarter of the RAM.
+    Images are RGB floats resized to ``image_size``; by default to the data's own size
+    (``data_size`` of up to :data:`SIZE_SAMPLE` training images, read from their headers:
+    32 for CIFAR-10), except digits, whose 8x8 images are upsampled to :data:`DIGITS_SIZE`.
+    ``fit_size`` then maps that default to the size used (train.py: the nearest size the model
+    accepts); it is not applied to an explicit ``image_size``. Where the data has no val split,
+    a stratified ``val_fraction`` of the training images is held out, seeded by ``seed``;
+    digits and a single CSV also hold out a stratified 20% test split. ``mean``/``std`` come
+    from the training split (see ``_mean_std``). Training augmentation is a random crop after
+    zero padding: 2 px at size 32 (size/16) for digits, which are not flip-invariant; 4 px
+    (size/8) and a horizontal flip otherwise, the ResNet recipe. ``in_memory`` decodes every
+    image once into memory (``workers`` processes); ``None`` does so when the decoded images
+    take at most :data:`MEMORY_LIMIT` bytes and a quarter of the RAM.
     """
     if kind not in KINDS:
         raise DataError(f"unknown data kind {kind!r}: expected one of {', '.join(KINDS)}")
     if not 0 < val_fraction <= 0.5:
         raise DataError(f"val_fraction must be in (0, 0.5], got {val_fraction}")
-    size = DEFAULT_IMAGE_SIZE[kind] if image_size is None else image_size
-    if not isinstance(size, int) or size < 1:
+    if image_size is not None and (not isinstance(image_size, int) or image_size < 1):
         raise DataError(f"image_size must be a positive integer, got {image_size!r}")
     if kind == "digits":
-        loaded = _load_digits(size, seed)
+        loaded = _load_digits(seed)
     else:
         if data_dir is None and kind == "csv" and csv_file is not None:
             data_dir = Path(csv_file).parent
@@ -509,11 +555,20 @@ def load_data(
         if not root.is_dir():
             raise DataError(f"data_dir {root} does not exist or is not a folder")
         if kind == "cifar10":
-            loaded = _load_cifar10(root, size)
+            loaded = _load_cifar10(root)
         elif kind == "imagefolder":
-            loaded = _load_folders(root, size)
+            loaded = _load_folders(root)
         else:
-            loaded = _load_csv(root, None if csv_file is None else Path(csv_file), size, seed)
+            loaded = _load_csv(root, None if csv_file is None else Path(csv_file), seed)
+    first = loaded.train
+    own = data_size([first.source.shape(first.indices[i]) for i in _sample(len(first))])
+    size = image_size
+    if size is None:
+        size = DIGITS_SIZE if kind == "digits" else own
+        size = fit_size(size) if fit_size is not None else size
+    for d in (loaded.train, loaded.val, loaded.test):
+        if d is not None:
+            d.source.size = size
     train, val, test = loaded.train, loaded.val, loaded.test
     sources = list({id(d.source): d.source for d in (train, val, test) if d is not None}.values())
     if in_memory is None:
@@ -540,7 +595,7 @@ def load_data(
     return DataBundle(
         train=train, val=val, test=test, classes=loaded.classes,
         in_chans=3, image_size=size, mean=mean, std=std, pad=pad, flip=flip,
-        in_memory=in_memory, decode_seconds=seconds,
+        in_memory=in_memory, decode_seconds=seconds, data_size=own,
     )  # fmt: skip
 
 

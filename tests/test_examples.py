@@ -25,7 +25,11 @@ FAST = ["--image-size", "16", "--batch-size", "32", "--opt", "adam", "--lr", "0.
 
 
 def train(
-    *args: str, tmp: Path, launcher: list[str] | None = None, timeout: int = 300
+    *args: str,
+    tmp: Path,
+    launcher: list[str] | None = None,
+    timeout: int = 300,
+    fast: list[str] = FAST,
 ) -> subprocess.CompletedProcess[str]:
     config = tmp / "tiny.json"
     config.write_text(json.dumps(TINY.to_dict()))
@@ -33,7 +37,7 @@ def train(
         **os.environ,
         "OMP_NUM_THREADS": "1" if launcher else os.environ.get("OMP_NUM_THREADS", "2"),
     }
-    cmd = [*(launcher or [sys.executable]), str(TRAIN), "--config", str(config), *FAST, *args]
+    cmd = [*(launcher or [sys.executable]), str(TRAIN), "--config", str(config), *fast, *args]
     return subprocess.run(
         cmd, capture_output=True, text=True, timeout=timeout, env=env, check=False
     )
@@ -125,14 +129,14 @@ def test_torchrun_two_processes_gloo_matches_one_process(tmp_path: Path) -> None
     assert double.stdout.count("test accuracy:") == 1
 
 
-def write_images(root: Path, count: int, corrupt: str | None = None) -> None:
+def write_images(root: Path, count: int, corrupt: str | None = None, size: int = 20) -> None:
     for split in ("train", "test"):
         for label in ("cat", "dog"):
             folder = root / split / label
             folder.mkdir(parents=True)
             for i in range(count):
                 colour = (200, 30, 30) if label == "cat" else (30, 30, 200)
-                Image.new("RGB", (20, 20), colour).save(folder / f"{i}.png")
+                Image.new("RGB", (size, size), colour).save(folder / f"{i}.png")
     if corrupt:
         (root / "train" / "cat" / corrupt).write_bytes(b"not an image at all")
 
@@ -172,6 +176,30 @@ def test_imagefolder_and_csv_data_train(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert json.loads((tmp_path / "r2" / "test_metrics.json").read_text())["test"]["top1"] > 0.9
+
+
+@pytest.mark.parametrize(("side", "expected"), [(20, 20), (17, 16)])
+def test_the_input_size_is_the_datas_moved_to_one_the_model_accepts(
+    tmp_path: Path, side: int, expected: int
+) -> None:
+    """TINY (CIFAR stem, three stages) takes multiples of 4: 20 px images are trained at 20,
+    17 px ones at 16 (the nearest), and the script says so."""
+    write_images(tmp_path / "folder", 4, size=side)
+    result = train(
+        "--data", "imagefolder", "--data-dir", str(tmp_path / "folder"), "--epochs", "1",
+        "--out", str(tmp_path / "run"), tmp=tmp_path, fast=FAST[2:],
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    note = next(line for line in result.stderr.splitlines() if line.startswith("input size:"))
+    if side == expected:
+        assert note.startswith(f"input size: {side} px, the data's size (the median")
+    else:
+        assert note.startswith(f"input size: {expected} px: the data's size (the median")
+        assert f"is {side} px, and {expected} px is the nearest size that the model accepts" in note
+    saved = scalenet.from_pretrained(tmp_path / "run" / "best").config
+    assert saved.input_size == expected
+    metrics = json.loads((tmp_path / "run" / "test_metrics.json").read_text())
+    assert metrics["image_size"] == expected
 
 
 def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
@@ -222,6 +250,34 @@ def test_bad_arguments_give_one_clear_line(
         run("--data", "csv", "--data-dir", str(tmp_path / "csv"), "--image-size", "16")
     )
     assert "resume" in one_error_line(run("--resume", "--out", str(tmp_path / "empty")))
+    assert "--epochs must be at least 1, got 0" in one_error_line(run("--epochs", "0"))
+    # --pretrained PATH brings its architecture: --config (even a missing file) or --model
+    # beside it is refused, not ignored.
+    TINY.build().save_pretrained(tmp_path / "pre")
+    pre = ["--pretrained", str(tmp_path / "pre")]
+    line = one_error_line(run(*pre, "--config", str(tmp_path / "missing.json")))
+    assert "--config" in line
+    assert "missing.json does not apply" in line
+    assert "--model resnet18 does not apply" in one_error_line(run(*pre, "--model", "resnet18"))
+    assert not (tmp_path / "bad" / "metrics.jsonl").exists()  # nothing ran
+
+
+def test_fc_input_size_exits_non_zero_at_a_size_that_does_not_fit(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    sys.path.insert(0, str(TRAIN.parent))
+    try:
+        script = importlib.import_module("fc_input_size")
+    finally:
+        sys.path.remove(str(TRAIN.parent))
+    assert script.main(["--input-size", "450"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("error: ShapeError: input_size=450 does not fit")
+    assert "444 or 508" in captured.err
+    assert script.main(["--input-size", "444"]) == 0
+    # 256 channels of 3x3 after six 5x5 convolutions and 2x2 poolings of 444 px
+    assert capsys.readouterr().out.splitlines()[-1] == "first linear layer: 2304 inputs"
 
 
 def grey_tree(root: Path, counts: dict[str, int], size: int = 8) -> None:
@@ -238,12 +294,16 @@ def grey_tree(root: Path, counts: dict[str, int], size: int = 8) -> None:
 def test_imbalance_collapse_warning_and_balance(tmp_path: Path) -> None:
     grey_tree(tmp_path / "set", {"common": 90, "rare": 10})
     base = ["--data", "imagefolder", "--data-dir", str(tmp_path / "set"), "--image-size", "8"]
-    plain = train(*base, "--epochs", "1", "--out", str(tmp_path / "none"), tmp=tmp_path)
+    plain = train(*base, "--epochs", "2", "--out", str(tmp_path / "none"), tmp=tmp_path)
     assert plain.returncode == 0, plain.stderr
-    assert "warning: epoch 1: validation: the model predicts class '" in plain.stderr
+    # Not after epoch 1 (early epochs are often lopsided), from epoch 2 on.
+    assert "warning: epoch 1" not in plain.stderr
+    assert "warning: epoch 2: validation: the model predicts class '" in plain.stderr
     assert "for 100% of images" in plain.stderr
+    advice = "Imbalanced training classes (81 to 9 images): try --balance sampler or --balance"
+    assert plain.stderr.count(advice) == 2  # epoch 2 and test
     assert "warning: test: the model predicts class" in plain.stderr
-    row = json.loads((tmp_path / "none" / "metrics.jsonl").read_text())
+    row = json.loads((tmp_path / "none" / "metrics.jsonl").read_text().splitlines()[0])
     # Validation: 10 images (9 + 1); one class for all of them.
     assert row["val_pred_max_share"] == 1.0
     assert row["val_balanced_acc"] == pytest.approx(0.5)  # recall 1 and 0
@@ -253,9 +313,15 @@ def test_imbalance_collapse_warning_and_balance(tmp_path: Path) -> None:
     assert row["train_class_counts"] == [81, 9]  # the train split, each image once
 
     sampler = train(
-        *base, "--balance", "sampler", "--epochs", "1", "--out", str(tmp_path / "s"), tmp=tmp_path
+        *base, "--balance", "sampler", "--epochs", "2", "--out", str(tmp_path / "s"), tmp=tmp_path
     )
     assert sampler.returncode == 0, sampler.stderr
+    # Already balanced: the collapse (the images are identical) is reported once, at test,
+    # without the advice to balance.
+    assert "warning: epoch" not in sampler.stderr
+    assert "warning: test: the model predicts class" in sampler.stderr
+    assert "--balance" not in sampler.stderr
+    assert "Try a lower --lr" in sampler.stderr
     drawn = [
         json.loads(line)["train_class_counts"] for line in (tmp_path / "s" / "metrics.jsonl").open()
     ]
@@ -270,6 +336,15 @@ def test_imbalance_collapse_warning_and_balance(tmp_path: Path) -> None:
     assert printed is not None, weighted.stderr
     weights = [float(w) for w in printed.group(1).split(",")]
     assert weights == pytest.approx([90 / (2 * 81), 90 / (2 * 9)])
+
+    # Balanced labels (the training split has 45 and 45): no advice to balance, no warning
+    # per epoch.
+    grey_tree(tmp_path / "even", {"a": 50, "b": 50})
+    even = [*base[:3], str(tmp_path / "even"), *base[4:]]
+    result = train(*even, "--epochs", "2", "--out", str(tmp_path / "even-run"), tmp=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "warning: epoch" not in result.stderr
+    assert "--balance" not in result.stderr
 
 
 def test_pretrained_folder_freeze_backbone_at_512_px(tmp_path: Path) -> None:
