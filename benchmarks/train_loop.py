@@ -1,6 +1,9 @@
 """Is examples/train.py's input pipeline fast enough to keep the model busy?
 
-Measures, in one run, for a model (default resnet20_cifar) at batch 128 on CIFAR-10 (the zip):
+Measures, in one run, for a model (default resnet20_cifar) at batch 128 on CIFAR-10 in any
+layout that examples/train.py reads (--data-dir: torchvision's download, the folder holding
+cifar-10-batches-py; train/ and test/ class folders of images; or train.zip and test.zip of
+them; the figures in docs/benchmarks.md are from zips of JPEG files):
 
 - the one-time decode of the whole data set into memory (``--pipeline memory``);
 - images/s of (a) the input pipeline alone: the in-memory path (crop, flip, normalise on the
@@ -10,9 +13,9 @@ Measures, in one run, for a model (default resnet20_cifar) at batch 128 on CIFAR
   synthetic batch already on the device; (c) the full training loop on the in-memory path;
 - the ratios to compute alone: (c)/(b) near 1 means the model never waits for data.
 
-    python benchmarks/train_loop.py --data-dir ../shared/data/cifar10            # CPU
-    python benchmarks/train_loop.py --data-dir ../shared/data/cifar10 --device cuda \\
-        --steps 300 --channels-last --amp                                         # a GPU
+    python benchmarks/train_loop.py --data-dir data              # CPU
+    python benchmarks/train_loop.py --data-dir data --device cuda \\
+        --steps 300 --channels-last --amp                        # a GPU
 
 Nothing synchronises with the device inside a timed loop; a CUDA timing ends with
 ``torch.cuda.synchronize()``.
@@ -41,7 +44,13 @@ import scalenet
 
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data-dir", type=Path, default=Path("../shared/data/cifar10"))
+    p.add_argument(
+        "--data-dir",
+        type=Path,
+        required=True,
+        help="CIFAR-10: the folder holding torchvision's cifar-10-batches-py, train/ and test/ "
+        "image folders, or train.zip and test.zip",
+    )
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--model", default="resnet20_cifar")
     p.add_argument("--batch-size", type=int, default=128)

@@ -72,7 +72,8 @@ def log_ticks(lo: float, hi: float) -> list[float]:
             return ticks
     if len(ticks) >= 2:
         return ticks
-    return [float(t) for t in MaxNLocator(nbins=3).tick_values(lo, hi) if lo <= t <= hi]
+    locator = MaxNLocator(nbins=4, steps=[1, 2, 5, 10])
+    return [float(t) for t in locator.tick_values(lo, hi) if lo <= t <= hi]
 
 
 def label_log_axis(ax: Axes, axis: str = "y") -> None:

@@ -77,13 +77,13 @@ def main(argv: list[str] | None = None) -> int:
     if not isinstance(base, scalenet.ResNetConfig):
         print(f"error: {args.model} is not a ResNet; scaling is for ResNets", file=sys.stderr)
         return 2
-    results = []
-    for name, config in variants(base).items():
-        variant = args.out / name.replace(" ", "_").replace("=", "")
-        variant.mkdir(parents=True, exist_ok=True)
-        (variant / "config.json").write_text(json.dumps(config.to_dict()))
-        top1 = []
-        for seed in args.seeds:
+    configs = variants(base)
+    top1: dict[str, list[float]] = {name: [] for name in configs}
+    for seed in args.seeds:  # a whole table per seed first
+        for name, config in configs.items():
+            variant = args.out / name.replace(" ", "_").replace("=", "")
+            variant.mkdir(parents=True, exist_ok=True)
+            (variant / "config.json").write_text(json.dumps(config.to_dict()))
             folder = variant / f"seed{seed}"
             print(
                 f"== {name}: depths {config.depths}, width {config.width}, "
@@ -100,7 +100,10 @@ def main(argv: list[str] | None = None) -> int:
             )  # fmt: skip
             if status:
                 return status
-            top1.append(json.loads((folder / "test_metrics.json").read_text())["test"]["top1"])
+            metrics = json.loads((folder / "test_metrics.json").read_text())
+            top1[name].append(metrics["test"]["top1"])
+    results = []
+    for name, config in configs.items():
         cost = scalenet.profile(config)
         results.append(
             {
@@ -111,10 +114,10 @@ def main(argv: list[str] | None = None) -> int:
                 "params": cost.params,
                 "macs": cost.macs,
                 "seeds": args.seeds,
-                "top1_per_seed": top1,
-                "top1": statistics.fmean(top1),
-                "top1_min": min(top1),
-                "top1_max": max(top1),
+                "top1_per_seed": top1[name],
+                "top1": statistics.fmean(top1[name]),
+                "top1_min": min(top1[name]),
+                "top1_max": max(top1[name]),
             }
         )
     (args.out / "results.json").write_text(json.dumps(results, indent=2))

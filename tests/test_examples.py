@@ -366,3 +366,47 @@ def test_pretrained_folder_freeze_backbone_at_512_px(tmp_path: Path) -> None:
     for key in backbone:  # weights and BatchNorm statistics untouched
         assert torch.equal(before[key], after[key]), key
     assert scalenet.from_pretrained(tmp_path / "run" / "last").config.input_size == 512
+
+
+def test_scaling_study_help_and_seeds_are_reproducible(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The same variant and seed give the same figures whatever ran before in the process, and
+    the table's mean and range are those of the seeds' runs."""
+    sys.path.insert(0, str(TRAIN.parent))
+    try:
+        study = importlib.import_module("scaling_study")
+    finally:
+        sys.path.remove(str(TRAIN.parent))
+    with pytest.raises(SystemExit):
+        study.main(["--help"])
+    text = capsys.readouterr().out
+    assert "Every flag that this script does not define goes to train.py" in text
+    assert text.rstrip().endswith("otherwise it varies like another seed.")
+    assert "--seeds SEEDS [SEEDS ...]" in text
+    assert "(default: [0])" in text
+    assert study.main(["--seed", "3"]) == 2
+    assert "--seed 3 is not passed to train.py here (--seeds sets it)" in capsys.readouterr().err
+
+    write_images(tmp_path / "folder", 3, size=8)
+    common = ["--data", "imagefolder", "--data-dir", str(tmp_path / "folder"), "--epochs", "1"]
+    assert study.main([*common, "--seeds", "0", "1", "--out", str(tmp_path / "a")]) == 0
+    assert study.main([*common, "--seeds", "1", "--out", str(tmp_path / "b")]) == 0
+    a = json.loads((tmp_path / "a" / "results.json").read_text())
+    b = json.loads((tmp_path / "b" / "results.json").read_text())
+    assert [r["variant"] for r in a] == [
+        "base", "depth x2", "width x1.5", "resolution x1.5", "compound phi=1"
+    ]  # fmt: skip
+    for ra, rb in zip(a, b, strict=True):
+        assert rb["top1_per_seed"] == [ra["top1_per_seed"][1]]  # seed 1: identical
+        folder = tmp_path / "a" / ra["variant"].replace(" ", "_").replace("=", "")
+        per_seed = [
+            json.loads((folder / f"seed{s}" / "test_metrics.json").read_text())["test"]["top1"]
+            for s in (0, 1)
+        ]
+        assert ra["top1_per_seed"] == per_seed
+        assert ra["top1"] == pytest.approx(sum(per_seed) / 2)
+        assert (ra["top1_min"], ra["top1_max"]) == (min(per_seed), max(per_seed))
+    table = (tmp_path / "a" / "results.md").read_text()
+    assert "| test top-1 | lowest-highest (2 seeds) |" in table
+    assert (tmp_path / "a" / "accuracy_vs_macs.png").is_file()

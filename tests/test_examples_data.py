@@ -90,7 +90,7 @@ def digits() -> example_data.DataBundle:
 
 def test_digits_shapes_classes_and_split_sizes(digits: example_data.DataBundle) -> None:
     assert digits.classes == [str(d) for d in range(10)]
-    assert (digits.in_chans, digits.image_size) == (3, 32)
+    assert (digits.in_chans, digits.image_size, digits.data_size) == (3, 32, 8)
     assert (len(digits.train), len(digits.val), len(digits.test)) == (1294, 144, 359)
     train, val, test = (set(ids) for ids in _ids(digits))
     assert not (train & val)
@@ -192,7 +192,32 @@ def test_imagefolder_tree(tmp_path: Path) -> None:
     _write_tree(tmp_path / "val", 1)
     bundle = load_data("imagefolder", tmp_path, image_size=20)
     assert (len(bundle.train), len(bundle.val), len(bundle.test)) == (15, 3, 6)
-    assert load_data("imagefolder", tmp_path).image_size == 224
+    # Without image_size: the data's own size, 10 (the shorter side of the 12x10 images).
+    own = load_data("imagefolder", tmp_path)
+    assert (own.image_size, own.data_size) == (10, 10)
+    assert own.train[0][0].shape == (3, 10, 10)
+    # fit_size maps it (train.py: to the nearest size the model accepts) ...
+    fitted = load_data("imagefolder", tmp_path, fit_size=lambda size: size + 2)
+    assert (fitted.image_size, fitted.data_size) == (12, 10)
+    assert fitted.test[0][0].shape == (3, 12, 12)
+    # ... but not an explicit image_size.
+    assert load_data("imagefolder", tmp_path, image_size=20, fit_size=abs).image_size == 20
+
+
+def test_data_size_is_the_median_shorter_side(tmp_path: Path) -> None:
+    assert example_data.data_size([(32, 32)] * 3) == 32
+    assert example_data.data_size([(40, 30), (24, 50), (64, 64), (10, 90)]) == 24  # lower median
+    # Mixed sizes in a tree: shorter sides 10 (x3 classes x2 images), 16 (x3), 30 (x3 x2).
+    for name, color in COLORS.items():
+        (tmp_path / "train" / name).mkdir(parents=True)
+        (tmp_path / "test" / name).mkdir(parents=True)
+        Image.new("RGB", (5, 5), color).save(tmp_path / "test" / name / "0.png")
+        for i, size in enumerate([(12, 10), (10, 20), (16, 16), (30, 40), (50, 30)]):
+            Image.new("RGB", size, color).save(tmp_path / "train" / name / f"{i}.png")
+    bundle = load_data("imagefolder", tmp_path, augment=False)
+    assert bundle.data_size == 16  # the median of 10, 10, 16, 30, 30 (each x3)
+    assert bundle.image_size == 16
+    assert bundle.test[0][0].shape == (3, 16, 16)  # every split at the one size
 
 
 def test_a_constant_channel_gets_unit_std(tmp_path: Path) -> None:

@@ -183,6 +183,7 @@ def test_collapse_message() -> None:
     assert message is not None
     assert "predicts class 'cat' for 100% of images" in message
     assert "accuracy (73.0%) equals the majority-class rate" in message
+    assert "--balance" not in message  # what to try is imbalance_advice's
     onto_minority = balance.collapse_message(torch.tensor([[1, 72], [0, 27]]), ["cat", "dog"])
     assert onto_minority is not None
     assert "predicts class 'dog' for 99% of images" in onto_minority
@@ -192,6 +193,18 @@ def test_collapse_message() -> None:
     assert (
         balance.collapse_message(torch.eye(10, dtype=torch.int64) * 9, list("abcdefghij")) is None
     )
+
+
+def test_imbalance_advice_only_where_balancing_applies() -> None:
+    assert balance.imbalance_advice([0] * 30 + [1] * 20, 2) == (
+        "Imbalanced training classes (30 to 20 images): try --balance sampler or --balance loss"
+    )  # 30 >= 1.5 x 20
+    assert balance.imbalance_advice([0] * 29 + [1] * 20, 2) is None  # 29 < 1.5 x 20
+    assert balance.imbalance_advice([0] * 30 + [1] * 20, 2, "sampler") is None
+    assert balance.imbalance_advice([0] * 30 + [1] * 20, 2, "loss") is None
+    # The digits' training split: 125 to 131 images a class.
+    counts = [128, 131, 128, 131, 130, 131, 131, 129, 125, 130]
+    assert balance.imbalance_advice([c for c, n in enumerate(counts) for _ in range(n)], 10) is None
 
 
 def test_metrics_equal_sklearn() -> None:
@@ -262,7 +275,7 @@ def test_plots_people_read() -> None:
     assert all(float(t).is_integer() for t in loss_ax.get_xticks())
     train_line = acc_ax.get_lines()[0]
     assert list(train_line.get_ydata()) == pytest.approx([30, 50, 60])  # in %
-    assert acc_ax.yaxis.get_major_formatter().format_data(50) == "50.0%"
+    assert acc_ax.yaxis.get_major_formatter()(50, 0) == "50%"
     best = [ln for ln in loss_ax.get_lines() if "best epoch" in str(ln.get_label())]
     assert best[0].get_xdata()[0] == 2  # val top-1 peaks at epoch 2
     assert list(lr_ax.get_lines()[0].get_ydata()) == [0.1] * 6 + [0.01] * 6
@@ -271,5 +284,81 @@ def test_plots_people_read() -> None:
     counts = [t.get_text() for t in fig.axes[0].texts]
     assert counts == ["5", "1", "2", "2"]
     assert [t.get_text() for t in fig.axes[1].texts] == ["83", "17", "50", "50"]  # % of row
-    fig = plots.per_class_figure([0.5, 0.25], ["a", "b"])
+    fig = plots.per_class_figure([0.5, 0.25], ["a", "b"], [6, 4])
     assert [b.get_height() for b in fig.axes[0].patches] == [50, 25]
+    # Each class's test images under its name.
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["a\n(n=6)", "b\n(n=4)"]
+
+
+def labelled_ticks(ax, axis: str = "y") -> list[str]:  # type: ignore[no-untyped-def]
+    """The tick labels that are drawn with text, inside the axis' limits."""
+    ax.figure.canvas.draw()
+    which = ax.yaxis if axis == "y" else ax.xaxis
+    lo, hi = sorted(ax.get_ylim() if axis == "y" else ax.get_xlim())
+    return [
+        t.label1.get_text()
+        for t in which.get_major_ticks()
+        if t.label1.get_text() and lo <= t.get_loc() <= hi
+    ]
+
+
+def test_plots_no_line_on_the_frame_no_lone_log_tick_no_legend_over_data() -> None:
+    """What a reader saw: a flat 100% line on the frame, '9x10^-2' as the only loss tick,
+    legends over the curves."""
+    history = [
+        {"epoch": e, "train_loss": loss, "val_loss": loss + 0.004, "train_top1": 1.0,
+         "val_top1": 1.0, "val_balanced_acc": 1.0}
+        for e, loss in ((1, 0.095), (2, 0.091), (3, 0.089))
+    ]  # fmt: skip
+    fig = plots.curves_figure(history, [0, 1, 2], [0.1, 0.1, 0.1])
+    loss_ax, acc_ax, lr_ax = fig.axes
+    low, high = acc_ax.get_ylim()
+    assert low < 100 < high  # the flat 100% line is inside, not on the frame
+    low, high = lr_ax.get_ylim()
+    assert low < 0.1 < high
+    low, high = loss_ax.get_ylim()
+    assert low < 0.089
+    assert high > 0.099
+    ticks = labelled_ticks(loss_ax)
+    assert len(ticks) >= 2, ticks
+    assert all("10^" not in t and "times" not in t for t in ticks), ticks
+    assert [float(t) for t in ticks] == sorted(float(t) for t in ticks)
+    assert "101%" not in labelled_ticks(acc_ax)  # no accuracy above 100%
+    renderer = fig.canvas.get_renderer()
+    for ax in fig.axes:
+        legend = ax.get_legend().get_window_extent(renderer)
+        frame = ax.get_window_extent(renderer)
+        assert legend.y1 <= frame.y0, ax.get_title()  # below the plotting area
+        assert len(ax.get_legend().get_texts()) >= 2
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "expected"),
+    [
+        (0.085, 0.105, ["0.09", "0.1"]),  # 1..9 x 10^k: two in range
+        (0.02, 3.0, ["0.02", "0.05", "0.1", "0.2", "0.5", "1", "2"]),  # 1-2-5
+        (0.001, 10.0, ["0.001", "0.01", "0.1", "1", "10"]),  # decades
+        (0.091, 0.098, ["0.092", "0.094", "0.096", "0.098"]),  # inside one step: round numbers
+    ],
+)
+def test_log_ticks(low: float, high: float, expected: list[str]) -> None:
+    assert [plots.plain_number(t) for t in plots.log_ticks(low, high)] == expected
+
+
+def test_scaling_plot_has_plain_mmac_ticks_and_room_for_every_point() -> None:
+    results = [
+        {"variant": "base", "macs": 40.6e6, "top1": 0.9, "top1_min": 0.88, "top1_max": 0.93},
+        {"variant": "depth x2", "macs": 83.0e6, "top1": 0.5, "top1_min": 0.2, "top1_max": 0.6},
+        {"variant": "width x1.5", "macs": 90.9e6, "top1": 0.95},
+    ]
+    fig = plots.scaling_figure(results)
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log"
+    ticks = labelled_ticks(ax, "x")
+    assert len(ticks) >= 3
+    assert all(t.replace(".", "").isdigit() for t in ticks), ticks  # 40, 50... not 4x10^1
+    low, high = ax.get_ylim()
+    assert low < 20
+    assert high > 95  # every point and bar inside
+    bars = [c for c in ax.containers if c.has_yerr]
+    assert len(bars) == 3
