@@ -8,8 +8,12 @@ run stops, checkpointed, before the limit, so the experiment can go on across ca
 time: run the same command again until it says all runs are done. Then it writes
 ``results.md`` and ``results.json``.
 
-    python examples/shortcut_study.py --data-dir ../shared/data/cifar10 --out runs/shortcut \\
+    python examples/shortcut_study.py --data-dir data --out runs/shortcut \\
         --parallel 3 --time-limit 540
+
+--data-dir is CIFAR-10 as examples/train.py reads it: the folder of torchvision's download
+(``torchvision.datasets.CIFAR10("data", download=True)``), or train/ and test/ image folders
+(or zips of them).
     python examples/shortcut_study.py ... -- --channels-last --amp   # flags for train.py
 """
 
@@ -37,7 +41,9 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, list[
     extra = argv[argv.index("--") + 1 :] if "--" in argv else []
     argv = argv[: argv.index("--")] if "--" in argv else argv
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data-dir", type=Path, required=True)
+    p.add_argument(
+        "--data-dir", type=Path, required=True, help="CIFAR-10, as train.py --data cifar10 reads it"
+    )
     p.add_argument("--out", type=Path, default=Path("runs/shortcut"))
     p.add_argument("--models", nargs="+", default=MODELS)
     p.add_argument("--parallel", type=int, default=3, help="runs at a time (sharing a GPU)")

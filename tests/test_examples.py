@@ -410,3 +410,44 @@ def test_scaling_study_help_and_seeds_are_reproducible(
     table = (tmp_path / "a" / "results.md").read_text()
     assert "| test top-1 | lowest-highest (2 seeds) |" in table
     assert (tmp_path / "a" / "accuracy_vs_macs.png").is_file()
+
+
+def test_readme_figures_that_are_cheap_to_regenerate() -> None:
+    """examples/README.md's fc_input_size row and the scaling table's params and MACs, against
+    what the scripts compute now."""
+    readme = (ROOT / "examples" / "README.md").read_text()
+    row = next(line for line in readme.splitlines() if "examples/fc_input_size.py" in line)
+    sys.path.insert(0, str(TRAIN.parent))
+    try:
+        fc = importlib.import_module("fc_input_size")
+        study = importlib.import_module("scaling_study")
+    finally:
+        sys.path.remove(str(TRAIN.parent))
+    model = scalenet.simple_cnn(
+        (8, 16, 32, 64, 128, 256), kernel_size=5, padding=0,
+        hidden=(1000, 500, 100), num_classes=2, input_size=444,
+    )  # fmt: skip
+    assert f"{model.hidden[0].fc.in_features:,} inputs" in row
+    assert fc.main(["--input-size", "444"]) == 0
+    below, above = scalenet.nearest_valid_sizes(model.config, 450)
+    assert f"nearest sizes {below} or {above}" in row
+    assert "exits with status 1" in row
+    assert fc.main(["--input-size", "450"]) == 1
+
+    table = [
+        [cell.strip() for cell in line.strip("|").split("|")]
+        for line in readme.split("## scaling_study.py")[1].splitlines()
+        if line.startswith("| ") and "variant" not in line
+    ]
+    configs = study.variants(scalenet.get_config("resnet20_cifar"))
+    assert [r[0] for r in table] == list(configs)
+    for r in table:
+        config = configs[r[0]]
+        cost = scalenet.profile(config)
+        assert r[1:6] == [
+            str(list(config.depths)),
+            str(config.width),
+            str(config.input_size),
+            f"{cost.params:,}",
+            f"{cost.macs / 1e6:.1f}",
+        ], r[0]

@@ -155,7 +155,9 @@ def test_cifar10_zip_is_read_with_labels_from_folder_names(tmp_path: Path) -> No
     assert (len(bundle.train), len(bundle.val), len(bundle.test)) == (14, 4, 6)
     for split in (bundle.train, bundle.val, bundle.test):
         _check_colour_labels(split)
-    assert bundle.train[0][0].shape == (3, 32, 32)
+    # The data's own size: the shorter side of the 12x10 JPEGs (32 for CIFAR-10 itself).
+    assert (bundle.image_size, bundle.data_size) == (10, 10)
+    assert bundle.train[0][0].shape == (3, 10, 10)
     x = torch.stack([bundle.train[i][0] for i in range(len(bundle.train))])
     assert bundle.mean == pytest.approx(x.mean((0, 2, 3)).tolist(), abs=1e-6)
     assert bundle.std == pytest.approx(x.std((0, 2, 3), correction=0).tolist(), abs=1e-6)
