@@ -54,7 +54,11 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
         formatter_class=train.HelpFormatter,
         allow_abbrev=False,  # --seed must not be taken for --seeds
     )
-    p.add_argument("--model", default="resnet20_cifar", help="the base: a ResNet zoo name")
+    p.add_argument(
+        "--model",
+        default="resnet20_cifar",
+        help="the base: a ResNet zoo name or a config JSON file (config.to_dict())",
+    )
     p.add_argument(
         "--seeds", type=int, nargs="+", default=[0], help="train every variant once per seed"
     )
@@ -70,8 +74,11 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
 def main(argv: list[str] | None = None) -> int:
     try:
         args, train_args = parse_args(argv)
-        base = scalenet.get_config(args.model)
-    except (train.Fail, scalenet.ScaleNetError) as err:
+        if Path(args.model).is_file():
+            base = scalenet.config_from_dict(json.loads(Path(args.model).read_text()))
+        else:
+            base = scalenet.get_config(args.model)
+    except (train.Fail, scalenet.ScaleNetError, OSError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     if not isinstance(base, scalenet.ResNetConfig):

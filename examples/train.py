@@ -85,7 +85,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "train/ and test/ image folders, or train.zip and test.zip; imagefolder: train/, test/ "
         "(and val/) class folders; csv: the root of the CSV's file paths",
     )
-    p.add_argument("--csv-file", type=Path, help="csv: the file,label table (default: labels.csv)")
+    p.add_argument(
+        "--csv-file",
+        type=Path,
+        help="csv: the file,label table; without it, --data-dir's labels.csv, or its train.csv "
+        "and test.csv",
+    )
     p.add_argument(
         "--image-size",
         type=int,

@@ -37,7 +37,9 @@ def train(
         **os.environ,
         "OMP_NUM_THREADS": "1" if launcher else os.environ.get("OMP_NUM_THREADS", "2"),
     }
-    cmd = [*(launcher or [sys.executable]), str(TRAIN), "--config", str(config), *fast, *args]
+    # --pretrained PATH brings its own architecture (--config beside it is an error).
+    model = [] if "--pretrained" in args else ["--config", str(config)]
+    cmd = [*(launcher or [sys.executable]), str(TRAIN), *model, *fast, *args]
     return subprocess.run(
         cmd, capture_output=True, text=True, timeout=timeout, env=env, check=False
     )
@@ -262,6 +264,27 @@ def test_bad_arguments_give_one_clear_line(
     assert not (tmp_path / "bad" / "metrics.jsonl").exists()  # nothing ran
 
 
+def test_train_help_shows_every_default(capsys: pytest.CaptureFixture[str]) -> None:
+    sys.path.insert(0, str(TRAIN.parent))
+    try:
+        script = importlib.import_module("train")
+    finally:
+        sys.path.remove(str(TRAIN.parent))
+    with pytest.raises(SystemExit):
+        script.parse_args(["--help"])
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+    defaults = {
+        name: value
+        for name, value in vars(script.parse_args([])).items()
+        if value is not None and value is not False
+    }
+    assert len(defaults) >= 20
+    for name, value in defaults.items():
+        assert f"(default: {value})" in text, name
+    assert text.count("(default: ") == len(defaults)  # and none for unset options and flags
+    assert "default resnet20_cifar unless --config or --pretrained PATH" in text
+
+
 def test_fc_input_size_exits_non_zero_at_a_size_that_does_not_fit(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -369,15 +392,12 @@ def test_pretrained_folder_freeze_backbone_at_512_px(tmp_path: Path) -> None:
 
 
 def test_scaling_study_help_and_seeds_are_reproducible(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The same variant and seed give the same figures whatever ran before in the process, and
     the table's mean and range are those of the seeds' runs."""
-    sys.path.insert(0, str(TRAIN.parent))
-    try:
-        study = importlib.import_module("scaling_study")
-    finally:
-        sys.path.remove(str(TRAIN.parent))
+    monkeypatch.syspath_prepend(str(TRAIN.parent))  # train.py imports plots when plotting
+    study = importlib.import_module("scaling_study")
     with pytest.raises(SystemExit):
         study.main(["--help"])
     text = capsys.readouterr().out
@@ -386,10 +406,17 @@ def test_scaling_study_help_and_seeds_are_reproducible(
     assert "--seeds SEEDS [SEEDS ...]" in text
     assert "(default: [0])" in text
     assert study.main(["--seed", "3"]) == 2
-    assert "--seed 3 is not passed to train.py here (--seeds sets it)" in capsys.readouterr().err
+    assert (
+        capsys.readouterr().err
+        == "error: --seed is not passed to train.py here (--seeds sets it)\n"
+    )
 
     write_images(tmp_path / "folder", 3, size=8)
-    common = ["--data", "imagefolder", "--data-dir", str(tmp_path / "folder"), "--epochs", "1"]
+    (tmp_path / "tiny.json").write_text(json.dumps(TINY.to_dict()))
+    common = [
+        "--model", str(tmp_path / "tiny.json"), "--data", "imagefolder",
+        "--data-dir", str(tmp_path / "folder"), "--epochs", "1",
+    ]  # fmt: skip
     assert study.main([*common, "--seeds", "0", "1", "--out", str(tmp_path / "a")]) == 0
     assert study.main([*common, "--seeds", "1", "--out", str(tmp_path / "b")]) == 0
     a = json.loads((tmp_path / "a" / "results.json").read_text())
