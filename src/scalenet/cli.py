@@ -19,23 +19,28 @@ import json
 import math
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import click
-import torch
 
+from ._format import human
 from .config import MAX_INPUT_SIZE, ResNetConfig, SimpleCNNConfig
 from .depth import resnet_layout
 from .errors import ConfigError, ScaleNetError, ShapeError
 from .plan import output_stride
-from .profile import LayerRow, Method, Optimizer, human, profile
 from .saving import read_config
 from .scaling import ALPHA, BETA, GAMMA, compound_scale, fit_budget
 from .sizes import check_input_size, valid_input_sizes
 from .zoo import ZOO, get_config, list_models, zoo_markdown
 
+if TYPE_CHECKING:
+    from .profile import LayerRow, Method, Optimizer
+
+# Start-up time: `scalenet --help` and usage errors import no torch. The commands that count
+# or measure import scalenet.profile (and torch) when they run.
+
 Config = ResNetConfig | SimpleCNNConfig
-_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+_DTYPES = ("float32", "float16", "bfloat16")  # torch dtypes, by name
 _UNITS = {"": 1.0, "B": 1.0, "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12}
 _UNITS |= {"KIB": 1024.0, "MIB": 1024.0**2, "GIB": 1024.0**3, "TIB": 1024.0**4}
 
@@ -147,6 +152,8 @@ _DEPTH = click.option(
 )
 def list_command(pattern: str, fmt: str) -> None:
     """List zoo models whose names match PATTERN (shell-style, default '*')."""
+    from .profile import profile
+
     names = list_models(pattern)
     if not names:
         raise click.ClickException(f"no model matches {pattern!r}")
@@ -196,7 +203,7 @@ def list_command(pattern: str, fmt: str) -> None:
     show_default=True,
     help="Optimizer state counted in the training memory.",
 )
-@click.option("--dtype", type=click.Choice(list(_DTYPES)), default="float32", show_default=True)
+@click.option("--dtype", type=click.Choice(_DTYPES), default="float32", show_default=True)
 @click.option(
     "--memory",
     callback=_memory,
@@ -221,7 +228,11 @@ def summary(
     (weights, gradients, optimizer state, saved activations): use the latter for "will it
     fit"; --memory picks the batch by it.
     """
-    config, name = _load(target, depth)
+    config, name = _load(target, depth)  # a bad target is a usage error before torch loads
+    import torch
+
+    from .profile import profile
+
     p = profile(config, input_size, batch_size=batch_size)
     if method != "analytic":  # a real forward pass: every tensor must have an int64 numel
         largest = max([p.batch_size * p.in_chans * p.input_size**2, *map(_numel, p.rows)])
@@ -231,9 +242,9 @@ def summary(
                 f"{largest:,} elements, more than torch allows (2**63 - 1)",
                 param_hint="'--batch-size'",
             )
-        p = profile(config, input_size, batch_size=batch_size, method=cast(Method, method))
+        p = profile(config, input_size, batch_size=batch_size, method=cast("Method", method))
     p = replace(p, name=name)
-    opt, torch_dtype = cast(Optimizer, optimizer), _DTYPES[dtype]
+    opt, torch_dtype = cast("Optimizer", optimizer), getattr(torch, dtype)
     best = None if memory is None else p.max_batch_size(memory[1], opt, torch_dtype)
     if fmt == "json":
         data = p.to_dict()
@@ -314,6 +325,8 @@ def scale_command(
         raise click.UsageError(
             "--budget needs --alpha * --beta^2 * --gamma^2 >= 1.1 (MACs that grow with phi)"
         )
+    from .profile import profile
+
     family = [_member(config, phi, alpha, beta, gamma) for phi in phis or range(5)]
     if budget is not None:
         try:

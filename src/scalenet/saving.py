@@ -29,10 +29,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import _safetensors
 from ._atomic import write_folder
 from ._version import __version__
-from .card import model_card
 from .config import IMAGENET_MEAN, IMAGENET_STD, ResNetConfig, SimpleCNNConfig, config_from_dict
 from .errors import ConfigError, WeightsError
 from .plan import count_params
@@ -207,6 +205,9 @@ def save_pretrained(
             "so config.json could not rebuild it; save model.state_dict() with "
             "safetensors.torch.save_file instead"
         )
+    from . import _safetensors  # safetensors and huggingface_hub: imported when first saving
+    from .card import model_card
+
     config_text = json.dumps(hub_config(model), indent=2) + "\n"
     card = model_card(model, metrics=metrics, training=training, license=license)
     state = model.state_dict()

@@ -15,9 +15,7 @@ import difflib
 import fnmatch
 import re
 from dataclasses import dataclass, replace
-from typing import Any
-
-from torch import nn
+from typing import TYPE_CHECKING, Any
 
 from .config import (
     CIFAR_MEAN,
@@ -30,9 +28,11 @@ from .config import (
 )
 from .depth import nearest_depths, resnet_layout
 from .errors import ConfigError, WeightsError
-from .models.base import ScaleNetModel
 from .scaling import compound_scale
 from .sizes import model_cfg
+
+if TYPE_CHECKING:
+    from .models.base import ScaleNetModel
 
 __all__ = ["ZooEntry", "create", "get_config", "get_entry", "list_models", "zoo_markdown"]
 
@@ -318,6 +318,8 @@ def create(name: str, pretrained: bool = False, **overrides: Any) -> ScaleNetMod
             f"no published weights for {name!r}; models with weights: {', '.join(with_weights)}"
         )
     if pretrained:
+        from torch import nn
+
         from ._fetch import download
         from ._skeleton import skeleton
         from .weights import load_weights, read_state_dict
