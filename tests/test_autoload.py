@@ -7,10 +7,14 @@ Two parts:
   that log the order in which they run; each takes some tens of milliseconds;
 - the real thing: the wheel and the editable wheel built from this checkout, each installed into
   a fresh virtual environment, where ``timm.create_model("scalenet_w80")`` must work without
-  ``import scalenet``. The environments are made with ``--system-site-packages`` and the wheels
-  installed with ``--no-deps``, reusing this interpreter's torch and timm (a full install would
-  download them); each wheel's own files shadow any scalenet installed there, which the tests
-  check. Every such run imports torch and timm (about 5 s here), so they run concurrently.
+  ``import scalenet``. The wheels are installed with ``--no-deps``; torch and timm come from the
+  site-packages of the interpreter running the tests (a venv's, or the system's), which a path
+  file in the new environment appends to its ``sys.path`` (a full install would download them).
+  ``--system-site-packages`` would not do: inside a virtual environment it means the base
+  interpreter's packages, which need not have torch. Path entries are not scanned for ``.pth``
+  files, so a scalenet installed (or installed editable) beside that torch stays out of sight,
+  and each wheel's own files come first, which the tests check. Every such run imports torch
+  and timm (about 5 s here), so they run concurrently.
 """
 
 from __future__ import annotations
@@ -361,10 +365,26 @@ def build_wheels(out: Path) -> dict[str, Path]:
         return both(builder)
 
 
+def site_packages(python: Path | str) -> list[str]:
+    """The site-packages folders of the interpreter ``python``, as it sees them."""
+    code = "import json, site, sysconfig; print(json.dumps([*site.getsitepackages(), "
+    code += "*{sysconfig.get_paths()[k] for k in ('purelib', 'platlib')}]))"
+    done = subprocess.run(
+        [str(python), "-c", code], capture_output=True, text=True, check=True, timeout=60,
+        env=clean_env(),
+    )  # fmt: skip
+    return list(dict.fromkeys(json.loads(done.stdout)))
+
+
 def make_venv(path: Path, wheel: Path) -> Path:
-    """A fresh environment on top of this interpreter's packages, with ``wheel`` installed."""
-    venv.EnvBuilder(system_site_packages=True, with_pip=False).create(path)
+    """A fresh environment with ``wheel`` installed, on top of this interpreter's packages."""
+    venv.EnvBuilder(with_pip=False).create(path)
     python = path / "bin" / "python"
+    own, *_ = site_packages(python)
+    # Appended after the environment's own site-packages: this interpreter's torch and timm.
+    (Path(own) / "_this_interpreters_packages.pth").write_text(
+        "".join(f"{d}\n" for d in site_packages(sys.executable) if Path(d).is_dir())
+    )
     subprocess.run(
         [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps",
          "--no-index", str(wheel)],
