@@ -440,6 +440,27 @@ def test_pth_file_and_module_agree_on_the_switch() -> None:
     assert keep_on == autoload._KEEP_ON
 
 
+@pytest.mark.parametrize(
+    "module",
+    ["def install():\n    pass\n", "raise ImportError('not installed')\n"],
+    ids=["older copy", "missing"],
+)
+def test_without_a_current_hook_module_import_scalenet_registers_at_once(
+    tmp_path: Path, module: str
+) -> None:
+    # An editable install keeps the hook module it was installed with; an older one knows
+    # nothing of install(force=True). scalenet's import then registers at once, as before.
+    (tmp_path / "_scalenet_timm_autoload.py").write_text(module)
+    code = "import sys, scalenet\nprint('timm' in sys.modules)\nimport timm\n"
+    code += "print(type(timm.create_model('scalenet_w80')).__module__)"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False,
+        env=clean_env(PYTHONPATH=str(tmp_path), **{autoload.ENV_VAR: "1"}),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "scalenet.models.resnet"]
+
+
 # -- the real thing: built wheels installed into fresh virtual environments -----------------
 
 
@@ -496,6 +517,7 @@ def make_venv(path: Path, wheel: Path) -> Path:
 REAL_CASES = {
     "wheel: import timm": ("wheel", "import timm", False),
     "wheel: scalenet first": ("wheel", "import scalenet, timm", False),
+    "wheel: timm first": ("wheel", "import timm, scalenet", False),
     "wheel: switched off": ("wheel", "import timm", True),
     # Switched off, but the process imports scalenet itself: timm must know its models.
     "wheel: switched off, scalenet first": ("wheel", "import scalenet", True),
