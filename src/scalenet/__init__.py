@@ -16,7 +16,6 @@ Examples:
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import sys
 import types
 from typing import TYPE_CHECKING
@@ -160,7 +159,10 @@ def _register_with_timm() -> None:
         autoload = None
     if autoload is not None and getattr(autoload, "VERSION", 1) >= 2:
         autoload.install(force=True)
-    elif "timm" in sys.modules or importlib.util.find_spec("timm") is not None:
+        return
+    import importlib.util
+
+    if "timm" in sys.modules or importlib.util.find_spec("timm") is not None:
         importlib.import_module(f"{__name__}.timm_compat")
 
 

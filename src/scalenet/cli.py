@@ -28,16 +28,15 @@ from .config import MAX_INPUT_SIZE, ResNetConfig, SimpleCNNConfig
 from .depth import resnet_layout
 from .errors import ConfigError, ScaleNetError, ShapeError
 from .plan import output_stride
-from .saving import read_config
 from .scaling import ALPHA, BETA, GAMMA, compound_scale, fit_budget
 from .sizes import check_input_size, valid_input_sizes
-from .zoo import ZOO, get_config, list_models, zoo_markdown
 
 if TYPE_CHECKING:
     from .profile import LayerRow, Method, Optimizer
 
-# Start-up time: `scalenet --help` and usage errors import no torch. The commands that count
-# or measure import scalenet.profile (and torch) when they run.
+# Start-up time: `scalenet --help` and usage errors import no torch, and neither the zoo nor
+# the file reader. The commands import what they use when they run: scalenet.profile (and
+# torch) to count or measure.
 
 Config = ResNetConfig | SimpleCNNConfig
 _DTYPES = ("float32", "float16", "bfloat16")  # torch dtypes, by name
@@ -48,6 +47,9 @@ _UNITS |= {"KIB": 1024.0, "MIB": 1024.0**2, "GIB": 1024.0**3, "TIB": 1024.0**4}
 def _load(target: str, depth: int | None = None) -> tuple[Config, str]:
     """A zoo name or a config JSON file (named after its model's folder if a saved model's),
     rebuilt at ``depth`` (ResNet-``depth``) if given."""
+    from .saving import read_config
+    from .zoo import get_config
+
     path = Path(target)
     if target.endswith(".json") or path.is_file():
         config, data = read_config(path)  # a ConfigError (a usage error) for any bad file
@@ -153,6 +155,7 @@ _DEPTH = click.option(
 def list_command(pattern: str, fmt: str) -> None:
     """List zoo models whose names match PATTERN (shell-style, default '*')."""
     from .profile import profile
+    from .zoo import ZOO, list_models, zoo_markdown
 
     names = list_models(pattern)
     if not names:
