@@ -83,6 +83,24 @@ def test_lazy_names_are_the_defining_modules_objects() -> None:
         scalenet.nonexistent  # type: ignore[attr-defined]  # noqa: B018
 
 
+def test_help_lists_every_public_class_and_function() -> None:
+    # In a fresh interpreter, where no lazy name has been asked for: pydoc finds them by dir().
+    done = python("""
+        import inspect, pydoc, scalenet
+        text = pydoc.plain(pydoc.render_doc(scalenet))
+        for name in scalenet.__all__:
+            value = getattr(scalenet, name)
+            if inspect.isclass(value) and f"class {name}(" not in text:
+                print(name)
+            if inspect.isfunction(value) and f"\\n    {name}(" not in text:
+                print(name)
+        print(len(text.splitlines()))
+        """)
+    assert done.returncode == 0, done.stderr
+    assert len(done.stdout.split()) == 1, done.stdout  # no name missing, then the line count
+    assert int(done.stdout) > 1000
+
+
 def test_profile_stays_the_function_whoever_imports_its_module_first() -> None:
     # The submodule scalenet.profile, imported before anyone asked for scalenet.profile, would
     # become the package's attribute of that name; the function must stay (as it was).
