@@ -274,6 +274,14 @@ def test_non_finite_weights_load_with_a_warning(saved: tuple[scalenet.ScaleNetMo
     with warnings.catch_warnings():  # finite values whose sum overflows are no NaN
         warnings.simplefilter("error")
         scalenet.load_weights(model, big)
+    for dtype in (torch.float16, torch.bfloat16, torch.float64):  # each summed its own way
+        nan = {"w": torch.tensor([1.0, float("nan")], dtype=dtype)}
+        with pytest.warns(UserWarning, match="1 weight tensors hold NaN"):
+            scalenet.weights.conform(nan, {"w": torch.zeros(2)})
+        huge = {"w": torch.tensor([torch.finfo(dtype).max] * 2, dtype=dtype)}
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            scalenet.weights.conform(huge, {"w": torch.zeros(2, dtype=dtype)})
 
 
 # --- pickle checkpoints that are not state_dicts ------------------------------------------------
@@ -313,6 +321,9 @@ def test_checkpoints_that_are_not_state_dicts(tmp_path: Path, payload: object, m
         ({"num_classes": -1}, ConfigError, r"num_classes=-1 is not allowed"),
         ({"device": "banana"}, ConfigError, r"device='banana' is not allowed"),
         ({"device": "cuda:99"}, WeightsError, r"device='cuda:99' is not available here"),
+        # meta tensors hold no data: was a model without its weights and no error
+        ({"device": "meta"}, ConfigError, r"device='meta' is not allowed: a device that holds"),
+        ({"device": torch.device("meta")}, ConfigError, r"device=device\(type='meta'\)"),
     ],
 )
 def test_bad_arguments(copy: Path, kwargs: dict[str, object], error: type, match: str) -> None:

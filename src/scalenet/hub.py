@@ -174,6 +174,11 @@ def _device(device: str | torch.device | None) -> torch.device:
         chosen = torch.device("cpu" if device is None else device)
     except (RuntimeError, TypeError, ValueError):
         raise ConfigError("device", device, "a torch device such as 'cpu' or 'cuda:0'") from None
+    if chosen.type == "meta":  # tensors there hold no data: the weights would be dropped
+        raise ConfigError(
+            "device", device, "a device that holds data ('cpu', 'cuda:0'...), not 'meta'",
+            "a model without data is built from its config under `with torch.device('meta'):`",
+        )  # fmt: skip
     try:
         torch.empty(0, device=chosen)
     except (RuntimeError, AssertionError) as err:

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeGuard
 
+import numpy as np
 import safetensors
 import torch
 from torch import Tensor, nn
@@ -106,6 +107,22 @@ def _check_tensors(state: Mapping[Any, Any]) -> None:
             raise WeightsError(f"{key} is {what}; weights must be dense tensors")
 
 
+def _finite(tensor: Tensor) -> bool:
+    """Whether every value of a floating-point tensor is finite.
+
+    A NaN or infinity makes the sum non-finite (which an overflow may too: then look at each
+    value). On the CPU the sum is numpy's, single-threaded: torch's parallel reductions, one
+    per tensor, cost 5-30x more on a busy 2-core machine (resnet50's 320 float tensors: 100
+    to 620 ms against 16 to 25 ms), where the threads wait for each other.
+    """
+    if tensor.device.type == "cpu" and tensor.dtype in (torch.float32, torch.float64):
+        array = tensor.detach().numpy()
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is looked into below
+            total = np.add.reduce(array, axis=None)
+        return bool(np.isfinite(total) or np.isfinite(array).all())
+    return bool(torch.isfinite(tensor.sum()) or torch.isfinite(tensor).all())
+
+
 def conform(
     state: Mapping[str, Tensor], expected: Mapping[str, Tensor], dtype: torch.dtype | None = None
 ) -> dict[str, Tensor]:
@@ -146,8 +163,7 @@ def conform(
             )
         target = (dtype or want.dtype) if floating else want.dtype
         out[key] = value if value.dtype == target else value.to(target)
-        # A NaN or infinity makes the sum non-finite (which an overflow may too: then look).
-        if floating and not torch.isfinite(value.sum()) and not torch.isfinite(value).all():
+        if floating and not _finite(value):
             nonfinite.append(key)
     if nonfinite:
         warnings.warn(
