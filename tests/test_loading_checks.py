@@ -98,6 +98,42 @@ def test_a_revision_that_could_escape_the_cache_is_refused_before_any_request(
     assert snapshot(root) == before
 
 
+@pytest.mark.parametrize(
+    ("revision", "filename", "field"),
+    [
+        ("../../../secret.txt", "model.safetensors", "revision"),
+        ("refs/../../secret.txt", "model.safetensors", "revision"),
+        (None, "../../secret.txt", "filename"),
+        (None, "/etc/passwd", "filename"),
+        (None, "a/./b", "filename"),
+        (None, "a\\..\\b", "filename"),
+        (None, "", "filename"),
+    ],
+)
+def test_download_checks_revision_and_filename_before_touching_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, revision: str | None, filename: str,
+    field: str,
+) -> None:  # fmt: skip
+    # scalenet.hub.download is public: a revision or filename that climbs out of the cache
+    # must not read a file there (its text once appeared in a raw ValueError).
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    cache = tmp_path / "cache"
+    (cache / "models--org--repo" / "refs").mkdir(parents=True)
+    (tmp_path / "secret.txt").write_text("SECRET-TEXT")
+    opened: list[str] = []
+    real_open = open
+
+    def spy(file: object, *args: object, **kwargs: object) -> object:
+        opened.append(str(file))
+        return real_open(file, *args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr("builtins.open", spy)
+    with pytest.raises(WeightsError, match=f"^{field}=") as info:
+        scalenet.hub.download("org/repo", filename, revision, cache_dir=cache)
+    assert "SECRET" not in str(info.value)
+    assert not [f for f in opened if str(tmp_path) in f]
+
+
 @settings(max_examples=150, deadline=None)
 @given(st.text(alphabet="ab./@{}~^:?*[\\ -\x01\x7fé", max_size=12))
 def test_revision_rule_is_gits(revision: str) -> None:
