@@ -430,3 +430,33 @@ def test_random_damage_gives_a_named_error_or_the_exact_model(
     saved_state, loaded_state = model.state_dict(), loaded.state_dict()
     assert saved_state.keys() == loaded_state.keys()
     assert all(torch.equal(saved_state[k], loaded_state[k]) for k in saved_state)
+
+
+def test_the_parameter_cap_holds_for_every_way_to_grow_a_model(
+    copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # num_classes and in_chans given to from_pretrained, and reset_classifier, once built
+    # their layers without the MAX_PARAMS check that building a config passes.
+    model = scalenet.from_pretrained(copy)
+    params = sum(p.numel() for p in model.parameters())
+    monkeypatch.setattr(scalenet.config, "MAX_PARAMS", params + 1_000)
+    for kwargs in ({"num_classes": 20_000}, {"in_chans": 10_000}):
+        with pytest.raises(ConfigError, match=r"^config='[\d,]+ parameters' is not allowed"):
+            scalenet.from_pretrained(copy, **kwargs)  # type: ignore[arg-type]
+    head = model.fc
+    with pytest.raises(ConfigError, match="parameters' is not allowed"):
+        model.reset_classifier(20_000)
+    assert model.fc is head  # nothing replaced
+    assert model.num_classes == model.config.num_classes == head.out_features
+    model.reset_classifier(11)  # within the cap: allowed
+    assert model.fc.out_features == 11
+
+
+def test_a_head_of_2_to_the_24_classes_on_resnet50_is_refused_before_allocating() -> None:
+    # 2048 x 2**24 weights: 137 GB, once a raw allocation error; the cap is checked first.
+    with torch.device("meta"):
+        model = scalenet.create("resnet50")
+    # torchvision's resnet50 has 25,557,032 parameters, 2048 x 1000 + 1000 of them in fc
+    expected = 25_557_032 - 2_049_000 + 2049 * (1 << 24)
+    with pytest.raises(ConfigError, match=f"config='{expected:,} parameters'"):
+        model.reset_classifier(1 << 24)

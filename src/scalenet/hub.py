@@ -36,7 +36,7 @@ from ._atomic import committed_file
 from ._fetch import _download, check_repo_id, check_revision, download
 from ._skeleton import skeleton
 from .errors import ConfigError, WeightsError, first_line
-from .models.base import ScaleNetModel
+from .models.base import ScaleNetModel, check_param_count
 from .saving import (
     CONFIG_NAME,
     CUSTOM,
@@ -181,7 +181,9 @@ def from_pretrained(
     try:
         config, data = read_config(config_path)
         changes = {"num_classes": num_classes, "in_chans": in_chans}
-        config.replace(**{k: v for k, v in changes.items() if v is not None})  # validates them
+        # validates them; the model as it will be, after the head and first conv are replaced,
+        # is held to MAX_PARAMS before anything is read or allocated
+        check_param_count(config.replace(**{k: v for k, v in changes.items() if v is not None}))
         model = skeleton(config)  # checks MAX_PARAMS, allocates nothing
     except ConfigError as err:
         hint = f"{err.hint}; in {where}" if err.hint else f"in {where}"

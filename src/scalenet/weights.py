@@ -25,7 +25,7 @@ from torch import Tensor, nn
 
 from . import _safetensors
 from .errors import WeightsError, first_line
-from .models.base import ScaleNetModel
+from .models.base import ScaleNetModel, check_param_count
 
 __all__ = ["adapt_in_chans", "assign_exact", "conform", "load_weights", "read_state_dict"]
 
@@ -328,6 +328,8 @@ def _classes(state: Mapping[str, Any]) -> str:
 
 def set_in_chans(model: ScaleNetModel, in_chans: int) -> None:
     """Adapt a loaded model's first conv to ``in_chans`` inputs (timm's rule), in place."""
+    config = model.config.replace(in_chans=in_chans)  # validates in_chans
+    check_param_count(config)  # before the new first conv is allocated
     name = model.config.first_conv
     conv = model.get_submodule(name)
     assert isinstance(conv, nn.Conv2d)
@@ -335,5 +337,5 @@ def set_in_chans(model: ScaleNetModel, in_chans: int) -> None:
         weight = adapt_in_chans(conv.weight.detach().to(torch.float32), in_chans)
     conv.weight = nn.Parameter(weight.to(conv.weight.dtype))
     conv.in_channels = in_chans
-    model.config = model.config.replace(in_chans=in_chans)
+    model.config = config
     model.in_chans = in_chans
