@@ -26,7 +26,6 @@ Examples:
 from __future__ import annotations
 
 import os
-import re
 import warnings
 from pathlib import Path
 
@@ -34,10 +33,10 @@ import torch
 
 from . import _safetensors
 from ._atomic import committed_file
-from ._fetch import _download, download
+from ._fetch import _download, check_repo_id, check_revision, download
 from ._skeleton import skeleton
 from .errors import ConfigError, WeightsError, first_line
-from .models.base import ScaleNetModel
+from .models.base import ScaleNetModel, check_param_count
 from .saving import (
     CONFIG_NAME,
     CUSTOM,
@@ -71,67 +70,6 @@ DTYPES = {
     "bfloat16": torch.bfloat16,
     "float64": torch.float64,
 }
-# git check-ref-format: no control characters, space, ~ ^ : ? * [ or backslash in a ref name.
-_REF_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
-
-
-def check_revision(revision: str | None) -> None:
-    """Raise :class:`WeightsError` unless ``revision`` is ``None`` or a valid git ref name.
-
-    The rules are git's (``git check-ref-format --allow-onelevel``): branches such as
-    ``main`` or ``refs/pr/1``, tags and commit hashes pass (a leading ``-`` does not, as for
-    ``git branch``); anything with ``..``, a component
-    starting with ``.``, a leading or doubled ``/`` or a control character does not, so no
-    revision can name a file outside the Hub cache.
-
-    Examples:
-        >>> check_revision("refs/pr/1")
-        >>> check_revision("../../etc/passwd")
-        Traceback (most recent call last):
-        ...
-        scalenet.errors.WeightsError: revision='../../etc/passwd' is not a valid git ref name...
-    """
-    if revision is None:
-        return
-    parts = revision.split("/") if isinstance(revision, str) else []
-    if (
-        not isinstance(revision, str)
-        or not revision
-        or _REF_FORBIDDEN.search(revision)
-        or ".." in revision
-        or "@{" in revision
-        or revision == "@"
-        or revision.startswith("-")  # read as an option by git (git branch refuses it too)
-        or revision.endswith(".")
-        or any(not c or c.startswith(".") or c.endswith(".lock") for c in parts)
-    ):
-        raise WeightsError(
-            f"revision={revision!r} is not a valid git ref name (a branch, tag or commit hash "
-            "such as 'main', 'v1.0' or 'refs/pr/1'; see git check-ref-format)"
-        )
-
-
-def check_repo_id(repo_id: str) -> None:
-    """Raise :class:`WeightsError` unless ``repo_id`` is a Hub repository id, ``"org/name"``.
-
-    Examples:
-        >>> check_repo_id("scalenet/resnet20-cifar10")
-        >>> check_repo_id("../x")
-        Traceback (most recent call last):
-        ...
-        scalenet.errors.WeightsError: '../x' is not a Hub repository id ...
-    """
-    from huggingface_hub.errors import HFValidationError
-    from huggingface_hub.utils import validate_repo_id  # type: ignore[attr-defined]
-
-    reason = "it needs the form 'org/name'"
-    if isinstance(repo_id, str) and repo_id.count("/") == 1:
-        try:
-            validate_repo_id(repo_id)
-            return
-        except HFValidationError as err:
-            reason = first_line(err)
-    raise WeightsError(f"{repo_id!r} is not a Hub repository id ({reason})")
 
 
 def _locate(source: str | os.PathLike[str]) -> Path | str:
@@ -174,6 +112,11 @@ def _device(device: str | torch.device | None) -> torch.device:
         chosen = torch.device("cpu" if device is None else device)
     except (RuntimeError, TypeError, ValueError):
         raise ConfigError("device", device, "a torch device such as 'cpu' or 'cuda:0'") from None
+    if chosen.type == "meta":  # tensors there hold no data: the weights would be dropped
+        raise ConfigError(
+            "device", device, "a device that holds data ('cpu', 'cuda:0'...), not 'meta'",
+            "a model without data is built from its config under `with torch.device('meta'):`",
+        )  # fmt: skip
     try:
         torch.empty(0, device=chosen)
     except (RuntimeError, AssertionError) as err:
@@ -238,7 +181,9 @@ def from_pretrained(
     try:
         config, data = read_config(config_path)
         changes = {"num_classes": num_classes, "in_chans": in_chans}
-        config.replace(**{k: v for k, v in changes.items() if v is not None})  # validates them
+        # validates them; the model as it will be, after the head and first conv are replaced,
+        # is held to MAX_PARAMS before anything is read or allocated
+        check_param_count(config.replace(**{k: v for k, v in changes.items() if v is not None}))
         model = skeleton(config)  # checks MAX_PARAMS, allocates nothing
     except ConfigError as err:
         hint = f"{err.hint}; in {where}" if err.hint else f"in {where}"

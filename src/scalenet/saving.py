@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import stat
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -98,7 +100,12 @@ def read_config(path: str | Path) -> tuple[ResNetConfig | SimpleCNNConfig, dict[
     """
     path = Path(path)
     try:
-        with open(path, "rb") as file:
+        # Opened without blocking and checked to be a regular file before reading: a FIFO
+        # (or a device) named as a config would otherwise hang, or never end.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with open(fd, "rb") as file:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise ConfigError(CONFIG_NAME, str(path), "a regular file (not a FIFO or device)")
             raw = file.read(MAX_CONFIG_BYTES + 1)
     except OSError as err:
         raise ConfigError(CONFIG_NAME, str(path), f"a readable file ({err.strerror})") from None

@@ -18,13 +18,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeGuard
 
+import numpy as np
 import safetensors
 import torch
 from torch import Tensor, nn
 
 from . import _safetensors
 from .errors import WeightsError, first_line
-from .models.base import ScaleNetModel
+from .models.base import ScaleNetModel, check_param_count
 
 __all__ = ["adapt_in_chans", "assign_exact", "conform", "load_weights", "read_state_dict"]
 
@@ -106,6 +107,22 @@ def _check_tensors(state: Mapping[Any, Any]) -> None:
             raise WeightsError(f"{key} is {what}; weights must be dense tensors")
 
 
+def _finite(tensor: Tensor) -> bool:
+    """Whether every value of a floating-point tensor is finite.
+
+    A NaN or infinity makes the sum non-finite (which an overflow may too: then look at each
+    value). On the CPU the sum is numpy's, single-threaded: torch's parallel reductions, one
+    per tensor, cost 5-30x more on a busy 2-core machine (resnet50's 320 float tensors: 100
+    to 620 ms against 16 to 25 ms), where the threads wait for each other.
+    """
+    if tensor.device.type == "cpu" and tensor.dtype in (torch.float32, torch.float64):
+        array = tensor.detach().numpy()
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is looked into below
+            total = np.add.reduce(array, axis=None)
+        return bool(np.isfinite(total) or np.isfinite(array).all())
+    return bool(torch.isfinite(tensor.sum()) or torch.isfinite(tensor).all())
+
+
 def conform(
     state: Mapping[str, Tensor], expected: Mapping[str, Tensor], dtype: torch.dtype | None = None
 ) -> dict[str, Tensor]:
@@ -146,8 +163,7 @@ def conform(
             )
         target = (dtype or want.dtype) if floating else want.dtype
         out[key] = value if value.dtype == target else value.to(target)
-        # A NaN or infinity makes the sum non-finite (which an overflow may too: then look).
-        if floating and not torch.isfinite(value.sum()) and not torch.isfinite(value).all():
+        if floating and not _finite(value):
             nonfinite.append(key)
     if nonfinite:
         warnings.warn(
@@ -312,6 +328,8 @@ def _classes(state: Mapping[str, Any]) -> str:
 
 def set_in_chans(model: ScaleNetModel, in_chans: int) -> None:
     """Adapt a loaded model's first conv to ``in_chans`` inputs (timm's rule), in place."""
+    config = model.config.replace(in_chans=in_chans)  # validates in_chans
+    check_param_count(config)  # before the new first conv is allocated
     name = model.config.first_conv
     conv = model.get_submodule(name)
     assert isinstance(conv, nn.Conv2d)
@@ -319,5 +337,5 @@ def set_in_chans(model: ScaleNetModel, in_chans: int) -> None:
         weight = adapt_in_chans(conv.weight.detach().to(torch.float32), in_chans)
     conv.weight = nn.Parameter(weight.to(conv.weight.dtype))
     conv.in_channels = in_chans
-    model.config = model.config.replace(in_chans=in_chans)
+    model.config = config
     model.in_chans = in_chans

@@ -23,6 +23,30 @@ __all__ = ["ScaleNetModel"]
 torch.fx.wrap("check_input")
 
 
+def check_param_count(config: ResNetConfig | SimpleCNNConfig) -> None:
+    """Raise :class:`ConfigError` if ``config`` builds more than
+    :data:`scalenet.config.MAX_PARAMS` parameters (counted from its plan, nothing allocated).
+
+    Every way to a model's size passes here: building, ``reset_classifier``, and
+    ``from_pretrained``'s ``num_classes``/``in_chans``.
+
+    Examples:
+        >>> import scalenet
+        >>> check_param_count(scalenet.ResNetConfig(num_classes=2**24, block="bottleneck"))
+        Traceback (most recent call last):
+        ...
+        scalenet.errors.ConfigError: config='34,390,461,760 parameters' is not allowed: at most ...
+    """
+    params = count_params(config)
+    if params > _config.MAX_PARAMS:
+        raise ConfigError(
+            "config",
+            f"{params:,} parameters",
+            f"at most {_config.MAX_PARAMS:,} parameters (scalenet.config.MAX_PARAMS)",
+            "the model is too large to build; check width, depths, num_classes and in_chans",
+        )
+
+
 class ScaleNetModel(nn.Module):
     """Base class of scalenet models, with timm's model interface.
 
@@ -46,14 +70,7 @@ class ScaleNetModel(nn.Module):
 
     def __init__(self, config: ResNetConfig | SimpleCNNConfig) -> None:
         super().__init__()
-        params = count_params(config)  # before any subclass allocates a tensor
-        if params > _config.MAX_PARAMS:
-            raise ConfigError(
-                "config",
-                f"{params:,} parameters",
-                f"at most {_config.MAX_PARAMS:,} parameters (scalenet.config.MAX_PARAMS)",
-                "the model is too large to build; check width, depths and num_classes",
-            )
+        check_param_count(config)  # before any subclass allocates a tensor
         self.config = config
         self.num_classes = config.num_classes
         self.in_chans = config.in_chans
@@ -247,7 +264,9 @@ class ScaleNetModel(nn.Module):
             )
         self.global_pool_type = pool
         num = self.num_classes if num_classes is None else num_classes
-        self.config = self.config.replace(num_classes=num)
+        config = self.config.replace(num_classes=num)  # validates num_classes
+        check_param_count(config)  # before the new head is allocated
+        self.config = config
         self.num_classes = num
         param = next(self.parameters())
         self.fc = (
