@@ -3,8 +3,9 @@
 ``import scalenet`` is light: it imports the configs, the layer plan, the input-size rules and
 scaling (no torch). Every other name (models, builders, the zoo, profiles, weights, the Hub)
 imports its module on first use, and torch where it needs it; timm, torchvision, fvcore,
-huggingface_hub and safetensors are imported only by what needs them. timm knows scalenet's models whenever it
-is imported, before or after scalenet (the docs' "Using scalenet models with timm").
+huggingface_hub and safetensors are imported only by what needs them. timm knows scalenet's
+models whenever it is imported, before or after scalenet (the docs' "Using scalenet models
+with timm").
 
 Examples:
     >>> import scalenet
