@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -74,6 +75,22 @@ def _at_depth(config: Config, name: str, depth: int) -> ResNetConfig:
         return config.replace(depths=depths, block=block)
     except ConfigError as err:
         raise click.BadParameter(str(err), param_hint="'--depth'") from None
+
+
+def _available_memory() -> int | None:
+    """Bytes of memory free for a new allocation (Linux's MemAvailable, else the physical
+    total where the OS says), or ``None`` where neither is known."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as file:
+            for line in file:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, OSError, ValueError):
+        return None
 
 
 def _numel(row: LayerRow) -> int:
@@ -245,6 +262,18 @@ def summary(
                 f"{largest:,} elements, more than torch allows (2**63 - 1)",
                 param_hint="'--batch-size'",
             )
+        if method == "fvcore":  # it runs the model on real tensors, here, in float32
+            need = 4 * (p.params + p.batch_size * p.in_chans * p.input_size**2 + p.activations)
+            have = _available_memory()
+            if have is not None and need > have // 2:
+                raise click.BadParameter(
+                    f"--method fvcore runs the model on this machine: about {human(need)}B "
+                    f"for weights, input and every layer's output at batch {batch_size} and "
+                    f"{p.input_size}x{p.input_size}, and {human(have)}B of memory is free "
+                    "(at most half is used); use a smaller batch or input, or --method "
+                    "analytic / torch, which allocate nothing",
+                    param_hint="'--method' / '--batch-size' / '--input-size'",
+                )
         p = profile(config, input_size, batch_size=batch_size, method=cast("Method", method))
     p = replace(p, name=name)
     opt, torch_dtype = cast("Optimizer", optimizer), getattr(torch, dtype)
