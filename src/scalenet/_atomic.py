@@ -173,7 +173,7 @@ class Save:
         for path in (directory, *directory.parents):
             try:
                 info = os.stat(path)
-            except FileNotFoundError:
+            except (FileNotFoundError, NotADirectoryError):
                 missing.append(path)
                 continue
             if not stat.S_ISDIR(info.st_mode):

@@ -44,7 +44,11 @@ def _load(target: str, depth: int | None = None) -> tuple[Config, str]:
     """A zoo name or a config JSON file (named after its model's folder if a saved model's),
     rebuilt at ``depth`` (ResNet-``depth``) if given."""
     path = Path(target)
-    if target.endswith(".json") or path.is_file():
+    try:
+        is_file = target.endswith(".json") or path.is_file()
+    except OSError:  # e.g. ENAMETOOLONG: read_config names the error
+        is_file = True
+    if is_file:
         config, data = read_config(path)  # a ConfigError (a usage error) for any bad file
         name = path.resolve().parent.name if "model_args" in data else path.stem
     else:

@@ -152,9 +152,14 @@ def _locate(source: str | os.PathLike[str]) -> Path | str:
     if not text.strip():
         raise WeightsError("from_pretrained got an empty path: give a folder or 'org/name'")
     local = Path(text).expanduser()
-    if local.is_dir():
+    try:
+        is_dir, exists = local.is_dir(), local.exists()
+    except OSError as err:  # e.g. ENAMETOOLONG
+        shown = text if len(text) <= 120 else text[:60] + "..." + text[-50:]
+        raise WeightsError(f"cannot read {shown}: {err.strerror or err}") from None
+    if is_dir:
         return local
-    if local.exists():
+    if exists:
         raise WeightsError(
             f"{local} is a file: give the folder that holds {CONFIG_NAME} and {WEIGHTS_NAME}"
         )
@@ -246,6 +251,12 @@ def _committed_config(
         )
     seen = _previous_digest(shown)  # "" when there is no config.json
     if seen not in (digest, metadata.get(PREVIOUS_KEY)):
+        if shown is not None:  # an invalid config.json is named as such
+            try:
+                skeleton(parse_config(shown, str(config_path))[0])
+            except ConfigError as err:
+                hint = f"{err.hint}; in {where}" if err.hint else f"in {where}"
+                raise ConfigError(err.field, err.value, err.allowed, hint) from None
         raise _Changed
     return config, data
 

@@ -103,6 +103,8 @@ class SafetensorsFile:
         self.path = Path(path)
         try:
             self._fd, self._via = open_once(self.path)
+        except FileNotFoundError:
+            raise WeightsError(f"no weights file at {self.path}") from None
         except OSError as err:
             raise WeightsError(f"cannot read {self.path}: {err.strerror or err}") from None
         #: The opened file's ``os.stat_result``.
