@@ -212,7 +212,7 @@ class Save:
             raise WeightsError(
                 f"{_short(self.directory)} holds {', '.join(foreign)}: scalenet reserves these "
                 "names for its saves and did not make these (a .scalenet-commit or "
-                ".scalenet-staging-* folder is left by scalenet 0.1, and no version reads it "
+                ".scalenet-staging-* folder is left by earlier scalenet versions, and none is read "
                 "now); look inside, keep what you need elsewhere, remove them, and save again"
             )
 

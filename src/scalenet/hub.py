@@ -222,7 +222,7 @@ def _committed_config(
 ) -> tuple[ResNetConfig | SimpleCNNConfig, dict[str, Any]]:
     """The config the weights file was committed with, checked against config.json.
 
-    Weights saved by scalenet >= 0.2 carry their config; config.json must then be that one, or
+    Weights saved by this version carry their config; config.json must then be that one, or
     the one the save replaced (a save killed between its two renames), or absent when the save
     replaced none. Older weights (and other tools') take config.json, checked against the
     digest the weights record, if any. Raises :class:`_Changed` on a mismatch.
@@ -397,7 +397,7 @@ def read_checkpoint(
         ...         tmp, companions={"state.json": b"{}"})
         ...     weights, companions = read_checkpoint(tmp)
         >>> len(weights), companions
-        (65, {'state.json': b'{}'})
+        (116, {'state.json': b'{}'})
     """
     folder = Path(os.fspath(directory)).expanduser()
     try:

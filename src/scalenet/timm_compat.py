@@ -173,7 +173,7 @@ def _same_commit(state_dict: dict[str, Any], model: torch.nn.Module) -> dict[str
     """timm's ``pretrained_filter_fn``: refuse weights saved with another config.json.
 
     For ``local-dir:`` and ``hf-hub:`` models, timm builds the model from config.json and then
-    reads model.safetensors. When the weights file carries its config (scalenet >= 0.2), the
+    reads model.safetensors. When the weights file carries its config (saved by this version), the
     config.json timm built from must hold the same model: a save killed between renaming the
     weights and config.json into place (or an edited config.json) is an error naming both
     files, never a model built from one save with the weights of another.
