@@ -52,7 +52,11 @@ def _load(target: str, depth: int | None = None) -> tuple[Config, str]:
     from .zoo import get_config
 
     path = Path(target)
-    if target.endswith(".json") or path.is_file():
+    try:
+        is_file = target.endswith(".json") or path.is_file()
+    except OSError:  # e.g. ENAMETOOLONG: read_config names the error
+        is_file = True
+    if is_file:
         config, data = read_config(path)  # a ConfigError (a usage error) for any bad file
         name = path.resolve().parent.name if "model_args" in data else path.stem
     else:

@@ -12,6 +12,7 @@ Examples:
 
 from __future__ import annotations
 
+import os
 import pickle
 import warnings
 from collections.abc import Mapping
@@ -24,10 +25,19 @@ import torch
 from torch import Tensor, nn
 
 from . import _safetensors
+from ._atomic import open_once
 from .errors import WeightsError, first_line
 from .models.base import ScaleNetModel, check_param_count
 
-__all__ = ["adapt_in_chans", "assign_exact", "conform", "load_weights", "read_state_dict"]
+__all__ = [
+    "SafetensorsFile",
+    "adapt_in_chans",
+    "assign_exact",
+    "conform",
+    "load_weights",
+    "read_safetensors",
+    "read_state_dict",
+]
 
 _PICKLE_SUFFIXES = (".bin", ".pth", ".pt", ".ckpt")
 _SHOW = 5  # how many offending keys an error lists
@@ -51,10 +61,7 @@ def read_state_dict(path: str | Path, device: str | torch.device = "cpu") -> dic
     if not path.is_file():
         raise WeightsError(f"no weights file at {path}")
     if path.suffix == ".safetensors":
-        try:
-            state = _safetensors.load_file(path, device=device)
-        except (safetensors.SafetensorError, OSError, ValueError, RuntimeError) as err:
-            raise WeightsError(f"{path} is not a valid safetensors file: {err}") from None
+        return read_safetensors(path, device)[0]
     elif path.suffix in _PICKLE_SUFFIXES:
         try:
             loaded = torch.load(path, map_location=device, weights_only=True)
@@ -74,6 +81,85 @@ def read_state_dict(path: str | Path, device: str | torch.device = "cpu") -> dic
     except WeightsError as err:
         raise WeightsError(f"{path}: {err}") from None
     return _strip_prefix(state)
+
+
+class SafetensorsFile:
+    """A safetensors file opened once: its metadata and tensors are read from that opening.
+
+    A save that renames another file over the path meanwhile cannot mix two files' metadata
+    and tensors: both come from the file that was opened (on Linux; elsewhere the path is
+    reopened). A context manager; errors are :class:`WeightsError` naming the path.
+
+    Examples:
+        >>> import tempfile, torch
+        >>> from scalenet._safetensors import save_file
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     save_file({"w": torch.ones(2)}, tmp + "/x.safetensors", metadata={"a": "b"})
+        ...     with SafetensorsFile(tmp + "/x.safetensors") as file:
+        ...         file.metadata["a"], file.tensors()["w"].tolist()
+        ('b', [1.0, 1.0])
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        try:
+            self._fd, self._via = open_once(self.path)
+        except FileNotFoundError:
+            raise WeightsError(f"no weights file at {self.path}") from None
+        except OSError as err:
+            raise WeightsError(f"cannot read {self.path}: {err.strerror or err}") from None
+        #: The opened file's ``os.stat_result``.
+        self.stat = os.fstat(self._fd)
+        self._metadata: dict[str, str] | None = None
+
+    def _invalid(self, err: Exception) -> WeightsError:
+        message = str(err).replace(self._via, str(self.path))
+        return WeightsError(f"{self.path} is not a valid safetensors file: {message}")
+
+    @property
+    def metadata(self) -> dict[str, str]:
+        """The header's ``__metadata__`` (``{}`` when it has none)."""
+        if self._metadata is None:
+            try:
+                self._metadata = _safetensors.read_metadata(self._via)
+            except (safetensors.SafetensorError, OSError, ValueError) as err:
+                raise self._invalid(err) from None
+        return self._metadata
+
+    def tensors(self, device: str | torch.device = "cpu") -> dict[str, Tensor]:
+        """The tensors (checked: string names, dense; DDP's ``module.`` prefix removed)."""
+        try:
+            state = _safetensors.load_file(self._via, device=device)
+        except (safetensors.SafetensorError, OSError, ValueError, RuntimeError) as err:
+            raise self._invalid(err) from None
+        try:
+            _check_tensors(state)
+        except WeightsError as err:
+            raise WeightsError(f"{self.path}: {err}") from None
+        return _strip_prefix(state)
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def __enter__(self) -> SafetensorsFile:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
+def read_safetensors(
+    path: str | Path, device: str | torch.device = "cpu"
+) -> tuple[dict[str, Tensor], dict[str, str]]:
+    """A safetensors file's tensors and metadata, read from one opening of it.
+
+    Raises:
+        WeightsError: the file is missing, truncated or corrupt, or holds no dense tensors.
+    """
+    with SafetensorsFile(path) as file:
+        return file.tensors(device), file.metadata
 
 
 def _is_state(value: object) -> TypeGuard[Mapping[str, Tensor]]:
