@@ -145,6 +145,18 @@ def _timeout() -> tuple[Any, tuple[type[BaseException], ...]]:
     return (connect, read), (OSError,)  # requests: (connect, read); its errors are OSErrors
 
 
+def _no_answer() -> tuple[type[BaseException], ...]:
+    """The errors that mean the Hub gave no answer (no connection, a timeout, a broken
+    transfer), as opposed to an HTTP status it answered with, for huggingface_hub's HTTP
+    library; local file errors (other OSErrors) are not among them."""
+    from huggingface_hub import get_session
+
+    library = importlib.import_module(type(get_session()).__module__.partition(".")[0])
+    if library.__name__ in ("httpx", "httpx2"):
+        return library.TransportError, ConnectionError, TimeoutError
+    return library.ConnectionError, library.Timeout, ConnectionError, TimeoutError
+
+
 def _probe(repo_id: str, filename: str, revision: str | None) -> str | None:
     """``None`` when the Hub answers (any HTTP status), else why it cannot be reached: one HEAD
     request for the file, with no retry, through huggingface_hub (session, token, redirects)."""

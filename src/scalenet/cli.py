@@ -29,7 +29,7 @@ from .config import MAX_INPUT_SIZE, ResNetConfig, SimpleCNNConfig
 from .depth import resnet_layout
 from .errors import ConfigError, ScaleNetError, ShapeError
 from .plan import output_stride
-from .scaling import ALPHA, BETA, GAMMA, compound_scale, fit_budget
+from .scaling import ALPHA, BETA, GAMMA, bracket_budget, compound_scale
 from .sizes import check_input_size, valid_input_sizes
 
 if TYPE_CHECKING:
@@ -364,12 +364,15 @@ def scale_command(
     from .profile import profile
 
     family = [_member(config, phi, alpha, beta, gamma) for phi in phis or range(5)]
+    note = ""
     if budget is not None:
         try:
-            fitted = fit_budget(config, int(budget), alpha, beta, gamma)
+            bracket = bracket_budget(config, int(budget), alpha, beta, gamma)
         except ConfigError as err:
             raise click.BadParameter(str(err), param_hint="'--budget'") from None
-        family.append((f"<= {human(budget)}", fitted))
+        family.append((f"<= {human(budget)}", bracket.under))  # the fit, then the next step
+        family += [(f"> {human(budget)}", bracket.over)] if bracket.over is not None else []
+        note = bracket.note
     header = f"{'member':<16}{'depths':<18}{'width':>6}{'input':>7}{'params':>11}{'MACs':>11}"
     click.echo(header + f"{'x prev':>8}")
     previous = None
@@ -381,3 +384,5 @@ def scale_command(
             f"{label:<16}{cfg.depths!s:<18}{cfg.width:>6}{cfg.input_size:>7}"
             f"{human(p.params):>11}{human(p.macs):>11}{ratio:>8}"
         )
+    if note:
+        click.echo(f"note: {note}")

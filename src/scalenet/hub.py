@@ -247,7 +247,9 @@ def from_pretrained(
         WeightsError: no such folder or repository, a bad revision, missing files, a damaged
             weights file, weights that do not fit, or integer weights where floats belong;
             files neither in the Hub cache nor reachable (at once, with the remedies: see
-            :func:`download`).
+            :func:`download`). A name that could be a folder or a repository id
+            (``"out/model"``) that is neither gets both answers: no such folder (its full
+            path), and why the repository could not be read.
 
     Examples:
         >>> import tempfile, torch, scalenet
@@ -265,7 +267,11 @@ def from_pretrained(
         if not weights_path.is_file() and not config_path.is_file():
             raise WeightsError(f"{source} has no {CONFIG_NAME}")
     else:
-        config_path, hub = _download(source, CONFIG_NAME, revision)
+        try:
+            config_path, hub = _download(source, CONFIG_NAME, revision)
+        except WeightsError as err:  # "org/name" could have been meant as a folder
+            folder = Path(source).expanduser().resolve()
+            raise WeightsError(f"no folder {folder}; as a Hub repository id: {err}") from None
         weights_path = _download(source, WEIGHTS_NAME, revision, found=True, hub=hub)[0]
         where = source
     changes = {"num_classes": num_classes, "in_chans": in_chans}

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 from ._atomic import Save, companion_name
 from ._version import __version__
 from .config import IMAGENET_MEAN, IMAGENET_STD, ResNetConfig, SimpleCNNConfig, config_from_dict
-from .errors import ConfigError, WeightsError
+from .errors import ConfigError, WeightsError, first_line
 from .plan import count_params
 from .sizes import model_cfg
 
@@ -309,20 +309,43 @@ def push_to_hub(
     """Save ``model`` into a temporary directory and upload it as one commit; returns its URL.
 
     Built on ``huggingface_hub.HfApi`` (``create_repo`` with ``exist_ok``, then
-    ``upload_folder``). Nothing local is written outside the temporary directory, so a failed
-    push leaves your files as they were.
+    ``upload_folder``), so the endpoint (``HF_ENDPOINT``) and the token (``token``, else
+    ``HF_TOKEN`` or the one ``hf auth login`` stored) are huggingface_hub's. Nothing local is
+    written outside the temporary directory, so a failed push leaves your files as they were.
+
+    Raises:
+        WeightsError: the Hub cannot be reached (no network, a wrong ``HF_ENDPOINT``, a
+            proxy or firewall): the message names the endpoint and what to check. Errors the
+            Hub answers with (no access, a bad token) are huggingface_hub's ``HfHubHTTPError``.
+
+    Examples:
+        (Not run as a doctest: it needs the Hub and a write token.) ::
+
+            url = scalenet.create("resnet20_cifar").push_to_hub("my-org/resnet20-cifar10")
     """
-    from huggingface_hub import HfApi
+    from huggingface_hub import HfApi, constants
+
+    from ._fetch import _no_answer
 
     api = HfApi(token=token)
     with tempfile.TemporaryDirectory(prefix="scalenet-push-") as tmp:
         folder = save_pretrained(model, Path(tmp) / "model", metrics=metrics, training=training)
-        api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
-        info = api.upload_folder(
-            repo_id=repo_id,
-            folder_path=folder,
-            commit_message=commit_message,
-            revision=revision,
-            repo_type="model",
-        )
+        try:
+            api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
+            info = api.upload_folder(
+                repo_id=repo_id,
+                folder_path=folder,
+                commit_message=commit_message,
+                revision=revision,
+                repo_type="model",
+            )
+        except _no_answer() as err:
+            why = f"{type(err).__name__}: {first_line(err)}"
+            raise WeightsError(
+                f"could not push to {repo_id!r}: the Hub at {constants.ENDPOINT} cannot be "
+                f"reached ({why}). Check the network connection (and any proxy), and "
+                "HF_ENDPOINT: unset it for huggingface.co, or set it to your Hub's address; "
+                "pushing also needs a token with write access (token=..., HF_TOKEN, or "
+                "`hf auth login`)"
+            ) from None
     return str(getattr(info, "commit_url", info))

@@ -174,22 +174,26 @@ def _entries() -> list[ZooEntry]:
         )
         for width in (48, 64, 80, 96, 128)
     ]
+    # Named by their layout: "ResNet-N" means what scalenet.resnet(depth=N) builds (timm's
+    # ResNet-26, say, is bottleneck (2, 2, 2, 2)), which these are not.
     entries.append(
         ZooEntry(
             "scalenet_d3333",
             base.replace(depths=(3, 3, 3, 3)),
-            "ResNet-18 layout with 3 basic blocks per stage (ResNet-26)",
+            "basic (3, 3, 3, 3), width 64, ImageNet stem: resnet18 with one more block per stage",
         )
     )
-    entries += [
-        ZooEntry(
-            f"scalenet_b{phi}",
-            compound_scale(base, phi),
-            f"ResNet-18 compound-scaled by the EfficientNet rule, phi={phi}",
-            paper=EFFICIENTNET_PAPER,
+    for phi in range(5):
+        c = compound_scale(base, phi)
+        entries.append(
+            ZooEntry(
+                f"scalenet_b{phi}",
+                c,
+                f"{c.block} {c.depths}, width {c.width} at {c.input_size} px: resnet18 "
+                f"compound-scaled by the EfficientNet rule, phi={phi}",
+                paper=EFFICIENTNET_PAPER,
+            )
         )
-        for phi in range(5)
-    ]
     entries.append(
         ZooEntry(
             "simple_cnn_cifar",

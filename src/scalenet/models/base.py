@@ -52,10 +52,12 @@ class ScaleNetModel(nn.Module):
 
     ``forward = forward_head(forward_features(x))``; the forward pass first checks the input
     (rank, channels, size) and raises :class:`~scalenet.errors.ShapeError` with what the model
-    expects. Subclasses build ``fc`` (``nn.Identity`` when ``num_classes == 0``), set
-    ``num_features`` (channels of the last feature map), ``head_hidden_size`` (width of the
-    pre-logits features) and ``feature_info``, and implement ``forward_features``,
-    ``forward_head`` and ``group_matcher``.
+    expects, or :class:`~scalenet.errors.InputError` for a non-float tensor or a dtype other
+    than the weights' outside autocast. Subclasses build ``fc`` (``nn.Identity`` when
+    ``num_classes == 0``), set ``num_features`` (channels of the last feature map),
+    ``head_hidden_size`` (width of the pre-logits features) and ``feature_info``, and implement
+    ``_input_weight`` (the first conv's weight), ``forward_features``, ``forward_head`` and
+    ``group_matcher``.
     """
 
     fc: nn.Module
@@ -109,8 +111,13 @@ class ScaleNetModel(nn.Module):
         """Regexes grouping parameter names into stem and blocks (timm's layer-wise decay)."""
         raise NotImplementedError
 
+    def _input_weight(self) -> Tensor:  # pragma: no cover - abstract
+        """The first convolution's weight: inputs must have its dtype (outside autocast)."""
+        raise NotImplementedError
+
     def forward(self, x: Tensor) -> Tensor:
-        check_input(x, self.in_chans, self.min_input_size, self.fixed_input_size)
+        dtype = self._input_weight().dtype
+        check_input(x, self.in_chans, self.min_input_size, self.fixed_input_size, dtype)
         return self.forward_head(self.forward_features(x))
 
     def forward_intermediates(
@@ -151,7 +158,8 @@ class ScaleNetModel(nn.Module):
         take, last = self._feature_indices(indices)
         if output_fmt != "NCHW":
             raise ConfigError("output_fmt", output_fmt, "'NCHW' (scalenet models are NCHW)")
-        check_input(x, self.in_chans, self.min_input_size, self.fixed_input_size)
+        dtype = self._input_weight().dtype
+        check_input(x, self.in_chans, self.min_input_size, self.fixed_input_size, dtype)
         x, maps = self._intermediates(x, take, last if stop_early else len(self.feature_info) - 1)
         return maps if intermediates_only else (x, maps)
 
