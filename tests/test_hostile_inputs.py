@@ -162,3 +162,13 @@ def test_fuzzed_config_files_through_the_cli(tmp_path: Path, data: object) -> No
     if result.exit_code == 2:  # a usage error: said on stderr, nothing on stdout
         assert result.stdout == ""
         assert "Error:" in result.stderr
+
+
+def test_a_fifo_as_a_saved_models_config_json_does_not_hang_from_pretrained(
+    tmp_path: Path,
+) -> None:
+    folder = scalenet.create("resnet20_cifar").save_pretrained(tmp_path / "m")
+    (folder / "config.json").unlink()
+    os.mkfifo(folder / "config.json")
+    with time_bound(20), pytest.raises(scalenet.ConfigError, match="a regular file"):
+        scalenet.from_pretrained(folder)

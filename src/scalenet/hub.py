@@ -45,7 +45,6 @@ from .saving import (
     CONFIG_NAME,
     CUSTOM,
     DIGEST_KEY,
-    MAX_CONFIG_BYTES,
     PREVIOUS_KEY,
     WEIGHTS_NAME,
     _previous_digest,
@@ -53,6 +52,7 @@ from .saving import (
     hub_config,
     parse_config,
     push_to_hub,
+    read_config_bytes,
     save_pretrained,
 )
 from .sizes import model_cfg
@@ -150,14 +150,24 @@ def _edited(where: str) -> str:
 
 
 def _read_shown_config(path: Path) -> bytes | None:
-    """config.json's bytes (``None`` if there is none), read once."""
+    """config.json's bytes (``None`` if there is none), read once; a regular file only."""
+    return read_config_bytes(path)
+
+
+def _check_before_download(config_path: Path, changes: dict[str, int | None], where: str) -> None:
+    """A repository's config.json, validated (fields, and the parameter cap with the requested
+    ``num_classes``/``in_chans``) before its weights are downloaded: a config that cannot be
+    loaded costs no download. The weights may carry the config themselves; config.json must
+    then agree with it, which the load checks."""
+    shown = _read_shown_config(config_path)
+    if shown is None:
+        return
     try:
-        with open(path, "rb") as file:
-            return file.read(MAX_CONFIG_BYTES + 1)
-    except FileNotFoundError:
-        return None
-    except OSError as err:
-        raise ConfigError(CONFIG_NAME, str(path), f"a readable file ({err.strerror})") from None
+        config, _ = parse_config(shown, str(config_path))
+        check_param_count(config.replace(**{k: v for k, v in changes.items() if v is not None}))
+    except ConfigError as err:
+        hint = f"{err.hint}; in {where}" if err.hint else f"in {where}"
+        raise ConfigError(err.field, err.value, err.allowed, hint) from None
 
 
 def _committed_config(
@@ -261,6 +271,7 @@ def from_pretrained(
     source = _locate(repo_id_or_dir)
     check_revision(revision)
     chosen_dtype, chosen_device = _dtype(dtype), _device(device)
+    changes = {"num_classes": num_classes, "in_chans": in_chans}
     if isinstance(source, Path):
         config_path, weights_path = source / CONFIG_NAME, source / WEIGHTS_NAME
         where = str(source)
@@ -272,9 +283,9 @@ def from_pretrained(
         except WeightsError as err:  # "org/name" could have been meant as a folder
             folder = Path(source).expanduser().resolve()
             raise WeightsError(f"no folder {folder}; as a Hub repository id: {err}") from None
+        _check_before_download(config_path, changes, source)  # a bad config costs no download
         weights_path = _download(source, WEIGHTS_NAME, revision, found=True, hub=hub)[0]
         where = source
-    changes = {"num_classes": num_classes, "in_chans": in_chans}
     for attempt in range(3):  # a save may commit between reading config.json and the weights
         shown = _read_shown_config(config_path)
         with SafetensorsFile(weights_path) as file:

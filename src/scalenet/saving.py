@@ -118,17 +118,33 @@ def read_config(path: str | Path) -> tuple[ResNetConfig | SimpleCNNConfig, dict[
         True
     """
     path = Path(path)
+    raw = read_config_bytes(path)
+    if raw is None:
+        raise ConfigError(CONFIG_NAME, str(path), "a readable file (No such file or directory)")
+    return parse_config(raw, str(path))
+
+
+def read_config_bytes(path: Path) -> bytes | None:
+    """The first :data:`MAX_CONFIG_BYTES` + 1 bytes of a config file, ``None`` if it does not
+    exist. Opened without blocking and checked to be a regular file before reading: a FIFO (or
+    a device) named as a config would otherwise hang, or never end.
+
+    Raises:
+        ConfigError: the path is not a regular file, or cannot be read.
+    """
     try:
-        # Opened without blocking and checked to be a regular file before reading: a FIFO
-        # (or a device) named as a config would otherwise hang, or never end.
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        return None
+    except OSError as err:
+        raise ConfigError(CONFIG_NAME, str(path), f"a readable file ({err.strerror})") from None
+    try:
         with open(fd, "rb") as file:
             if not stat.S_ISREG(os.fstat(fd).st_mode):
                 raise ConfigError(CONFIG_NAME, str(path), "a regular file (not a FIFO or device)")
-            raw = file.read(MAX_CONFIG_BYTES + 1)
+            return file.read(MAX_CONFIG_BYTES + 1)
     except OSError as err:
         raise ConfigError(CONFIG_NAME, str(path), f"a readable file ({err.strerror})") from None
-    return parse_config(raw, str(path))
 
 
 def parse_config(raw: bytes, where: str) -> tuple[ResNetConfig | SimpleCNNConfig, dict[str, Any]]:
