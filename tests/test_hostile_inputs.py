@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 from pathlib import Path
 
@@ -16,7 +17,9 @@ from hypothesis import strategies as st
 
 import scalenet
 import scalenet.cli
+import scalenet.scaling
 from helpers import time_bound
+from scalenet import ResNetConfig
 from scalenet.cli import main
 from scalenet.saving import read_config
 
@@ -172,3 +175,41 @@ def test_a_fifo_as_a_saved_models_config_json_does_not_hang_from_pretrained(
     os.mkfifo(folder / "config.json")
     with time_bound(20), pytest.raises(scalenet.ConfigError, match="a regular file"):
         scalenet.from_pretrained(folder)
+
+
+# --- scaling: every search ends, every multiplier is checked ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("call", "field"),
+    [
+        # MACs constant in phi: the search for the budget's edge never ended
+        (lambda: scalenet.fit_budget(ResNetConfig(), 4e9, 1.0, 1.0, 1.0), "alpha, beta, gamma"),
+        (lambda: scalenet.fit_budget(ResNetConfig(), 4e9, 0.9, 1.0, 1.0), "alpha, beta, gamma"),
+        (lambda: scalenet.fit_budget(ResNetConfig(), 4e9, tolerance=0.0), "tolerance"),
+        (lambda: scalenet.fit_budget(ResNetConfig(), 4e9, tolerance=math.nan), "tolerance"),
+        (lambda: scalenet.fit_budget(ResNetConfig(), 4e9, tolerance=True), "tolerance"),
+        (lambda: scalenet.fit_budget(ResNetConfig(), 4e9, math.inf), "alpha"),
+        # overflows: 1.2**5000, int(inf), ceil(2e308)
+        (lambda: scalenet.compound_scale(ResNetConfig(), 5000), "phi"),
+        (lambda: scalenet.compound_scale(ResNetConfig(), -5000), "phi"),
+        (lambda: scalenet.scale(ResNetConfig(), width=math.inf), "width"),
+        (lambda: scalenet.scale(ResNetConfig(), width=math.nan), "width"),
+        (lambda: scalenet.scale(ResNetConfig(), depth=1e308), "depth"),
+        (lambda: scalenet.scale(ResNetConfig(), resolution=10**400), "resolution"),
+        (lambda: scalenet.scale(ResNetConfig(), resolution=1e6), "resolution"),
+    ],
+)
+def test_scaling_refuses_what_would_never_end_or_overflow(call: object, field: str) -> None:
+    with time_bound(20), pytest.raises(scalenet.ConfigError) as info:
+        call()  # type: ignore[operator]
+    assert info.value.field == field
+
+
+def test_the_finest_tolerance_still_ends_at_the_budgets_edge() -> None:
+    with time_bound(60):
+        fine = scalenet.scaling.bracket_budget(ResNetConfig(), 4e9, tolerance=1e-9)
+    assert fine.under_macs <= 4e9 < fine.over_macs  # type: ignore[operator]
+    assert 0 < fine.over_phi - fine.under_phi <= 1e-9  # type: ignore[operator]
+    coarse = scalenet.scaling.bracket_budget(ResNetConfig(), 4e9)
+    assert (coarse.under, coarse.over) == (fine.under, fine.over)

@@ -29,7 +29,7 @@ from .config import MAX_INPUT_SIZE, ResNetConfig, SimpleCNNConfig
 from .depth import resnet_layout
 from .errors import ConfigError, ScaleNetError, ShapeError
 from .plan import output_stride
-from .scaling import ALPHA, BETA, GAMMA, bracket_budget, compound_scale
+from .scaling import ALPHA, BETA, GAMMA, MIN_GROWTH, bracket_budget, compound_scale
 from .sizes import check_input_size, valid_input_sizes
 
 if TYPE_CHECKING:
@@ -355,11 +355,10 @@ def scale_command(
     config, name = _load(target, depth)
     if not isinstance(config, ResNetConfig):
         raise click.UsageError(f"{name} is not a ResNet; compound scaling is for ResNets")
-    if (
-        budget is not None and alpha * beta**2 * gamma**2 < 1.1
-    ):  # else fit_budget may search forever
+    if budget is not None and alpha * beta**2 * gamma**2 < MIN_GROWTH:  # as bracket_budget
         raise click.UsageError(
-            "--budget needs --alpha * --beta^2 * --gamma^2 >= 1.1 (MACs that grow with phi)"
+            f"--budget needs --alpha * --beta^2 * --gamma^2 >= {MIN_GROWTH} (MACs that grow "
+            "with phi, so the search ends)"
         )
     from .profile import profile
 

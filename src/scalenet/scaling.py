@@ -23,7 +23,7 @@ import numbers
 import warnings
 from dataclasses import dataclass
 
-from .config import ResNetConfig
+from .config import MAX_BLOCKS, MAX_CHANNELS, MAX_INPUT_SIZE, ResNetConfig
 from .errors import ConfigError
 from .sizes import nearest_valid_sizes
 
@@ -37,6 +37,11 @@ __all__ = [
 ]
 
 ALPHA, BETA, GAMMA = 1.2, 1.1, 1.15
+#: The least growth of MACs per unit of ``phi`` (``alpha * beta**2 * gamma**2``) for which a
+#: budget search is allowed: with 1.0 the family never leaves the budget and the search would
+#: not end.
+MIN_GROWTH = 1.1
+_MAX_DOUBLINGS = 200  # phi up to 800: MACs x 1.1**800 is past every size limit
 
 
 def round_width(width: float, divisor: int = 8) -> int:
@@ -61,9 +66,27 @@ def _round_size(config: ResNetConfig, size: float) -> int:
 
 
 def _positive(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ConfigError(name, value, "a positive number")
-    return float(value)
+    """``value`` as a float: a finite number above 0 (inf and nan overflow the rounding)."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    try:
+        number = float(value) if ok else math.nan
+    except OverflowError:  # an int too large for a float
+        number = math.inf
+    if not (math.isfinite(number) and number > 0):
+        raise ConfigError(name, value, "a positive, finite number")
+    return number
+
+
+def _scaled(name: str, given: float, value: float, limit: int) -> float:
+    """``value`` (an axis times its multiplier ``given``), refused when past ``limit``: a
+    multiplier such as 1e308 would overflow the rounding, or make a config of absurd size."""
+    if not value <= limit:
+        raise ConfigError(
+            name,
+            given,
+            f"a multiplier that keeps the {name} within {limit:,} (it gives {value:.3g})",
+        )
+    return value
 
 
 def scale(
@@ -90,9 +113,16 @@ def scale(
         _positive("width", width),
         _positive("resolution", resolution),
     )
-    depths = config.depths if d == 1 else tuple(math.ceil(n * d - 1e-9) for n in config.depths)
-    new_width = config.width if w == 1 else round_width(config.width * w)
-    size = config.input_size if r == 1 else _round_size(config, config.input_size * r)
+    depths = config.depths
+    if d != 1:
+        _scaled("depth", depth, max(config.depths) * d, MAX_BLOCKS)
+        depths = tuple(math.ceil(n * d - 1e-9) for n in config.depths)
+    new_width = config.width
+    if w != 1:
+        new_width = round_width(_scaled("width", width, config.width * w, MAX_CHANNELS))
+    size = config.input_size
+    if r != 1:
+        size = _round_size(config, _scaled("resolution", resolution, size * r, MAX_INPUT_SIZE))
     return config.replace(depths=depths, width=new_width, input_size=size)
 
 
@@ -116,7 +146,16 @@ def compound_scale(
     if isinstance(phi, bool) or not isinstance(phi, (int, float)) or not math.isfinite(phi):
         raise ConfigError("phi", phi, "a finite number")
     a, b, g = _positive("alpha", alpha), _positive("beta", beta), _positive("gamma", gamma)
-    return scale(config, depth=a**phi, width=b**phi, resolution=g**phi)
+    try:
+        multipliers = a**phi, b**phi, g**phi
+    except OverflowError:  # e.g. 1.2**5000
+        raise ConfigError(
+            "phi", phi, "a phi whose multipliers alpha**phi etc. stay finite"
+        ) from None
+    for name, m in zip(("alpha", "beta", "gamma"), multipliers, strict=True):
+        if m == 0:  # underflow: a negative phi too far down
+            raise ConfigError("phi", phi, f"a phi whose {name}**phi stays above 0")
+    return scale(config, depth=multipliers[0], width=multipliers[1], resolution=multipliers[2])
 
 
 def _budget(macs: object) -> int:
@@ -216,6 +255,19 @@ def bracket_budget(
     from .profile import profile
 
     budget = _budget(macs)
+    a, b, g = _positive("alpha", alpha), _positive("beta", beta), _positive("gamma", gamma)
+    if a * b**2 * g**2 < MIN_GROWTH:
+        raise ConfigError(
+            "alpha, beta, gamma",
+            (alpha, beta, gamma),
+            f"bases with alpha * beta**2 * gamma**2 >= {MIN_GROWTH} (MACs that grow with phi, "
+            "so the search ends)",
+            f"these give {a * b**2 * g**2:.3g}",
+        )
+    if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)):
+        raise ConfigError("tolerance", tolerance, "a number in [1e-9, 1]")
+    if not 1e-9 <= tolerance <= 1:  # nan fails too
+        raise ConfigError("tolerance", tolerance, "a number in [1e-9, 1]")
 
     def cost(phi: float) -> float:
         try:
@@ -226,10 +278,19 @@ def bracket_budget(
     lo, hi = -10.0, 0.0
     if cost(lo) > budget:
         raise ConfigError("macs", macs, f"at least {cost(lo):,} (the smallest member, phi=-10)")
-    while cost(hi) <= budget:
+    # Finite: MACs grow at least MIN_GROWTH-fold per unit of phi, and every config has a size
+    # limit past which cost() is inf, so hi passes the budget; each halving then shrinks the
+    # interval (to tolerance >= 1e-9, or until the floats in between run out).
+    for _ in range(_MAX_DOUBLINGS):
+        if cost(hi) > budget:
+            break
         lo, hi = hi, hi + 4.0
+    else:  # pragma: no cover - the size limits are reached long before
+        raise ConfigError("macs", macs, "a budget that some member of the family exceeds")
     while hi - lo > tolerance:
         mid = (lo + hi) / 2
+        if mid in (lo, hi):
+            break
         if cost(mid) <= budget:
             lo = mid
         else:
