@@ -253,7 +253,7 @@ def test_a_bad_config_file_is_a_usage_error(tmp_path: Path, content: bytes, mess
         ("scale resnet20_cifar --phi 1e308", "'--phi'", "-10<=x<=100"),
         ("scale resnet20_cifar --phi nan", "'--phi'", "-10<=x<=100"),
         ("scale resnet20_cifar --phi -11", "'--phi'", "-10<=x<=100"),
-        ("scale resnet20_cifar --phi 50", "'--phi'", "phi=50 is too large: depths="),
+        ("scale resnet20_cifar --phi 50", "'--phi'", "phi=50 is too large: depth="),
         ("scale resnet20_cifar --alpha 0", "'--alpha'", "1<=x<=2"),
         ("scale resnet20_cifar --beta -1", "'--beta'", "1<=x<=2"),
         ("scale resnet20_cifar --gamma nan", "'--gamma'", "1<=x<=2"),
