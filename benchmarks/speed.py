@@ -37,6 +37,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import safetensors.torch
 import timm
 import torch
@@ -128,8 +129,12 @@ class ReferenceResNet56(nn.Module):
 
 
 def touch(state: dict[str, torch.Tensor]) -> float:
-    """Read every byte once (the mapped pages are faulted in on first use)."""
-    return sum(float(t.sum()) for t in state.values() if t.is_floating_point())
+    """Read every byte once (the mapped pages are faulted in on first use), single-threaded:
+    torch's parallel sums, one per tensor, would time its thread pool instead (on a busy
+    machine they cost 5-30x more)."""
+    return sum(
+        float(np.add.reduce(t.numpy(), axis=None)) for t in state.values() if t.is_floating_point()
+    )
 
 
 def mapped_reader(path: Path) -> dict[str, torch.Tensor]:
