@@ -1,6 +1,6 @@
-"""What the timm autoload hook costs: interpreter start-up, other imports, and ``import timm``.
+"""Start-up: what the timm autoload hook costs, and how fast scalenet and its command start.
 
-    python benchmarks/startup.py [--repeats 300] [--timm-repeats 5]
+    python benchmarks/startup.py [--repeats 300] [--timm-repeats 5] [--cli-repeats 10]
 
 1. start-up: ``python -c pass`` in two fresh, bare virtual environments (no other packages, so
    no other ``.pth`` file adds noise), one with the hook's two files in site-packages
@@ -16,12 +16,22 @@
    the hook: ``-X importtime`` splits it into timm itself and the ``import scalenet`` (from
    this checkout) that registers the zoo, the one cost the hook adds to ``import timm``
    (wall times of whole runs vary by hundreds of milliseconds here); ``--timm-repeats 0``
-   skips it.
+   skips it;
+5. scalenet's own start-up, as ratios of runs interleaved in the same environment (with the
+   hook, this checkout's scalenet): ``scalenet --help`` and two usage errors (an unknown
+   option, a ``--batch-size`` that is not an integer) against ``python -c "import argparse"``
+   (goal: within 5x: no torch before a model is needed), and ``import scalenet`` against
+   ``import torch`` (goal: within 1.3x); the median of ``--cli-repeats`` runs each
+   (``0`` skips it).
+
+Sections 4 and 5 use an environment whose own site-packages holds the hook, with this
+checkout's ``src`` and then this interpreter's site-packages (torch, timm) on its path.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import py_compile
@@ -40,22 +50,34 @@ FILES = ("scalenet_timm_autoload.pth", "_scalenet_timm_autoload.py")
 ENV_VAR = "SCALENET_NO_TIMM_AUTOLOAD"
 
 
-def environment(path: Path, *, hook: bool, system_site_packages: bool = False) -> Path:
-    """A fresh virtual environment, with the hook's files when ``hook``; returns its python."""
-    venv.EnvBuilder(system_site_packages=system_site_packages, with_pip=False).create(path)
+def site_packages(python: Path | str) -> list[str]:
+    """The site-packages folders of the interpreter ``python``, its own first."""
+    code = "import json, site, sysconfig; print(json.dumps([sysconfig.get_path('purelib'), "
+    code += "*site.getsitepackages(), sysconfig.get_path('platlib')]))"
+    out = subprocess.run(
+        [python, "-c", code], capture_output=True, text=True, check=True, env=clean_env()
+    ).stdout
+    return [d for d in dict.fromkeys(json.loads(out)) if Path(d).is_dir()]
+
+
+def environment(path: Path, *, hook: bool, packages: bool = False) -> Path:
+    """A fresh virtual environment, with the hook's files when ``hook``; returns its python.
+
+    With ``packages``, a path file puts this checkout's ``src`` and then this interpreter's
+    site-packages on its path (not ``--system-site-packages``: inside a virtual environment
+    that means the base interpreter's packages). Folders a path file adds are not scanned for
+    ``.pth`` files, so a scalenet installed beside torch stays out of sight.
+    """
+    venv.EnvBuilder(with_pip=False).create(path)
     python = path / "bin" / "python"
-    site = Path(
-        subprocess.run(
-            [python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-            capture_output=True, text=True, check=True,
-        ).stdout.strip()
-    )  # fmt: skip
+    site = Path(site_packages(python)[0])
     if hook:
         for name in FILES:
             shutil.copy(SRC / name, site / name)
         py_compile.compile(str(site / FILES[1]), doraise=True)  # as pip does on install
-    if system_site_packages:  # this checkout's scalenet first, ahead of any installed one
-        (site / "_scalenet_checkout.pth").write_text(f"{SRC}\n")
+    if packages:  # this checkout's scalenet first, ahead of any installed one
+        folders = [str(SRC), *site_packages(sys.executable)]
+        (site / "_scalenet_checkout.pth").write_text("".join(f"{d}\n" for d in folders))
     return python
 
 
@@ -64,24 +86,31 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env | {"PYTHONNOUSERSITE": "1"} | extra
 
 
-def wall(command: list[str | Path], env: dict[str, str]) -> float:
+def wall(command: list[str | Path], env: dict[str, str], status: int = 0) -> float:
+    """Seconds ``command`` takes; it must exit with ``status``."""
     start = time.perf_counter()
-    subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    done = subprocess.run(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    seconds = time.perf_counter() - start
+    if done.returncode != status:
+        raise SystemExit(f"{command} exited {done.returncode}, not {status}:\n{done.stderr}")
+    return seconds
 
 
-def interleaved(
-    runs: dict[str, tuple[list[str | Path], dict[str, str]]], repeats: int
-) -> dict[str, list[float]]:
-    """Each run's wall times, the runs interleaved and the order rotating (after a warm-up)."""
+Run = tuple[list[str | Path], dict[str, str]] | tuple[list[str | Path], dict[str, str], int]
+
+
+def interleaved(runs: dict[str, Run], repeats: int) -> dict[str, list[float]]:
+    """Each run's wall times, the runs interleaved and the order rotating (after a warm-up).
+
+    A run is (command, environment) or (command, environment, the exit status it must give).
+    """
     names = list(runs)
-    for command, env in runs.values():
-        wall(command, env)
+    for run in runs.values():
+        wall(*run)
     times: dict[str, list[float]] = {name: [] for name in names}
     for i in range(repeats):
         for name in names[i % len(names) :] + names[: i % len(names)]:
-            command, env = runs[name]
-            times[name].append(wall(command, env))
+            times[name].append(wall(*runs[name]))
     return times
 
 
@@ -149,27 +178,73 @@ def other_imports() -> None:
     print(f"   modules that `import timm` imports (each asks the hook once): {count}")
 
 
+def with_packages(tmp: Path) -> Path:
+    """The environment of sections 4 and 5 (made once)."""
+    path = tmp / "with-packages"
+    if not path.exists():
+        environment(path, hook=True, packages=True)
+        check = (
+            "import timm, sys; import scalenet.timm_compat as t; timm.create_model('scalenet_w80')"
+        )
+        check += f"; assert t.__file__.startswith({str(SRC)!r}), t.__file__"
+        subprocess.run([path / "bin" / "python", "-c", check], check=True, env=clean_env())
+    return path / "bin" / "python"
+
+
 def import_timm(tmp: Path, repeats: int) -> None:
-    python = environment(tmp / "with-packages", hook=True, system_site_packages=True)
-    check = "import timm, sys; assert 'scalenet' in sys.modules; timm.create_model('scalenet_w80')"
-    subprocess.run([python, "-c", check], check=True, env=clean_env())
+    python = with_packages(tmp)
     timm_alone, scalenet = [], []
     for _ in range(repeats):
         cumulative = {name: total for name, (_, total) in importtime(python, "import timm").items()}
-        # The hook imports scalenet inside timm's import, so timm's figure includes it.
-        timm_alone.append(cumulative["timm"] - cumulative["scalenet"])
-        scalenet.append(cumulative["scalenet"])
+        # The hook imports scalenet.timm_compat (the package first) inside timm's import, so
+        # timm's figure includes them.
+        registration = cumulative["scalenet"] + cumulative["scalenet.timm_compat"]
+        timm_alone.append(cumulative["timm"] - registration)
+        scalenet.append(registration)
     alone, registration = statistics.median(timm_alone), statistics.median(scalenet)
     print(f"4. `python -X importtime -c 'import timm'`, hooked, median of {repeats}")
-    print(f"   timm (torch included){'':<20}{alone / 1e3:>8.0f} ms")
-    print(f"   then the hook's `import scalenet` (registration){registration / 1e3:>5.0f} ms"
-          f"  (+{100 * registration / alone:.1f}%)")  # fmt: skip
+    print(f"   timm (torch included){'':<28}{alone / 1e3:>8.0f} ms")
+    print(f"   then the hook's `import scalenet.timm_compat` (registration)"
+          f"{registration / 1e3:>5.0f} ms  (+{100 * registration / alone:.1f}%)")  # fmt: skip
+
+
+def scalenet_start(tmp: Path, repeats: int) -> None:
+    python = with_packages(tmp)
+    cli = [python, "-c", "from scalenet.cli import main; main()"]  # what the script runs
+    env = clean_env()
+    times = interleaved(
+        {
+            "python -c 'import argparse'": ([python, "-c", "import argparse"], env),
+            "scalenet --help": ([*cli, "--help"], env),
+            "scalenet --nope (usage error)": ([*cli, "--nope"], env, 2),
+            "scalenet summary resnet20_cifar --batch-size x": (
+                [*cli, "summary", "resnet20_cifar", "--batch-size", "x"], env, 2,
+            ),
+            "python -c 'import torch'": ([python, "-c", "import torch"], env),
+            "python -c 'import scalenet'": ([python, "-c", "import scalenet"], env),
+        },
+        repeats,
+    )  # fmt: skip
+    median = {name: statistics.median(values) for name, values in times.items()}
+    print(f"5. scalenet's start-up, median of {repeats} interleaved runs (hooked, this checkout)")
+    for name, reference, goal in (
+        ("scalenet --help", "python -c 'import argparse'", 5.0),
+        ("scalenet --nope (usage error)", "python -c 'import argparse'", 5.0),
+        ("scalenet summary resnet20_cifar --batch-size x", "python -c 'import argparse'", 5.0),
+        ("python -c 'import scalenet'", "python -c 'import torch'", 1.3),
+    ):
+        ratio = median[name] / median[reference]
+        print(f"   {name:<48}{1e3 * median[name]:>8.0f} ms  {ratio:>6.2f}x {reference}"
+              f" ({1e3 * median[reference]:.0f} ms; goal <= {goal:g}x)")  # fmt: skip
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=300, help="start-up runs of each kind")
     parser.add_argument("--timm-repeats", type=int, default=5, help="`import timm` runs (0: skip)")
+    parser.add_argument(
+        "--cli-repeats", type=int, default=10, help="runs of each in section 5 (0: skip)"
+    )
     args = parser.parse_args()
     print(f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
     with tempfile.TemporaryDirectory() as tmp:
@@ -178,6 +253,8 @@ def main() -> None:
         other_imports()
         if args.timm_repeats:
             import_timm(Path(tmp), args.timm_repeats)
+        if args.cli_repeats:
+            scalenet_start(Path(tmp), args.cli_repeats)
 
 
 if __name__ == "__main__":

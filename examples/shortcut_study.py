@@ -55,7 +55,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, list[
 def state(run: Path) -> str:
     if (run / "test_metrics.json").is_file():
         return "done"
-    if (run / "last" / "training_state.json").is_file():
+    if (run / "last" / "model.safetensors").is_file():  # a checkpoint of train.py
         return "resume"
     return "new"
 

@@ -8,8 +8,8 @@
 download=True)`` puts ``data/cifar-10-batches-py`` on disk (or give folders of images, see
 examples/README.md). It composes scalenet (models, weights), torchvision (data), torchmetrics
 (metrics), tqdm (progress) and matplotlib (plots). Outputs in --out: metrics.jsonl, best/ and
-last/ (each a ``save_pretrained`` folder, pushable to the Hub as is), test_metrics.json and PNG
-plots.
+last/ (each a ``save_pretrained`` folder, pushable to the Hub as is; last/ also holds the
+training state, committed with its weights), test_metrics.json and PNG plots.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from pipeline import EpochSampler, MemoryBatches, loader_batches
 from torch import nn
 from torch.optim.swa_utils import update_bn
 from tqdm import tqdm
-from training_state import exists, load_state, save_state
+from training_state import STATE_NAME, pack_state, unpack_state
 from transfer import param_groups, set_train_mode
 
 import scalenet
@@ -419,6 +419,55 @@ def check_args(args: argparse.Namespace, world: int) -> None:
         raise Fail(f"--time-limit must be positive, got {args.time_limit}")
 
 
+def prepare_out(out: Path) -> None:
+    """Make the --out folder, or fail with one line saying why it cannot be."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise Fail(f"--out {out}: a file is in the way (--out names a folder)") from None
+    except OSError as err:
+        raise Fail(f"--out {out}: cannot create the folder ({err.strerror or err})") from None
+
+
+def checkpoint(model: Any, folder: Path, **kwargs: Any) -> None:
+    """``save_pretrained`` into ``folder``; a save that fails (a full disk...) is one line."""
+    try:
+        scalenet.save_pretrained(model, folder, **kwargs)
+    except scalenet.WeightsError as err:
+        raise Fail(f"cannot write the checkpoint: {err}") from None
+
+
+def resume(core: nn.Module, opt: Any, sched: Any, last: Path) -> tuple[int, float, list[Any]]:
+    """Load --out/last: the weights and the training state committed with them.
+
+    Returns (epochs done, best validation top-1, metrics rows); a missing, damaged or
+    mismatched checkpoint is a Fail naming what is wrong.
+    """
+    from scalenet.hub import read_checkpoint
+
+    try:
+        weights, companions = read_checkpoint(last)
+    except scalenet.WeightsError as err:
+        raise Fail(f"--resume: no usable checkpoint in {last}: {err}") from None
+    if STATE_NAME not in companions:
+        raise Fail(
+            f"--resume: {last} holds weights but no training state committed with them "
+            "(not a checkpoint of this script); start without --resume"
+        )
+    try:
+        scalenet.load_weights(core, weights, adapt=False)  # type: ignore[arg-type]
+    except scalenet.WeightsError as err:
+        raise Fail(f"--resume: {last} is not a checkpoint of this model: {err}") from None
+    try:
+        state = unpack_state(companions[STATE_NAME])
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+        start, best, history = int(state["epoch"]), float(state["best"]), list(state["history"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as err:
+        raise Fail(f"--resume: the training state in {last} does not fit this run: {err}") from None
+    return start, best, history
+
+
 def learning_rates(sched: Any, base: float, steps: int, epochs: int) -> list[float]:
     """The head's learning rate at every step of the run (the scheduler's factor x --lr)."""
     factor = sched.lr_lambdas[-1]
@@ -427,6 +476,8 @@ def learning_rates(sched: Any, base: float, steps: int, epochs: int) -> list[flo
 
 def train(args: argparse.Namespace, rank: int, world: int, device: torch.device) -> int:
     check_args(args, world)
+    if rank == 0:
+        prepare_out(args.out)
     began = time.perf_counter()
     seed_everything(args.seed)
     config, source = architecture(args)
@@ -503,16 +554,11 @@ def train(args: argparse.Namespace, rank: int, world: int, device: torch.device)
     history: list[dict[str, Any]] = []
     start, best = 0, -1.0
     if args.resume:
-        if not exists(out / "last"):
-            raise Fail(f"--resume: no checkpoint in {out / 'last'}")
-        scalenet.load_weights(core, out / "last" / "model.safetensors")
-        state = load_state(out / "last")
-        opt.load_state_dict(state["optimizer"])
-        sched.load_state_dict(state["scheduler"])
-        start, best, history = state["epoch"], state["best"], state["history"]
-    elif show:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "metrics.jsonl").write_text("")
+        start, best, history = resume(core, opt, sched, out / "last")
+    if show:
+        # Rows of the epochs the checkpoint holds, and none past it (a run stopped after
+        # writing a row but before its checkpoint committed does not repeat that row).
+        (out / "metrics.jsonl").write_text("".join(json.dumps(row) + "\n" for row in history))
     longest = 0.0
     for epoch in range(start, args.epochs):
         tic = time.perf_counter()
@@ -560,16 +606,17 @@ def train(args: argparse.Namespace, rank: int, world: int, device: torch.device)
                 f.write(json.dumps(row) + "\n")
             if va["top1"] > best:
                 best = va["top1"]
-                core.save_pretrained(out / "best", metrics={"val_top1": best})
-            core.save_pretrained(out / "last")
-            save_state(
-                out / "last",
+                checkpoint(core, out / "best", metrics={"val_top1": best})
+            # Weights and training state commit together (one rename): a run stopped at any
+            # moment resumes from one epoch's weights with that epoch's state, or refuses.
+            state = pack_state(
                 optimizer=opt.state_dict(),
                 scheduler=sched.state_dict(),
                 epoch=epoch + 1,
                 best=best,
                 history=history,
             )
+            checkpoint(core, out / "last", companions={STATE_NAME: state})
         if world > 1:
             dist.barrier()  # rank 0 has written the checkpoints
         longest = max(longest, time.perf_counter() - tic)

@@ -1,19 +1,21 @@
 """Resumable training state without pickle: tensors in safetensors, everything else in JSON.
 
-The model itself is saved with ``save_pretrained``; this module stores what ``--resume`` needs
-beside it: optimizer and scheduler state, the epoch, the best accuracy so far, and every random
-number generator's state, so that a resumed run continues exactly where the killed one stopped.
+What ``--resume`` needs beside the weights: optimizer and scheduler state, the epoch, the best
+accuracy so far, and every random number generator's state, so that a resumed run continues
+exactly where the stopped one did. :func:`pack_state` makes it one safetensors blob (the JSON
+in its metadata), which train.py commits together with the weights:
+``save_pretrained(model, "last", companions={STATE_NAME: pack_state(...)})`` and
+``scalenet.hub.read_checkpoint("last")`` give weights and state of one save, or an error.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import random
-from pathlib import Path
 from typing import Any
 
 import numpy as np
+import safetensors
 import safetensors.torch
 import torch
 
@@ -50,8 +52,14 @@ def _join(obj: Any, tensors: dict[str, torch.Tensor]) -> Any:
     return obj
 
 
-def save_state(directory: Path, **state: Any) -> None:
-    """Write ``state`` (optimizer/scheduler state dicts, numbers...) plus all RNG states."""
+#: The companion name train.py stores the state under (not ``.safetensors``: no tool should
+#: take it for weights).
+STATE_NAME = "training_state.state"
+_KEY = "training_state"
+
+
+def pack_state(**state: Any) -> bytes:
+    """``state`` (optimizer/scheduler state dicts, numbers...) plus all RNG states, as bytes."""
     state["rng"] = {
         "torch": torch.get_rng_state(),
         "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
@@ -60,12 +68,7 @@ def save_state(directory: Path, **state: Any) -> None:
     }
     tensors: dict[str, torch.Tensor] = {}
     meta = _split(_to_plain(state), "s", tensors)
-    directory.mkdir(parents=True, exist_ok=True)
-    tmp_tensors, tmp_meta = directory / f".{TENSORS}.tmp", directory / f".{META}.tmp"
-    safetensors.torch.save_file(tensors, str(tmp_tensors))
-    tmp_meta.write_text(json.dumps(meta))
-    os.replace(tmp_tensors, directory / TENSORS)
-    os.replace(tmp_meta, directory / META)
+    return safetensors.torch.save(tensors, metadata={_KEY: json.dumps(meta)})
 
 
 def _to_plain(obj: Any) -> Any:
@@ -93,21 +96,26 @@ def _from_plain(obj: Any) -> Any:
     return obj
 
 
-def load_state(directory: Path) -> dict[str, Any]:
-    """Read what :func:`save_state` wrote and restore every RNG; returns the rest."""
-    tensors = safetensors.torch.load_file(str(directory / TENSORS))
-    state: dict[str, Any] = _from_plain(_join(json.loads((directory / META).read_text()), tensors))
-    rng = state.pop("rng")
-    torch.set_rng_state(rng["torch"])
+def unpack_state(data: bytes) -> dict[str, Any]:
+    """Read what :func:`pack_state` made and restore every RNG; returns the rest.
+
+    Raises:
+        ValueError: ``data`` is not such a state.
+    """
+    try:
+        length = int.from_bytes(data[:8], "little")
+        meta = json.loads(data[8 : 8 + length])["__metadata__"][_KEY]
+        tensors = safetensors.torch.load(data)
+        state: dict[str, Any] = _from_plain(_join(json.loads(meta), tensors))
+        rng = state.pop("rng")
+        python, numpy = rng["python"], rng["numpy"]
+        torch.set_rng_state(rng["torch"])
+        random.setstate((python[0], tuple(python[1]), python[2]))
+        np.random.set_state((numpy[0], numpy[1], *numpy[2:]))
+    except (KeyError, TypeError, IndexError, RuntimeError, ValueError) as err:
+        raise ValueError(f"not a training state ({type(err).__name__}: {err})") from None
+    except safetensors.SafetensorError as err:
+        raise ValueError(f"not a training state ({err})") from None
     if rng["cuda"] and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(rng["cuda"])
-    python = rng["python"]
-    random.setstate((python[0], tuple(python[1]), python[2]))
-    numpy = rng["numpy"]
-    np.random.set_state((numpy[0], numpy[1], *numpy[2:]))
     return state
-
-
-def exists(directory: Path) -> bool:
-    """Whether a resumable state is stored in ``directory``."""
-    return (directory / TENSORS).is_file() and (directory / META).is_file()

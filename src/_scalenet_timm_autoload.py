@@ -7,17 +7,18 @@ site-packages, next to this module. Python runs its one line at every start-up: 
 That puts a finder at the front of ``sys.meta_path`` which answers ``None`` at once for every
 import but the top-level ``timm``. For ``timm`` it looks the package up with the other finders
 and wraps its loader, so that when timm's ``__init__`` has finished executing (timm fully
-importable, ``timm.models`` included), :func:`register` runs ``import scalenet``, which registers
-the zoo with timm (``scalenet.timm_compat``). The finder takes itself off ``sys.meta_path``
-once timm is imported, and timm's own loader is put back on the module.
+importable, ``timm.models`` included), :func:`register` imports ``scalenet.timm_compat``,
+which registers the zoo with timm. The finder takes itself off ``sys.meta_path`` once timm is
+imported, and timm's own loader is put back on the module.
 
 - ``SCALENET_NO_TIMM_AUTOLOAD`` set to anything but ``""``, ``0``, ``false``, ``no`` or
   ``off`` (any case, surrounding spaces ignored) switches the hook off; it is read once, when
   the ``.pth`` file runs at start-up.
-- ``import timm`` never fails because of the hook: if ``import scalenet`` raises, a
+- ``import timm`` never fails because of the hook: if the registration raises, a
   ``RuntimeWarning`` says what failed and how to switch the hook off.
-- When scalenet is imported first (it imports timm itself), the hook sees scalenet being
-  imported and leaves the registration to it.
+- ``import scalenet`` does not import timm. It calls ``install(force=True)``: registration at
+  once if timm is imported already, else this finder (even with the hook switched off, since
+  the user asked for scalenet), so timm knows scalenet's models whichever comes first.
 
 Examples:
     >>> import _scalenet_timm_autoload as autoload
@@ -43,6 +44,11 @@ else:
 
 __all__ = ["ENV_VAR", "install", "installed", "register", "switched_off", "uninstall"]
 
+#: The version of what ``import scalenet`` expects here (``install(force=True)``, registration
+#: through ``scalenet.timm_compat``). A copy without it is older (an editable install that was
+#: not reinstalled): scalenet's import then registers at once, as it did before.
+VERSION = 2
+
 #: The environment variable that switches the hook off.
 ENV_VAR = "SCALENET_NO_TIMM_AUTOLOAD"
 
@@ -67,12 +73,17 @@ def switched_off(environ: "Mapping[str, str] | None" = None) -> bool:
     return value.strip().lower() not in _KEEP_ON
 
 
-def install() -> None:
+def install(force: bool = False) -> None:
     """Install the hook, unless ``SCALENET_NO_TIMM_AUTOLOAD`` switches it off.
 
     The ``.pth`` file calls it at start-up. It does nothing when the hook is already installed.
     If timm is already imported, nothing is left to hook: it registers scalenet's models at
     once (:func:`register`).
+
+    Args:
+        force: install even when the hook is switched off, and let an error of an immediate
+            registration propagate rather than warn. ``import scalenet`` calls it so: whoever
+            imports scalenet asked for it, and timm is to know its models once imported.
 
     Examples:
         >>> import timm, _scalenet_timm_autoload as autoload
@@ -80,14 +91,14 @@ def install() -> None:
         >>> autoload.installed(), timm.list_models("scalenet_w80")
         (False, ['scalenet_w80'])
     """
-    if switched_off():
+    if switched_off() and not force:
         return
     timm = sys.modules.get("timm")
     if timm is not None:
         # Installed after timm was imported (not at start-up). While timm's own import is
-        # still running, scalenet cannot be imported yet, and nothing is done.
+        # still running, the hook (which wraps its loader) registers once it has finished.
         if not getattr(getattr(timm, "__spec__", None), "_initializing", False):
-            register()
+            register(warn=not force)
         return
     if not installed():
         sys.meta_path.insert(0, _TimmFinder())
@@ -121,11 +132,15 @@ def uninstall() -> bool:
     return True
 
 
-def register() -> None:
-    """Register scalenet's models with timm by importing scalenet; warn instead of raising.
+def register(warn: bool = True) -> None:
+    """Register scalenet's models with timm by importing ``scalenet.timm_compat``.
 
-    Does nothing while scalenet is imported or being imported: scalenet's own import registers
-    (it imports timm itself, which is how the hook can fire in the middle of it).
+    Does nothing once ``scalenet.timm_compat`` is imported or being imported (its import
+    registers; it imports timm itself, which is how the hook can fire in the middle of it).
+
+    Args:
+        warn: turn an error into a ``RuntimeWarning`` (``import timm`` must not fail because
+            of the hook); ``False`` lets it propagate.
 
     Examples:
         >>> import timm, _scalenet_timm_autoload as autoload
@@ -133,11 +148,13 @@ def register() -> None:
         >>> timm.list_models("scalenet_w80")
         ['scalenet_w80']
     """
-    if "scalenet" in sys.modules:
+    if "scalenet.timm_compat" in sys.modules:
         return
     try:
-        import scalenet  # noqa: F401  (registers the zoo with timm)
+        import scalenet.timm_compat  # noqa: F401  (registers the zoo with timm)
     except Exception as error:
+        if not warn:
+            raise
         _warn(error)
 
 

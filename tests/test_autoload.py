@@ -7,10 +7,14 @@ Two parts:
   that log the order in which they run; each takes some tens of milliseconds;
 - the real thing: the wheel and the editable wheel built from this checkout, each installed into
   a fresh virtual environment, where ``timm.create_model("scalenet_w80")`` must work without
-  ``import scalenet``. The environments are made with ``--system-site-packages`` and the wheels
-  installed with ``--no-deps``, reusing this interpreter's torch and timm (a full install would
-  download them); each wheel's own files shadow any scalenet installed there, which the tests
-  check. Every such run imports torch and timm (about 5 s here), so they run concurrently.
+  ``import scalenet``. The wheels are installed with ``--no-deps``; torch and timm come from the
+  site-packages of the interpreter running the tests (a venv's, or the system's), which a path
+  file in the new environment appends to its ``sys.path`` (a full install would download them).
+  ``--system-site-packages`` would not do: inside a virtual environment it means the base
+  interpreter's packages, which need not have torch. Path entries are not scanned for ``.pth``
+  files, so a scalenet installed (or installed editable) beside that torch stays out of sight,
+  and each wheel's own files come first, which the tests check. Every such run imports torch
+  and timm (about 5 s here), so they run concurrently.
 """
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src"
 PTH = "scalenet_timm_autoload.pth"
 HEAVY = ("torch", "timm", "scalenet")
+#: What ``import scalenet`` leaves out (imported by what uses them).
+LAZY = ("torch", "timm", "torchvision", "fvcore", "huggingface_hub", "safetensors")
 
 # -- stand-ins: each logs when it starts and ends --------------------------------------------
 
@@ -58,17 +64,32 @@ def create_model(name):
         raise RuntimeError(f"Unknown model ({name})")
     return REGISTRY[name]()
 """
+#: Like scalenet's __init__: imports no timm, and arranges the registration (at once if timm
+#: is imported, else when it is), even with the hook switched off.
 SCALENET = """
 import events
 events.log.append("scalenet start")
-from timm.models import register_model  # like scalenet.timm_compat
+import _scalenet_timm_autoload
+_scalenet_timm_autoload.install(force=True)
+events.log.append("scalenet end")
+"""
+#: Like scalenet.timm_compat: imports timm and registers.
+TIMM_COMPAT = """
+import events
+events.log.append("timm_compat start")
+from timm.models import register_model
 
 @register_model
 def scalenet_w80():
     return "a scalenet model"
 
-events.log.append("scalenet end")
+events.log.append("timm_compat end")
 """
+#: timm imported without the hook, then scalenet: its import registers at once.
+TIMM_THEN_SCALENET = [
+    "timm start", "timm end", "scalenet start", "timm_compat start", "timm_compat end",
+    "scalenet end",
+]  # fmt: skip
 #: Prepended to every script: the hook module, and a report of what happened, as JSON.
 PRELUDE = """
 import json, sys
@@ -90,7 +111,11 @@ def report(**extra):
     }
     print(json.dumps(state | extra))
 """
-FINISHED = ["timm start", "timm end", "scalenet start", "scalenet end"]
+#: `import timm` with the hook: timm first, then the registration through scalenet.timm_compat.
+FINISHED = [
+    "timm start", "timm end", "scalenet start", "scalenet end", "timm_compat start",
+    "timm_compat end",
+]  # fmt: skip
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -104,6 +129,7 @@ def run_fake(
     code: str,
     *,
     scalenet: str | None = SCALENET,
+    timm_compat: str = TIMM_COMPAT,
     timm: str | None = TIMM_INIT,
     flags: tuple[str, ...] = (),
     **env: str,
@@ -117,6 +143,7 @@ def run_fake(
     if scalenet is not None:
         (tmp_path / "scalenet").mkdir()
         (tmp_path / "scalenet" / "__init__.py").write_text(scalenet)
+        (tmp_path / "scalenet" / "timm_compat.py").write_text(timm_compat)
     done = subprocess.run(
         [sys.executable, "-S", *flags, "-c", PRELUDE + textwrap.dedent(code)],
         capture_output=True,
@@ -163,13 +190,84 @@ def test_registers_once_timm_has_finished_and_removes_itself(
     assert stderr == ""
 
 
-def test_scalenet_imported_first_registers_itself(tmp_path: Path) -> None:
-    # scalenet imports timm, so the hook fires while scalenet is half imported: it must leave
-    # the registration to scalenet's own import (no second import, no error).
+def test_scalenet_imported_first_registers_when_timm_is(tmp_path: Path) -> None:
+    # scalenet's import does not import timm (it did before 0.2: then the hook fired in the
+    # middle of scalenet's import, and the log was scalenet start, timm start, timm end,
+    # scalenet end); the hook registers once timm is imported, after scalenet's import.
     report, stderr = run_fake(tmp_path, "autoload.install()\nimport scalenet, timm\nreport()")
-    assert report["log"] == ["scalenet start", "timm start", "timm end", "scalenet end"]
+    assert report["log"] == [
+        "scalenet start", "scalenet end", "timm start", "timm end", "timm_compat start",
+        "timm_compat end",
+    ]  # fmt: skip
     assert report["registry"] == ["scalenet_w80"]
     assert report["installed"] is False
+    assert stderr == ""
+
+
+def test_timm_imported_first_then_scalenet_registers_once(tmp_path: Path) -> None:
+    report, stderr = run_fake(tmp_path, "autoload.install()\nimport timm, scalenet\nreport()")
+    assert report["log"] == FINISHED  # the hook registered; scalenet's import found it done
+    assert report["registry"] == ["scalenet_w80"]
+    assert (report["installed"], report["meta_path_as_before"]) == (False, True)
+    assert stderr == ""
+
+
+def test_timm_compat_imported_directly_registers_once(tmp_path: Path) -> None:
+    # scalenet.timm_compat imports timm: the hook fires in the middle of its import and
+    # leaves the registration to it.
+    report, stderr = run_fake(tmp_path, "autoload.install()\nimport scalenet.timm_compat\nreport()")
+    assert report["log"] == [
+        "scalenet start", "scalenet end", "timm_compat start", "timm start", "timm end",
+        "timm_compat end",
+    ]  # fmt: skip
+    assert report["registry"] == ["scalenet_w80"]
+    assert report["installed"] is False
+    assert stderr == ""
+
+
+@pytest.mark.parametrize(
+    ("statement", "log"),
+    [
+        ("import scalenet, timm", [
+            "scalenet start", "scalenet end", "timm start", "timm end", "timm_compat start",
+            "timm_compat end",
+        ]),
+        # timm is imported: scalenet's import registers at once, before it ends.
+        ("import timm, scalenet", TIMM_THEN_SCALENET),
+    ],
+    ids=["scalenet first", "timm first"],
+)  # fmt: skip
+def test_switched_off_but_scalenet_imported_registers(
+    tmp_path: Path, statement: str, log: list[str]
+) -> None:
+    # The switch keeps `import timm` alone from importing scalenet; a process that imports
+    # scalenet itself still gets its models registered with timm, in either order.
+    report, stderr = run_fake(
+        tmp_path,
+        f"autoload.install()\ninstalled = autoload.installed()\n{statement}\n"
+        "report(installed_at_start=installed)",
+        SCALENET_NO_TIMM_AUTOLOAD="1",
+    )
+    assert report["installed_at_start"] is False  # the switch kept the .pth's install off
+    assert report["log"] == log
+    assert report["registry"] == ["scalenet_w80"]
+    assert (report["installed"], report["meta_path_as_before"]) == (False, True)
+    assert stderr == ""
+
+
+def test_scalenet_imported_after_timm_raises_what_registration_raises(tmp_path: Path) -> None:
+    # The hook warns (import timm must not fail); scalenet's own import raises, as any import.
+    code = """
+    import timm
+    try:
+        import scalenet
+    except ZeroDivisionError as e:
+        report(error=repr(e), scalenet=[m for m in sys.modules if m.startswith("scalenet")])
+    """
+    broken = TIMM_COMPAT.replace("@register_model", "1 / 0\n@register_model")
+    report, stderr = run_fake(tmp_path, code, timm_compat=broken, SCALENET_NO_TIMM_AUTOLOAD="1")
+    assert report["error"] == "ZeroDivisionError('division by zero')"
+    assert report["scalenet"] == []  # nothing half-imported left behind
     assert stderr == ""
 
 
@@ -177,7 +275,7 @@ def test_scalenet_imported_first_registers_itself(tmp_path: Path) -> None:
     ("scalenet", "error"),
     [
         ("raise ImportError('libtorch_cpu.so: cannot open')", "ImportError: libtorch_cpu.so"),
-        (SCALENET.replace("@register_model", "1 / 0\n@register_model"), "ZeroDivisionError"),
+        (SCALENET, "ZeroDivisionError"),  # with a timm_compat that raises (below)
     ],
 )
 @pytest.mark.parametrize("flags", [(), ("-W", "error")], ids=["warning", "W-error"])
@@ -192,7 +290,8 @@ def test_failing_registration_warns_and_timm_still_imports(
         except RuntimeError as e:
             report(error=str(e))
         """
-    report, stderr = run_fake(tmp_path, code, scalenet=scalenet, flags=flags)
+    broken = TIMM_COMPAT.replace("@register_model", "1 / 0\n@register_model")
+    report, stderr = run_fake(tmp_path, code, scalenet=scalenet, timm_compat=broken, flags=flags)
     assert report["log"][:2] == ["timm start", "timm end"]
     assert report["error"] == "Unknown model (scalenet_w80)"
     assert report["installed"] is False
@@ -235,7 +334,10 @@ def test_values_that_leave_the_hook_on(tmp_path: Path, value: str) -> None:
 
 def test_timm_imported_before_install_registers_at_once(tmp_path: Path) -> None:
     report, _ = run_fake(tmp_path, "import timm\nautoload.install()\nreport()")
-    assert report["log"] == FINISHED
+    # Importing scalenet.timm_compat imports scalenet first, whose import finds timm imported
+    # and registers at once; timm_compat is then imported already.
+    assert report["log"] == TIMM_THEN_SCALENET
+    assert report["registry"] == ["scalenet_w80"]
     assert report["installed"] is False  # nothing left to hook
 
 
@@ -338,6 +440,27 @@ def test_pth_file_and_module_agree_on_the_switch() -> None:
     assert keep_on == autoload._KEEP_ON
 
 
+@pytest.mark.parametrize(
+    "module",
+    ["def install():\n    pass\n", "raise ImportError('not installed')\n"],
+    ids=["older copy", "missing"],
+)
+def test_without_a_current_hook_module_import_scalenet_registers_at_once(
+    tmp_path: Path, module: str
+) -> None:
+    # An editable install keeps the hook module it was installed with; an older one knows
+    # nothing of install(force=True). scalenet's import then registers at once, as before.
+    (tmp_path / "_scalenet_timm_autoload.py").write_text(module)
+    code = "import sys, scalenet\nprint('timm' in sys.modules)\nimport timm\n"
+    code += "print(type(timm.create_model('scalenet_w80')).__module__)"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False,
+        env=clean_env(PYTHONPATH=str(tmp_path), **{autoload.ENV_VAR: "1"}),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "scalenet.models.resnet"]
+
+
 # -- the real thing: built wheels installed into fresh virtual environments -----------------
 
 
@@ -361,10 +484,26 @@ def build_wheels(out: Path) -> dict[str, Path]:
         return both(builder)
 
 
+def site_packages(python: Path | str) -> list[str]:
+    """The site-packages folders of the interpreter ``python``, as it sees them."""
+    code = "import json, site, sysconfig; print(json.dumps([*site.getsitepackages(), "
+    code += "*{sysconfig.get_paths()[k] for k in ('purelib', 'platlib')}]))"
+    done = subprocess.run(
+        [str(python), "-c", code], capture_output=True, text=True, check=True, timeout=60,
+        env=clean_env(),
+    )  # fmt: skip
+    return list(dict.fromkeys(json.loads(done.stdout)))
+
+
 def make_venv(path: Path, wheel: Path) -> Path:
-    """A fresh environment on top of this interpreter's packages, with ``wheel`` installed."""
-    venv.EnvBuilder(system_site_packages=True, with_pip=False).create(path)
+    """A fresh environment with ``wheel`` installed, on top of this interpreter's packages."""
+    venv.EnvBuilder(with_pip=False).create(path)
     python = path / "bin" / "python"
+    own, *_ = site_packages(python)
+    # Appended after the environment's own site-packages: this interpreter's torch and timm.
+    (Path(own) / "_this_interpreters_packages.pth").write_text(
+        "".join(f"{d}\n" for d in site_packages(sys.executable) if Path(d).is_dir())
+    )
     subprocess.run(
         [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps",
          "--no-index", str(wheel)],
@@ -378,7 +517,11 @@ def make_venv(path: Path, wheel: Path) -> Path:
 REAL_CASES = {
     "wheel: import timm": ("wheel", "import timm", False),
     "wheel: scalenet first": ("wheel", "import scalenet, timm", False),
+    "wheel: timm first": ("wheel", "import timm, scalenet", False),
     "wheel: switched off": ("wheel", "import timm", True),
+    # Switched off, but the process imports scalenet itself: timm must know its models.
+    "wheel: switched off, scalenet first": ("wheel", "import scalenet", True),
+    "wheel: switched off, timm first": ("wheel", "import timm, scalenet", True),
     "editable: from timm import create_model": ("editable", "from timm import create_model", False),
 }
 REAL_SCRIPT = """
@@ -387,6 +530,7 @@ out = {"heavy_at_startup": sorted(m for m in sys.modules if m.split(".")[0] in H
        "hooks_at_startup": sum(hasattr(f, "_scalenet_timm_autoload") for f in sys.meta_path),
        "autoload": getattr(sys.modules.get("_scalenet_timm_autoload"), "__file__", None)}
 STATEMENT
+out["imported_by_statement"] = sorted({m.split(".")[0] for m in sys.modules} & set(LAZY))
 import timm
 out["scalenet"] = sys.modules["scalenet"].__file__ if "scalenet" in sys.modules else None
 try:
@@ -394,7 +538,13 @@ try:
 except RuntimeError as e:
     out["error"] = str(e)
 print(json.dumps(out))
-""".replace("HEAVY", repr(HEAVY))
+""".replace("HEAVY", repr(HEAVY)).replace("LAZY", repr(LAZY))
+
+
+def knows_scalenet(case: str) -> bool:
+    """Whether timm is to know scalenet's models: the hook is on, or scalenet was imported."""
+    _, statement, off = REAL_CASES[case]
+    return not off or "scalenet" in statement
 
 
 @pytest.fixture(scope="module")
@@ -437,7 +587,7 @@ def test_installed_hook_starts_without_torch_timm_or_scalenet(
         assert report["hooks_at_startup"] == 1
 
 
-@pytest.mark.parametrize("case", [c for c, (_, _, off) in REAL_CASES.items() if not off])
+@pytest.mark.parametrize("case", [c for c in REAL_CASES if knows_scalenet(c)])
 def test_installed_timm_creates_scalenet_models(
     installed: dict[str, dict[str, object]], case: str
 ) -> None:
@@ -447,6 +597,13 @@ def test_installed_timm_creates_scalenet_models(
     # scalenet is the wheel's own copy, or this checkout's sources for the editable install.
     home = report["venv"] if case.startswith("wheel") else SRC
     assert str(report["scalenet"]).startswith(str(home)), report["scalenet"]
+
+
+def test_installed_import_scalenet_imports_no_torch_or_timm(
+    installed: dict[str, dict[str, object]],
+) -> None:
+    report = installed["wheel: switched off, scalenet first"]
+    assert report["imported_by_statement"] == []  # and `import timm` then registered (above)
 
 
 def test_installed_hook_switched_off(installed: dict[str, dict[str, object]]) -> None:

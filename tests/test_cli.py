@@ -141,11 +141,32 @@ def test_scale_prints_the_compound_family() -> None:
         assert f"{cfg.depths}" in line
         assert f" {cfg.width} " in line
         assert f" {cfg.input_size} " in line
-    fitted = scalenet.fit_budget(scalenet.get_config("resnet18"), 4_000_000_000)
-    assert lines[-1].startswith("<= 4.00 G")
-    assert f"{fitted.depths}" in lines[-1]
-    assert f" {fitted.width} " in lines[-1]
+    bracket = scalenet.scaling.bracket_budget(scalenet.get_config("resnet18"), 4_000_000_000)
+    assert bracket.over is not None
+    for line, (label, cfg) in zip(
+        lines[-2:], [("<= 4.00 G", bracket.under), ("> 4.00 G", bracket.over)], strict=True
+    ):
+        assert line.startswith(label)
+        assert f"{cfg.depths}" in line
+        assert f" {cfg.width} " in line
+        assert f" {cfg.input_size} " in line
+    assert not any(line.startswith("note") for line in lines)
     assert CliRunner().invoke(main, ["scale", "simple_cnn_cifar"]).exit_code == 2
+
+
+def test_scale_budget_that_returns_the_target_says_why(tmp_path: Path) -> None:
+    config = scalenet.ResNetConfig(width=80, num_classes=11)
+    (tmp_path / "w80.json").write_text(json.dumps(config.to_dict()))
+    result = CliRunner().invoke(main, ["scale", str(tmp_path / "w80.json"), "--budget", "4e9"])
+    assert result.exit_code == 0, result.output
+    *_, under, over, note = result.output.splitlines()
+    bracket = scalenet.scaling.bracket_budget(config, 4_000_000_000)
+    assert under.startswith("<= 4.00 G       (2, 2, 2, 2)          80    224")
+    assert under.rstrip().endswith(" 2.80 G")
+    assert over.startswith("> 4.00 G        (3, 3, 3, 3)          80    224")
+    assert over.rstrip().endswith(" 4.24 G")
+    assert note == f"note: {bracket.note}"
+    assert "returned unchanged" in note
 
 
 def test_docs_zoo_table_is_the_registry() -> None:
@@ -232,7 +253,7 @@ def test_a_bad_config_file_is_a_usage_error(tmp_path: Path, content: bytes, mess
         ("scale resnet20_cifar --phi 1e308", "'--phi'", "-10<=x<=100"),
         ("scale resnet20_cifar --phi nan", "'--phi'", "-10<=x<=100"),
         ("scale resnet20_cifar --phi -11", "'--phi'", "-10<=x<=100"),
-        ("scale resnet20_cifar --phi 50", "'--phi'", "phi=50 is too large: depths="),
+        ("scale resnet20_cifar --phi 50", "'--phi'", "phi=50 is too large: depth="),
         ("scale resnet20_cifar --alpha 0", "'--alpha'", "1<=x<=2"),
         ("scale resnet20_cifar --beta -1", "'--beta'", "1<=x<=2"),
         ("scale resnet20_cifar --gamma nan", "'--gamma'", "1<=x<=2"),

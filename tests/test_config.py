@@ -162,3 +162,33 @@ def test_build_gives_the_model_with_its_config() -> None:
     assert isinstance(model, scalenet.ResNet)
     assert model.config is cfg
     assert isinstance(SimpleCNNConfig().build(), scalenet.SimpleCNN)
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "shown"),
+    [
+        ({"family": []}, "family", "family=[]"),  # unhashable: was a raw TypeError
+        ({"family": {"a": 1}}, "family", "family={'a': 1}"),
+        ({}, "family", "every config names its family"),
+        # float() of a 400-digit integer overflows: was a raw OverflowError
+        ({"family": "resnet", "dropout": int("9" * 400)}, "dropout", "an integer of 400 digits"),
+        ({"family": "resnet", "dropout": float("nan")}, "dropout", "dropout=nan"),
+        # repr() of a 5001-digit integer is refused by Python: was a raw ValueError
+        ({"family": "resnet", "width": 10**5000}, "width", "about 5001 digits"),
+        ({"family": "resnet", "input_size": -(10**5000)}, "input_size", "a negative integer"),
+        ({"family": "simple_cnn", "channels": [8, 10**40]}, "channels", "item 1 is an integer"),
+    ],
+)
+def test_absurd_values_get_a_config_error_with_a_short_message(
+    data: dict[str, Any], field: str, shown: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        scalenet.config_from_dict(data)
+    assert info.value.field == field
+    assert shown in str(info.value)
+    assert len(str(info.value)) < 400
+
+
+def test_constructor_reports_a_huge_width_without_printing_it() -> None:
+    with pytest.raises(ConfigError, match=r"^width=an integer of about 5001 digits is not allowed"):
+        ResNetConfig(width=10**5000)

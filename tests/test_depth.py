@@ -244,3 +244,28 @@ def test_an_impossible_depth_name_states_the_rule_and_the_nearest() -> None:
 def test_a_cifar_name_without_its_suffix_is_suggested() -> None:
     with pytest.raises(scalenet.ConfigError, match="did you mean 'resnet56_cifar'"):
         scalenet.create("resnet56")
+
+
+def test_zoo_descriptions_call_a_model_resnet_n_only_when_resnet_depth_n_builds_it() -> None:
+    """One name, one meaning: a zoo description's "ResNet-N" (or "Plain-N") is the layout
+    ``scalenet.resnet(depth=N)`` builds with the entry's stem, and a written-out layout such as
+    "basic (3, 3, 3, 3)" is the entry's."""
+    named = 0
+    for entry in scalenet.zoo.ZOO.values():
+        c = entry.config
+        text = entry.description
+        if not isinstance(c, scalenet.ResNetConfig):
+            assert not re.search(r"ResNet-\d", text), entry.name
+            continue
+        for depth in {int(n) for n in re.findall(r"(?:ResNet|Plain)-(\d+)", text)}:
+            with torch.device("meta"):  # the builder, with no memory for the weights
+                built = scalenet.resnet(depth=depth, stem=c.stem).config
+            assert (built.depths, built.block) == (c.depths, c.block), (entry.name, depth)
+            named += 1
+        for block, depths in re.findall(r"(basic|bottleneck) \(([\d, ]+)\)", text):
+            assert (block, tuple(int(d) for d in depths.split(", "))) == (c.block, c.depths)
+            named += 1
+    assert named >= 20
+    # timm's ResNet-26 is a bottleneck (2, 2, 2, 2); the zoo's (3, 3, 3, 3) basic net is not it.
+    assert scalenet.resnet_layout(26) == ((2, 2, 2, 2), "bottleneck")
+    assert "ResNet-26" not in scalenet.get_entry("scalenet_d3333").description

@@ -152,6 +152,12 @@ def test_the_two_commands_agree() -> None:
         return block.group(1)
 
     readme = two_commands(ROOT / "README.md")
+    # .ci/run runs the README's first bash block, line by line, in a fresh virtual environment
+    first = re.search(rf"{FENCE}bash\n(.*?){FENCE}", (ROOT / "README.md").read_text(), re.S)
+    assert first is not None
+    assert first.group(1) == readme
+    assert len(readme.splitlines()) == 2
+    assert "README.md" in (ROOT / ".ci" / "run").read_text()
     assert "python -m pytest" in readme
     assert "examples/train.py" in readme
     assert two_commands(ROOT / "docs" / "index.md") == readme

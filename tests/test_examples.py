@@ -87,12 +87,15 @@ def test_killed_and_resumed_run_equals_uninterrupted(tmp_path: Path) -> None:
     assert killed.returncode == 0, killed.stderr
     assert "stopped after epoch 1 of 2: --time-limit" in killed.stderr
     assert not (tmp_path / "b" / "test_metrics.json").exists()
+    # A run killed after writing epoch 2's metrics row, before its checkpoint committed.
+    with (tmp_path / "b" / "metrics.jsonl").open("a") as file:
+        file.write(json.dumps({"epoch": 2, "note": "not checkpointed"}) + "\n")
     resumed = train(*memory, "--resume", "--out", str(tmp_path / "b"), tmp=tmp_path)
     assert resumed.returncode == 0, resumed.stderr
     rows = [
         [json.loads(line) for line in (tmp_path / d / "metrics.jsonl").open()] for d in ("a", "b")
     ]
-    assert len(rows[1]) == 2
+    assert [row["epoch"] for row in rows[1]] == [1, 2]  # no row repeated
     for a, b in zip(*rows, strict=True):
         for row in (a, b):
             row.pop("images_per_s"), row.pop("seconds")
@@ -478,3 +481,12 @@ def test_readme_figures_that_are_cheap_to_regenerate() -> None:
             f"{cost.params:,}",
             f"{cost.macs / 1e6:.1f}",
         ], r[0]
+
+
+def test_an_out_that_cannot_be_a_folder_is_one_error_line(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    for out, reason in ((tmp_path / "file", "a file is in the way"), (Path("/dev/null/run"), "")):
+        result = train("--epochs", "1", "--out", str(out), tmp=tmp_path)
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.startswith(f"error: --out {out}: {reason}"), result.stderr
+        assert "Traceback" not in result.stderr

@@ -90,6 +90,52 @@ def test_floating_inputs_of_every_dtype_still_run(key: str, dtype: torch.dtype) 
     assert out.shape == (2, model.num_classes)
 
 
+@pytest.mark.parametrize("key", ["resnet_cifar", "resnet_imagenet", "simple_cnn"])
+@pytest.mark.parametrize(
+    ("weights", "given", "fix"),
+    [
+        (torch.float32, torch.float64, "x.float()"),
+        (torch.float32, torch.float16, "x.float()"),
+        (torch.float32, torch.bfloat16, "x.float()"),
+        (torch.float64, torch.float32, "x.double()"),
+        (torch.bfloat16, torch.float32, "x.bfloat16()"),
+    ],
+)
+def test_a_floating_input_of_another_dtype_than_the_weights_raises_input_error(
+    key: str, weights: torch.dtype, given: torch.dtype, fix: str
+) -> None:
+    model = small_models()[key].eval().to(weights)
+    size = model.config.input_size
+    x = torch.randn(2, 3, size, size, dtype=given)
+    with torch.no_grad(), pytest.raises(RuntimeError):  # the premise: torch refuses it too
+        model.forward_features(x)
+    for call in (model, model.forward_intermediates):
+        with torch.no_grad(), pytest.raises(scalenet.InputError) as info:
+            call(x)
+        assert str(info.value) == (
+            f"the input is {given} but the model's weights are {weights}: convert the input "
+            f"with {fix}, or the model with model.to({given}); for mixed precision, call the "
+            "model under torch.autocast"
+        )
+    with torch.no_grad():  # both fixes run
+        assert model(getattr(x, fix[2:-2])()).dtype == weights
+        assert model.to(given)(x).dtype == given
+
+
+@pytest.mark.parametrize("key", ["resnet_cifar", "resnet_imagenet", "simple_cnn"])
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_autocast_half_input_to_a_float32_model_runs(key: str, dtype: torch.dtype) -> None:
+    model = small_models()[key].eval()
+    size = model.config.input_size
+    x = torch.randn(2, 3, size, size).to(dtype)
+    with torch.no_grad(), torch.autocast("cpu", dtype=dtype):
+        out = model(x)
+        # Autocast casts a float32 input to the same half dtype: the same computation.
+        reference = model(x.float())
+    assert out.dtype == dtype
+    assert torch.equal(out, reference)
+
+
 def test_autocast_float32_input_to_a_float32_model_still_runs() -> None:
     model = small_models()["resnet_cifar"].eval()
     x = torch.randn(2, 3, 32, 32)
@@ -127,6 +173,10 @@ def test_fx_symbolic_trace_keeps_the_check(key: str) -> None:
         gm(torch.randn(2, 1, x.shape[-1], x.shape[-1]))
     with pytest.raises(scalenet.InputError, match=r"torch\.uint8"):
         gm(x.to(torch.uint8))
+    with pytest.raises(scalenet.InputError, match=r"input is torch\.float64 .* x\.float\(\)"):
+        gm(x.double())
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        torch.testing.assert_close(gm(x.bfloat16()), model(x.bfloat16()))
 
 
 @pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:FutureWarning")
@@ -149,6 +199,10 @@ def test_torch_compile(key: str) -> None:
         torch.compile(model, backend="eager")(torch.randn(2, 1, x.shape[-1], x.shape[-1]))
     with pytest.raises(scalenet.InputError, match=r"torch\.uint8"):
         torch.compile(model, backend="eager")(x.to(torch.uint8))
+    with pytest.raises(scalenet.InputError, match=r"input is torch\.float64 .* x\.float\(\)"):
+        torch.compile(model, backend="eager")(x.double())
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        torch.testing.assert_close(compiled(x.bfloat16()), model(x.bfloat16()))
 
 
 @pytest.mark.parametrize("key", ["resnet_cifar", "simple_cnn"])

@@ -112,3 +112,28 @@ def test_repo_without_weights_and_bad_config(hub_server: HubServer, hf_env: HfEn
     assert not list(hf_env.cache_dir.rglob("model.safetensors"))
     with pytest.raises(WeightsError, match="no repository"):
         scalenet.from_pretrained(hub_server.unique_repo_id("missing"))
+
+
+def test_a_name_that_is_neither_folder_nor_repository_gets_both_answers(
+    hub_server: HubServer,
+    hf_env: HfEnv,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "out").mkdir()  # the parent exists; the folder does not
+    name = f"out/{hub_server.unique_repo_id('nonexist').split('/')[1]}"
+    folder = f"no folder {tmp_path / name}; as a Hub repository id: "
+    with pytest.raises(WeightsError) as caught:  # the Hub answers: no such repository
+        scalenet.from_pretrained(name)
+    assert str(caught.value) == f"{folder}no repository {name!r} on the Hub (or no access to it)"
+    hf_env.set_offline(True)
+    with pytest.raises(WeightsError) as caught:  # not asked, and not in the cache
+        scalenet.from_pretrained(name)
+    message = str(caught.value)
+    assert message.startswith(f"{folder}config.json of {name} is not in the local cache")
+    assert "HF_HUB_OFFLINE is set" in message
+    # Once the folder exists, the same name loads it.
+    model = scalenet.create("resnet20_cifar")
+    model.save_pretrained(tmp_path / name)
+    assert same_model(scalenet.from_pretrained(name), model)

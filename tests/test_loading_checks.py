@@ -98,6 +98,42 @@ def test_a_revision_that_could_escape_the_cache_is_refused_before_any_request(
     assert snapshot(root) == before
 
 
+@pytest.mark.parametrize(
+    ("revision", "filename", "field"),
+    [
+        ("../../../secret.txt", "model.safetensors", "revision"),
+        ("refs/../../secret.txt", "model.safetensors", "revision"),
+        (None, "../../secret.txt", "filename"),
+        (None, "/etc/passwd", "filename"),
+        (None, "a/./b", "filename"),
+        (None, "a\\..\\b", "filename"),
+        (None, "", "filename"),
+    ],
+)
+def test_download_checks_revision_and_filename_before_touching_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, revision: str | None, filename: str,
+    field: str,
+) -> None:  # fmt: skip
+    # scalenet.hub.download is public: a revision or filename that climbs out of the cache
+    # must not read a file there (its text once appeared in a raw ValueError).
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    cache = tmp_path / "cache"
+    (cache / "models--org--repo" / "refs").mkdir(parents=True)
+    (tmp_path / "secret.txt").write_text("SECRET-TEXT")
+    opened: list[str] = []
+    real_open = open
+
+    def spy(file: object, *args: object, **kwargs: object) -> object:
+        opened.append(str(file))
+        return real_open(file, *args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr("builtins.open", spy)
+    with pytest.raises(WeightsError, match=f"^{field}=") as info:
+        scalenet.hub.download("org/repo", filename, revision, cache_dir=cache)
+    assert "SECRET" not in str(info.value)
+    assert not [f for f in opened if str(tmp_path) in f]
+
+
 @settings(max_examples=150, deadline=None)
 @given(st.text(alphabet="ab./@{}~^:?*[\\ -\x01\x7fé", max_size=12))
 def test_revision_rule_is_gits(revision: str) -> None:
@@ -274,6 +310,14 @@ def test_non_finite_weights_load_with_a_warning(saved: tuple[scalenet.ScaleNetMo
     with warnings.catch_warnings():  # finite values whose sum overflows are no NaN
         warnings.simplefilter("error")
         scalenet.load_weights(model, big)
+    for dtype in (torch.float16, torch.bfloat16, torch.float64):  # each summed its own way
+        nan = {"w": torch.tensor([1.0, float("nan")], dtype=dtype)}
+        with pytest.warns(UserWarning, match="1 weight tensors hold NaN"):
+            scalenet.weights.conform(nan, {"w": torch.zeros(2)})
+        huge = {"w": torch.tensor([torch.finfo(dtype).max] * 2, dtype=dtype)}
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            scalenet.weights.conform(huge, {"w": torch.zeros(2, dtype=dtype)})
 
 
 # --- pickle checkpoints that are not state_dicts ------------------------------------------------
@@ -313,6 +357,9 @@ def test_checkpoints_that_are_not_state_dicts(tmp_path: Path, payload: object, m
         ({"num_classes": -1}, ConfigError, r"num_classes=-1 is not allowed"),
         ({"device": "banana"}, ConfigError, r"device='banana' is not allowed"),
         ({"device": "cuda:99"}, WeightsError, r"device='cuda:99' is not available here"),
+        # meta tensors hold no data: was a model without its weights and no error
+        ({"device": "meta"}, ConfigError, r"device='meta' is not allowed: a device that holds"),
+        ({"device": torch.device("meta")}, ConfigError, r"device=device\(type='meta'\)"),
     ],
 )
 def test_bad_arguments(copy: Path, kwargs: dict[str, object], error: type, match: str) -> None:
@@ -383,3 +430,33 @@ def test_random_damage_gives_a_named_error_or_the_exact_model(
     saved_state, loaded_state = model.state_dict(), loaded.state_dict()
     assert saved_state.keys() == loaded_state.keys()
     assert all(torch.equal(saved_state[k], loaded_state[k]) for k in saved_state)
+
+
+def test_the_parameter_cap_holds_for_every_way_to_grow_a_model(
+    copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # num_classes and in_chans given to from_pretrained, and reset_classifier, once built
+    # their layers without the MAX_PARAMS check that building a config passes.
+    model = scalenet.from_pretrained(copy)
+    params = sum(p.numel() for p in model.parameters())
+    monkeypatch.setattr(scalenet.config, "MAX_PARAMS", params + 1_000)
+    for kwargs in ({"num_classes": 20_000}, {"in_chans": 10_000}):
+        with pytest.raises(ConfigError, match=r"^config='[\d,]+ parameters' is not allowed"):
+            scalenet.from_pretrained(copy, **kwargs)  # type: ignore[arg-type]
+    head = model.fc
+    with pytest.raises(ConfigError, match="parameters' is not allowed"):
+        model.reset_classifier(20_000)
+    assert model.fc is head  # nothing replaced
+    assert model.num_classes == model.config.num_classes == head.out_features
+    model.reset_classifier(11)  # within the cap: allowed
+    assert model.fc.out_features == 11
+
+
+def test_a_head_of_2_to_the_24_classes_on_resnet50_is_refused_before_allocating() -> None:
+    # 2048 x 2**24 weights: 137 GB, once a raw allocation error; the cap is checked first.
+    with torch.device("meta"):
+        model = scalenet.create("resnet50")
+    # torchvision's resnet50 has 25,557,032 parameters, 2048 x 1000 + 1000 of them in fc
+    expected = 25_557_032 - 2_049_000 + 2049 * (1 << 24)
+    with pytest.raises(ConfigError, match=f"config='{expected:,} parameters'"):
+        model.reset_classifier(1 << 24)

@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 import scalenet
+from helpers import time_bound
 from scalenet import ResNetConfig, SimpleCNNConfig
 
 # Kinds of operation that have no module of their own in the built model.
@@ -197,3 +198,19 @@ def test_plan_is_instant_for_huge_networks() -> None:
     specs = scalenet.plan(cfg)
     assert specs[-1].name == "fc"
     assert next(s for s in specs if s.name == "layer3.199.conv2").out_size == (1024, 1024)
+
+
+def test_size_rule_of_a_deep_padded_stack_is_solved_not_searched() -> None:
+    # 20,000 1x1 convs with padding 63: each adds 126 px, so every input size from 1 up is
+    # valid and an input of 1 px ends as 1 + 126 * 20,000. Counting the last map's size up one
+    # by one (as the size rule once did) takes hours here; the closed form, one pass.
+    n = 20_000
+    data = {"family": "simple_cnn", "channels": [1] * n, "kernel_size": 1, "padding": 63,
+            "pool": "none", "input_size": 1}  # fmt: skip
+    with time_bound(60):
+        cfg = scalenet.config_from_dict(data)
+        assert scalenet.min_input_size(cfg) == 1
+        assert scalenet.valid_input_sizes(cfg, 1, 4) == [1, 2, 3, 4]
+        assert scalenet.output_stride(cfg) == 1
+        last_conv = [s for s in scalenet.plan(cfg) if s.kind == "conv"][-1]
+        assert last_conv.out_size == (1 + 126 * n, 1 + 126 * n)

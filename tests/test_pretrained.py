@@ -174,6 +174,31 @@ def test_unanswered_connection_gives_up_after_the_connect_timeout(
     assert f"model.safetensors of {REPO}" in str(caught.value)
 
 
+PUSHERS: dict[str, Callable[[scalenet.ScaleNetModel, str], str]] = {
+    "method": lambda model, repo: model.push_to_hub(repo, token="hf_test"),
+    "function": lambda model, repo: scalenet.push_to_hub(model, repo),
+}
+
+
+@pytest.mark.parametrize("push", list(PUSHERS))
+def test_push_to_an_unreachable_hub_names_the_endpoint_and_what_to_check(
+    tmp_path: Path, push: str
+) -> None:
+    model = scalenet.resnet(depths=(1, 1), width=8, stem="cifar", input_size=16)
+    endpoint = closed_port()
+    with hf_hub_environment(endpoint, tmp_path / "hf"):
+        start = time.perf_counter()
+        with pytest.raises(scalenet.WeightsError) as caught:
+            PUSHERS[push](model, "test-org/pushed")
+        seconds = time.perf_counter() - start
+    assert seconds < FAST
+    message = str(caught.value)
+    assert f"could not push to 'test-org/pushed': the Hub at {endpoint} cannot be" in message
+    assert "Connection refused" in message
+    for remedy in ("network connection", "HF_ENDPOINT", "token", "HF_TOKEN", "hf auth login"):
+        assert remedy in message
+
+
 def test_offline_mode_without_the_file_asks_nothing(
     tmp_path: Path, push_server: PushServer
 ) -> None:

@@ -29,3 +29,13 @@ def test_changelog_has_unreleased_and_an_entry_for_this_version() -> None:
     for version, _ in releases:
         assert re.search(rf"^\[{re.escape(version)}\]: https://", text, re.M), version
     assert set(re.findall(r"^### (.+)$", text, re.M)) <= SECTIONS
+
+
+def test_torch_floor_excludes_the_unsafe_weights_only_loader() -> None:
+    # CVE-2025-32434: torch.load(weights_only=True) could run code before torch 2.6.0.
+    from packaging.requirements import Requirement
+
+    requires = importlib.metadata.requires("scalenet") or []
+    torch_req = next(Requirement(r) for r in requires if Requirement(r).name == "torch")
+    assert not torch_req.specifier.contains("2.5.1")
+    assert torch_req.specifier.contains("2.6.0")

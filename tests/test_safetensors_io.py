@@ -17,8 +17,9 @@ from hypothesis import strategies as st
 from torch import nn
 
 import scalenet
+import scalenet._safetensors
 from scalenet import WeightsError
-from scalenet._safetensors import ALIGNMENT, CRC_KEY, load_file, save_file
+from scalenet._safetensors import ALIGNMENT, CRC_KEY, load_file, read_metadata, save_file
 from scalenet._skeleton import _no_reset, skeleton
 from scalenet.weights import assign_exact
 
@@ -226,31 +227,56 @@ def test_assign_exact_keeps_requires_grad_and_refuses_a_mismatch() -> None:
     assert other.fc.weight is before
 
 
-def test_dtypes_outside_the_fast_path_go_through_safetensors(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+WIDE_DTYPES = [torch.float8_e4m3fn, torch.float8_e5m2, torch.uint16, torch.uint32,
+               torch.uint64, torch.complex64]  # fmt: skip
+
+
+@pytest.mark.parametrize("dtype", WIDE_DTYPES, ids=str)
+def test_every_dtype_is_read_and_written_by_scalenet_with_a_checksum(
+    tmp_path: Path, dtype: torch.dtype, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # float8 is not among the dtypes scalenet maps itself: both directions fall back to the
-    # safetensors library and still give back the same bytes.
-    calls: list[str] = []
-    for name in ("save_file", "load_file"):
-        real = getattr(safetensors.torch, name)
-
-        def spy(*args: object, _real: object = real, _name: str = name, **kw: object) -> object:
-            calls.append(_name)
-            return _real(*args, **kw)  # type: ignore[operator]
-
-        monkeypatch.setattr(safetensors.torch, name, spy)
-    save_file({"w": torch.randn(3, 5)}, tmp_path / "plain.safetensors")
-    load_file(tmp_path / "plain.safetensors")
-    assert calls == []  # float32 only: scalenet's own writer and reader
-    tensors = {"f8": torch.randn(8, 8).to(torch.float8_e4m3fn), "w": torch.randn(3, 5)}
-    save_file(tensors, tmp_path / "x.safetensors")
-    ours = load_file(tmp_path / "x.safetensors")
-    assert calls == ["save_file", "load_file"]
+    # Once, one tensor of a dtype outside scalenet's own table sent the whole file through
+    # safetensors' writer and reader, without a CRC: a flipped bit in another tensor loaded.
+    source = torch.arange(64, dtype=torch.float32).view(torch.uint8)[: 8 * 8 * dtype.itemsize]
+    tensors = {"odd": source.view(dtype), "w": torch.randn(16, 16)}
+    path = tmp_path / "x.safetensors"
+    for name in ("save_file", "load_file"):  # neither is needed any more
+        monkeypatch.setattr(safetensors.torch, name, None)
+    save_file(tensors, path)
+    ours = load_file(path)
     monkeypatch.undo()
-    theirs = safetensors.torch.load_file(str(tmp_path / "x.safetensors"))
+    theirs = safetensors.torch.load_file(str(path))  # the library reads what we wrote
     for loaded in (theirs, ours):
-        assert loaded["f8"].dtype == torch.float8_e4m3fn
-        assert torch.equal(loaded["f8"].view(torch.uint8), tensors["f8"].view(torch.uint8))
+        assert loaded["odd"].dtype == dtype
+        assert torch.equal(loaded["odd"].view(torch.uint8), tensors["odd"].view(torch.uint8))
         assert torch.equal(loaded["w"], tensors["w"])
     assert all(t.data_ptr() % ALIGNMENT == 0 for t in ours.values())
+    data = b"".join(
+        t.contiguous().reshape(-1).view(torch.uint8).numpy().tobytes()
+        for t in sorted_by_offset(path, tensors)
+    )
+    assert read_metadata(path)[CRC_KEY] == f"{zlib.crc32(data):08x}"
+    # A flipped bit in the float32 tensor is refused.
+    start, offsets = data_offsets(path)
+    raw = bytearray(path.read_bytes())
+    raw[start + offsets["w"][0] + 5] ^= 0x10
+    path.write_bytes(bytes(raw))
+    with pytest.raises(ValueError, match="does not match its checksum"):
+        load_file(path)
+
+
+@pytest.mark.parametrize("implementation", ["isal", "zlib"])
+def test_the_checksum_is_zlibs_crc32_with_either_implementation(
+    implementation: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if implementation == "zlib":
+        monkeypatch.setattr(scalenet._safetensors, "_crc32", zlib.crc32)
+    else:  # the `fast` extra, installed with `dev`
+        from isal.isal_zlib import crc32
+
+        assert scalenet._safetensors._crc32 is crc32
+    data = torch.randn(100_003).numpy().tobytes()
+    assert scalenet._safetensors.crc32(data) == zlib.crc32(data)
+    assert scalenet._safetensors.crc32(data[50:], scalenet._safetensors.crc32(data[:50])) == (
+        zlib.crc32(data)
+    )

@@ -1,14 +1,14 @@
-"""All-or-nothing saves: killed at every step and at random moments, a folder loads exactly.
+"""One commit point: killed at every step and at random moments, a folder loads exactly.
 
 The saves run in forked children (no re-import of torch: a fork costs milliseconds), which are
-SIGKILLed: deterministically at each file operation of a save (fault injection), and at random
-moments while they save large models in a loop. After each kill the folder must load to the
-old model or the new one, exactly, and the next save must leave no staging behind.
+SIGKILLed: deterministically at each file operation of a save (fault injection, tests/faults.py),
+and at random moments while they save large models in a loop. After each kill the folder must
+load to the old model or the new one, exactly, in scalenet; timm's ``local-dir:`` must load
+exactly one of them or raise; and the next save must leave nothing of the killed one behind.
 """
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
 import random
@@ -16,14 +16,16 @@ import signal
 import stat
 import sys
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import timm
 import torch
 
 import scalenet
-from scalenet import WeightsError, _atomic
+from faults import fork, in_child, kill_at, was_killed
+from scalenet import WeightsError
+from scalenet.hub import read_checkpoint
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="fork and SIGKILL are POSIX")
 
@@ -44,82 +46,69 @@ def which(folder: Path, models: dict[str, scalenet.ScaleNetModel]) -> str:
     return matches[0]
 
 
+def which_in_timm(folder: Path, models: dict[str, scalenet.ScaleNetModel]) -> str:
+    """The model timm's local-dir: loads, or "refused" (a WeightsError naming both files)."""
+    try:
+        loaded = timm.create_model(f"local-dir:{folder}", pretrained=True)
+    except WeightsError as err:
+        message = str(err)
+        refusal = "config.json does not describe the weights in model.safetensors"
+        return "refused" if refusal in message else message
+    matches = [name for name, m in models.items() if loaded.config == m.config]
+    assert len(matches) == 1, matches
+    assert same_model(loaded, models[matches[0]]), "config of one model, weights of another"
+    return matches[0]
+
+
 def leftovers(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.name.startswith(".scalenet"))
-
-
-def fork(work: Callable[[], None]) -> int:
-    """Run ``work`` in a forked child; returns the child's pid (the child never returns)."""
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child
-        try:
-            work()
-        finally:
-            os._exit(0)
-    return pid
-
-
-def in_child(work: Callable[[], None]) -> int:
-    """Run ``work`` in a forked child and wait for it; returns its wait status."""
-    return os.waitpid(fork(work), 0)[1]
-
-
-@contextlib.contextmanager
-def kill_at(step: int) -> Iterator[list[str]]:
-    """SIGKILL this process after the ``step``-th file operation of a save (0: before any)."""
-    done: list[str] = []
-    originals = {"replace": os.replace, "rename": os.rename, "_fsync": _atomic._fsync}
-
-    def wrap(name: str, call: Callable[..., object]) -> Callable[..., object]:
-        def step_once(*args: object) -> object:
-            if len(done) == step:
-                os.kill(os.getpid(), signal.SIGKILL)
-            result = call(*args)
-            done.append(f"{name}{args}")
-            return result
-
-        return step_once
-
-    os.replace = wrap("replace", originals["replace"])  # type: ignore[assignment]
-    os.rename = wrap("rename", originals["rename"])  # type: ignore[assignment]
-    _atomic._fsync = wrap("fsync", originals["_fsync"])  # type: ignore[assignment]
-    try:
-        yield done
-    finally:
-        os.replace, os.rename = originals["replace"], originals["rename"]  # type: ignore[assignment]
-        _atomic._fsync = originals["_fsync"]  # type: ignore[assignment]
 
 
 def test_killed_at_every_step_of_a_save_the_folder_loads_old_or_new(tmp_path: Path) -> None:
     old, new = scalenet.create("resnet20_cifar"), scalenet.create("resnet32_cifar")
     models = {"old": old, "new": new}
-    # How many file operations one save over an existing folder makes.
+    # The file operations of one save over an existing folder, companions included.
+    state = {"old": {"state.bin": b"old state"}, "new": {"state.bin": b"new state"}}
     reference = tmp_path / "reference"
-    old.save_pretrained(reference)
+    old.save_pretrained(reference, companions=state["old"])
     with kill_at(step=10**9) as done:
-        new.save_pretrained(reference)
+        new.save_pretrained(reference, companions=state["new"])
     steps = len(done)
-    assert steps >= 8  # 3 files and the staging folder synced, the commit, 3 moves, the folder
-    seen = []
+    # The companion (sync, name, link, unlink, sync folder), then each of the three files
+    # (sync, name, rename, sync folder), then the old companion removed (unlink, sync folder).
+    assert steps == 19, done
+    commit = next(i for i, op in enumerate(done) if "rename" in op and "'model.safetensors'" in op)
+    config = next(i for i, op in enumerate(done) if "rename" in op and "'config.json'" in op)
+    seen, seen_by_timm = [], []
     for step in range(steps + 1):
         folder = tmp_path / f"d{step}"
-        old.save_pretrained(folder)
+        old.save_pretrained(folder, companions=state["old"])
+        (folder / "notes.txt").write_text("mine")
 
         def save_and_die(step: int = step, folder: Path = folder) -> None:
             with kill_at(step):
-                new.save_pretrained(folder)
+                new.save_pretrained(folder, companions=state["new"])
 
         status = in_child(save_and_die)
-        killed = os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
-        assert killed == (step < steps), (step, status)
+        assert was_killed(status) == (step < steps), (step, status)
         seen.append(which(folder, models))
-        # The next save finishes or discards what the killed one left, and leaves nothing.
-        old.save_pretrained(folder)
+        seen_by_timm.append(which_in_timm(folder, models))
+        # The weights and the companions committed with them are one unit.
+        assert read_checkpoint(folder)[1] == state[seen[-1]]
+        # The next save removes what the killed one left, and nothing else.
+        old.save_pretrained(folder, companions=state["old"])
         assert leftovers(folder) == []
+        assert (folder / "notes.txt").read_text() == "mine"
+        assert len(list(folder.iterdir())) == 5  # 3 files, the companion, notes.txt
         assert which(folder, models) == "old"
-    # Killed before the commit: the old model; after it: the new one (never a mixture).
-    commit = next(i for i, op in enumerate(done) if "rename" in op and ".scalenet-commit" in op)
+        assert which_in_timm(folder, models) == "old"
+    # scalenet: old until the weights' rename, new from it on (never a mixture). timm: old,
+    # then a refusal while config.json is the previous one, then new.
     assert seen == ["old"] * (commit + 1) + ["new"] * (steps - commit)
+    refused = config - commit
+    assert seen_by_timm == (
+        ["old"] * (commit + 1) + ["refused"] * refused + ["new"] * (steps - config)
+    )
 
 
 def test_killed_at_random_moments_while_saving_large_models(tmp_path: Path) -> None:
@@ -131,7 +120,7 @@ def test_killed_at_random_moments_while_saving_large_models(tmp_path: Path) -> N
     one_save = time.perf_counter() - start
     current = "resnet101"
     rng = random.Random(0)
-    outcomes = {"old": 0, "new": 0, "staging left": 0}
+    outcomes = {"old": 0, "new": 0}
     kills = 0
     # Each child saves the other model, then both in turn, until it is killed at a random
     # moment of its first save or so. At most 30 kills; stop once both outcomes were seen.
@@ -148,13 +137,11 @@ def test_killed_at_random_moments_while_saving_large_models(tmp_path: Path) -> N
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
         kills += 1
-        outcomes["staging left"] += any(".scalenet-staging" in p for p in leftovers(folder))
         loaded = which(folder, models)  # exactly one of the two models
         outcomes["old" if loaded == current else "new"] += 1
         current = loaded
     assert outcomes["old"], outcomes
     assert outcomes["new"], outcomes
-    assert outcomes["staging left"], "no kill landed while a save was writing"
     models["resnet50"].save_pretrained(folder)
     assert leftovers(folder) == []
     assert which(folder, models) == "resnet50"
@@ -210,37 +197,50 @@ def test_a_folder_that_cannot_be_created_is_a_weights_error(
     def read_only(*_args: object, **_kwargs: object) -> None:
         raise OSError(errno.EROFS, os.strerror(errno.EROFS))
 
-    monkeypatch.setattr(Path, "mkdir", read_only)
+    monkeypatch.setattr(os, "mkdir", read_only)
     with pytest.raises(WeightsError, match=r"cannot create .*new: Read-only file system"):
         scalenet.create("resnet20_cifar").save_pretrained(tmp_path / "new")
 
 
-def test_a_save_writes_only_inside_its_folder(tmp_path: Path) -> None:
-    # Everything a save opens for writing, makes, renames or removes (seen by an audit hook)
-    # lies inside the target: so a read-only parent or a mount point as the target is fine.
+def test_a_save_writes_only_inside_its_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Everything a save opens for writing, makes, renames, links or removes (seen by an audit
+    # hook) lies inside the target: names relative to the folder's descriptor, or /proc paths
+    # of the folder's files. Run from another folder, which must stay empty.
+    target = tmp_path / "target"
+    elsewhere = tmp_path / "cwd"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
     events: list[tuple[str, str]] = []
     recording = [False]
+
+    def where(path: object) -> str:
+        text = os.fsdecode(path) if isinstance(path, (str, bytes, os.PathLike)) else ""
+        return os.path.realpath(text) if text.startswith("/proc/") else text
 
     def hook(event: str, args: tuple[object, ...]) -> None:
         if not recording[0]:
             return
         if event == "open" and isinstance(args[0], (str, Path)):
             mode, flags = args[1], args[2]
-            writing = (mode or "r") != "r" or (isinstance(flags, int) and flags & 0o3)
-            if writing:
-                events.append((event, str(args[0])))
-        elif event in ("os.mkdir", "os.rename", "os.replace", "os.remove", "os.rmdir"):
-            events.extend((event, str(a)) for a in args if isinstance(a, (str, Path)))
+            if (mode or "r") != "r" or (isinstance(flags, int) and flags & 0o3):
+                events.append((event, where(args[0])))
+        elif event in ("os.mkdir", "os.rename", "os.link", "os.remove", "os.rmdir"):
+            events.extend((event, where(a)) for a in args if isinstance(a, (str, Path)))
 
     sys.addaudithook(hook)
-    target = tmp_path / "target"
     model = scalenet.create("resnet20_cifar")
-    model.save_pretrained(target)
+    model.save_pretrained(target, companions={"a.bin": b"1"})
     recording[0] = True
     try:
-        model.save_pretrained(target)
+        model.save_pretrained(target, companions={"a.bin": b"2"})
     finally:
         recording[0] = False
     assert events
-    outside = [e for e in events if not Path(e[1]).resolve().is_relative_to(target.resolve())]
+    inside = target.resolve()
+    outside = [
+        e for e in events if "/" in e[1] and not Path(e[1].split(" (")[0]).is_relative_to(inside)
+    ]
     assert outside == []
+    assert list(elsewhere.iterdir()) == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 import scalenet
@@ -93,6 +94,66 @@ def test_fit_budget_is_the_largest_member_within_budget(budget: int) -> None:
         if m <= budget
     )
     assert fitted_macs == best
+
+
+def _scan(config: ResNetConfig, macs: int) -> tuple[int, int]:
+    """The largest member's MACs within ``macs`` and the smallest one's over it, on a fine grid
+    of phi (independent of the bisection)."""
+    costs = [
+        scalenet.profile(scalenet.compound_scale(config, phi / 200)).macs
+        for phi in range(-400, 800)
+    ]
+    return max(m for m in costs if m <= macs), min(m for m in costs if m > macs)
+
+
+def test_a_budget_the_next_step_overshoots_returns_the_config_and_says_why() -> None:
+    # width 80, 11 classes at 4 GMACs: any phi > 0 adds a block per stage (2 x 1.2^phi rounds
+    # up to 3), 4.24 G; so the config itself, 2.80 G, is the fit.
+    base = ResNetConfig(width=80, num_classes=11)
+    under, over = _scan(base, 4_000_000_000)
+    bracket = scalenet.scaling.bracket_budget(base, 4e9)
+    assert (bracket.under, bracket.under_macs) == (base, scalenet.profile(base).macs)
+    assert bracket.under_macs == under
+    assert bracket.over is not None
+    assert bracket.over_macs == over == scalenet.profile(bracket.over).macs
+    assert bracket.over == base.replace(depths=(3, 3, 3, 3))
+    assert bracket.unchanged
+    with pytest.warns(UserWarning, match="returned unchanged") as caught:
+        fitted = scalenet.fit_budget(base, 4e9)
+    assert fitted == base
+    (warning,) = caught
+    message = str(warning.message)
+    assert message == f"fit_budget: {bracket.note}"
+    assert f"the config itself ({under:,} MACs)" in message
+    assert f"needs {over:,} MACs" in message
+    assert "depths (2, 2, 2, 2) -> (3, 3, 3, 3)" in message
+
+
+@pytest.mark.parametrize("budget", [1_000_000_000, 4_000_000_000, 10_000_000_000])
+def test_bracket_budget_is_the_closest_members_on_both_sides(budget: int) -> None:
+    bracket = scalenet.scaling.bracket_budget(BASE, budget)
+    assert (bracket.under_macs, bracket.over_macs) == _scan(BASE, budget)
+    assert bracket.under == scalenet.fit_budget(BASE, budget)
+    assert not bracket.unchanged
+    assert bracket.note == ""
+    assert bracket.under == scalenet.compound_scale(BASE, bracket.under_phi)
+    assert bracket.over == scalenet.compound_scale(BASE, bracket.over_phi)
+
+
+def test_fit_budget_takes_an_integral_float() -> None:
+    assert scalenet.fit_budget(BASE, 4e9) == scalenet.fit_budget(BASE, 4_000_000_000)
+    assert scalenet.fit_budget(BASE, np.int64(4_000_000_000)) == scalenet.fit_budget(BASE, 4e9)
+
+
+@pytest.mark.parametrize("budget", [4.5e9 + 0.5, 4.5, math.nan, math.inf, True, "4e9", 0, -4e9])
+def test_fit_budget_refuses_what_is_not_a_positive_whole_number(budget: object) -> None:
+    with pytest.raises(scalenet.ConfigError) as caught:
+        scalenet.fit_budget(BASE, budget)  # type: ignore[arg-type]
+    assert caught.value.field == "macs"
+    assert str(caught.value) == (
+        f"macs={budget!r} is not allowed: a positive whole number of MACs: an int, or an "
+        "integral float such as 4e9"
+    )
 
 
 def test_fit_budget_errors() -> None:

@@ -1,4 +1,4 @@
-"""The seeds' simple CNNs: parameter counts and first-linear sizes derived by hand."""
+"""The zoo's simple CNNs: parameter counts and first-linear sizes derived by hand."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import scalenet
 from helpers import count_params
 
 
-class SeedCNN(nn.Module):
-    """The seed report's 3-block CNN, written out by hand as users write it today."""
+class HandWrittenCNN(nn.Module):
+    """The 3-block CIFAR CNN (simple_cnn_cifar), written out by hand as users write it today."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -27,9 +27,9 @@ class SeedCNN(nn.Module):
         return out
 
 
-def test_seed_cnn_parameter_count_and_outputs_match_hand_written() -> None:
+def test_simple_cnn_cifar_parameter_count_and_outputs_match_hand_written() -> None:
     model = scalenet.simple_cnn((32, 64, 128), kernel_size=3, padding=1, dropout=0.5)
-    ref = SeedCNN()
+    ref = HandWrittenCNN()
     assert count_params(model) == count_params(ref) == 114_186
     # Same parameters in the same order: copying them over gives the same function.
     with torch.no_grad():

@@ -1,5 +1,12 @@
 """scalenet: scalable convolutional classifiers for PyTorch, described by typed configs.
 
+``import scalenet`` is light: it imports the configs, the layer plan, the input-size rules and
+scaling (no torch). Every other name (models, builders, the zoo, profiles, weights, the Hub)
+imports its module on first use, and torch where it needs it; timm, torchvision, fvcore,
+huggingface_hub and safetensors are imported only by what needs them. timm knows scalenet's
+models whenever it is imported, before or after scalenet (the docs' "Using scalenet models
+with timm").
+
 Examples:
     >>> import scalenet
     >>> model = scalenet.resnet(depths=(2, 2, 2, 2), width=64, num_classes=10)
@@ -7,21 +14,29 @@ Examples:
     32
 """
 
-from . import timm_compat  # noqa: F401  (registers the zoo with timm)
+from __future__ import annotations
+
+import importlib
+import sys
+import types
+from typing import TYPE_CHECKING
+
 from ._version import __version__
-from .builders import resnet, simple_cnn
 from .config import ResNetConfig, SimpleCNNConfig, config_from_dict
 from .depth import resnet_layout
 from .errors import ConfigError, InputError, ScaleNetError, ShapeError, WeightsError
-from .hub import from_pretrained, push_to_hub, save_pretrained
-from .inference import optimize_for_inference
-from .models import ResNet, ScaleNetModel, SimpleCNN
 from .plan import LayerSpec, min_input_size, output_stride, plan
-from .profile import LayerRow, Profile, profile
 from .scaling import compound_scale, fit_budget, scale
 from .sizes import check_input_size, nearest_valid_sizes, valid_input_sizes
-from .weights import load_weights
-from .zoo import ZooEntry, create, get_config, get_entry, list_models
+
+if TYPE_CHECKING:  # imported on first use (__getattr__ below); mypy and IDEs see them here
+    from .builders import resnet, simple_cnn
+    from .hub import from_pretrained, push_to_hub, save_pretrained
+    from .inference import optimize_for_inference
+    from .models import ResNet, ScaleNetModel, SimpleCNN
+    from .profile import LayerRow, Profile, profile
+    from .weights import load_weights
+    from .zoo import ZooEntry, create, get_config, get_entry, list_models
 
 __all__ = [
     "ConfigError",
@@ -63,3 +78,93 @@ __all__ = [
     "simple_cnn",
     "valid_input_sizes",
 ]
+
+#: The names imported on first use, and the module that defines each.
+_LAZY = {
+    "resnet": "builders",
+    "simple_cnn": "builders",
+    "from_pretrained": "hub",
+    "push_to_hub": "hub",
+    "save_pretrained": "hub",
+    "optimize_for_inference": "inference",
+    "ResNet": "models",
+    "ScaleNetModel": "models",
+    "SimpleCNN": "models",
+    "LayerRow": "profile",
+    "Profile": "profile",
+    "profile": "profile",
+    "load_weights": "weights",
+    "ZooEntry": "zoo",
+    "create": "zoo",
+    "get_config": "zoo",
+    "get_entry": "zoo",
+    "list_models": "zoo",
+}
+#: Submodules that ``scalenet.<name>`` imports on first use (``scalenet.zoo.ZOO`` after a
+#: plain ``import scalenet``, as when the package imported them all).
+_SUBMODULES = frozenset({
+    "builders", "card", "cli", "counting", "hub", "inference", "layers", "models", "profile",
+    "saving", "timm_compat", "weights", "zoo",
+})  # fmt: skip
+
+if not TYPE_CHECKING:  # for mypy, the names above are the package's only attributes
+
+    def __getattr__(name: str) -> object:
+        """Import a lazy name's module on first use (PEP 562) and keep the name."""
+        module = _LAZY.get(name)
+        if module is None:
+            if name not in _SUBMODULES:
+                raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+            # `scalenet.profile` the submodule would shadow `scalenet.profile` the function.
+            return importlib.import_module(f"{__name__}.{name}")
+        value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+        globals()[name] = value
+        return value
+
+
+class _Package(types.ModuleType):
+    """The package's module type: ``scalenet.profile`` stays the function.
+
+    Importing the submodule ``scalenet.profile`` (which any module may do, at any time) sets
+    the package's attribute of that name to the submodule; the function it defines is kept
+    instead, as when the package imported it up front.
+    """
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if isinstance(value, types.ModuleType) and _LAZY.get(name) == name:
+            value = getattr(value, name)
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
+
+
+def __dir__() -> list[str]:
+    """Every public name, the lazy ones included (``dir(scalenet)``, tab completion)."""
+    return sorted(set(globals()) | set(__all__))
+
+
+def _register_with_timm() -> None:
+    """Have timm know scalenet's models whenever it is imported, without importing it here.
+
+    At once if timm is imported already (an error propagates, as from any import); otherwise
+    the autoload hook's finder registers when timm is imported, even where
+    ``SCALENET_NO_TIMM_AUTOLOAD`` switched the hook off at start-up (the switch is about
+    ``import timm`` alone; this process imported scalenet). Without the hook's module, or with
+    an older copy of it than this package's, it registers at once when timm is installed.
+    """
+    autoload: types.ModuleType | None
+    try:
+        import _scalenet_timm_autoload as autoload
+    except ImportError:  # the package alone, without the module installed beside it
+        autoload = None
+    if autoload is not None and getattr(autoload, "VERSION", 1) >= 2:
+        autoload.install(force=True)
+        return
+    import importlib.util
+
+    if "timm" in sys.modules or importlib.util.find_spec("timm") is not None:
+        importlib.import_module(f"{__name__}.timm_compat")
+
+
+_register_with_timm()

@@ -17,13 +17,14 @@ Each request waits at most :data:`CONNECT_TIMEOUT` seconds for a connection. Eve
 from __future__ import annotations
 
 import importlib
+import re
 from pathlib import Path
 from typing import Any
 
 from .errors import WeightsError, first_line
 from .saving import CONFIG_NAME, WEIGHTS_NAME
 
-__all__ = ["CONNECT_TIMEOUT", "download"]
+__all__ = ["CONNECT_TIMEOUT", "check_filename", "check_repo_id", "check_revision", "download"]
 
 #: Seconds to wait for a connection to the Hub (TCP and TLS) before taking it as unreachable
 #: (``HF_HUB_ETAG_TIMEOUT``, when set, is used instead, as huggingface_hub uses it).
@@ -32,6 +33,95 @@ _LOCAL_SAVE = (
     "or load a local copy: scalenet.from_pretrained('path/to/folder'), the folder holding "
     f"{CONFIG_NAME} and {WEIGHTS_NAME}"
 )
+
+
+# git check-ref-format: no control characters, space, ~ ^ : ? * [ or backslash in a ref name.
+_REF_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
+
+
+def check_revision(revision: str | None) -> None:
+    """Raise :class:`WeightsError` unless ``revision`` is ``None`` or a valid git ref name.
+
+    The rules are git's (``git check-ref-format --allow-onelevel``): branches such as
+    ``main`` or ``refs/pr/1``, tags and commit hashes pass (a leading ``-`` does not, as for
+    ``git branch``); anything with ``..``, a component
+    starting with ``.``, a leading or doubled ``/`` or a control character does not, so no
+    revision can name a file outside the Hub cache.
+
+    Examples:
+        >>> check_revision("refs/pr/1")
+        >>> check_revision("../../etc/passwd")
+        Traceback (most recent call last):
+        ...
+        scalenet.errors.WeightsError: revision='../../etc/passwd' is not a valid git ref name...
+    """
+    if revision is None:
+        return
+    parts = revision.split("/") if isinstance(revision, str) else []
+    if (
+        not isinstance(revision, str)
+        or not revision
+        or _REF_FORBIDDEN.search(revision)
+        or ".." in revision
+        or "@{" in revision
+        or revision == "@"
+        or revision.startswith("-")  # read as an option by git (git branch refuses it too)
+        or revision.endswith(".")
+        or any(not c or c.startswith(".") or c.endswith(".lock") for c in parts)
+    ):
+        raise WeightsError(
+            f"revision={revision!r} is not a valid git ref name (a branch, tag or commit hash "
+            "such as 'main', 'v1.0' or 'refs/pr/1'; see git check-ref-format)"
+        )
+
+
+def check_repo_id(repo_id: str) -> None:
+    """Raise :class:`WeightsError` unless ``repo_id`` is a Hub repository id, ``"org/name"``.
+
+    Examples:
+        >>> check_repo_id("scalenet/resnet20-cifar10")
+        >>> check_repo_id("../x")
+        Traceback (most recent call last):
+        ...
+        scalenet.errors.WeightsError: '../x' is not a Hub repository id ...
+    """
+    from huggingface_hub.errors import HFValidationError
+    from huggingface_hub.utils import validate_repo_id  # type: ignore[attr-defined]
+
+    reason = "it needs the form 'org/name'"
+    if isinstance(repo_id, str) and repo_id.count("/") == 1:
+        try:
+            validate_repo_id(repo_id)
+            return
+        except HFValidationError as err:
+            reason = first_line(err)
+    raise WeightsError(f"{repo_id!r} is not a Hub repository id ({reason})")
+
+
+def check_filename(filename: str) -> None:
+    """Raise :class:`WeightsError` unless ``filename`` is a file's path inside a repository:
+    relative, ``/``-separated, with no empty, ``.`` or ``..`` part, no backslash and no
+    control character, so that it can name no file outside the repository's snapshot.
+
+    Examples:
+        >>> check_filename("weights/model.safetensors")
+        >>> check_filename("../../secret")
+        Traceback (most recent call last):
+        ...
+        scalenet.errors.WeightsError: filename='../../secret' is not a file of a repository...
+    """
+    parts = filename.split("/") if isinstance(filename, str) else []
+    if (
+        not isinstance(filename, str)
+        or not filename
+        or re.search(r"[\x00-\x1f\x7f\\]", filename)
+        or any(part in ("", ".", "..") for part in parts)
+    ):
+        raise WeightsError(
+            f"filename={filename!r} is not a file of a repository (a relative path such as "
+            "'model.safetensors' or 'weights/model.safetensors', with no '..', '.' or empty "
+            "part and no backslash)"
+        )
 
 
 class _Unreachable(Exception):
@@ -53,6 +143,18 @@ def _timeout() -> tuple[Any, tuple[type[BaseException], ...]]:
     if library.__name__ in ("httpx", "httpx2"):  # connect, timeout, proxy, TLS, protocol
         return library.Timeout(read, connect=connect), (library.TransportError, OSError)
     return (connect, read), (OSError,)  # requests: (connect, read); its errors are OSErrors
+
+
+def _no_answer() -> tuple[type[BaseException], ...]:
+    """The errors that mean the Hub gave no answer (no connection, a timeout, a broken
+    transfer), as opposed to an HTTP status it answered with, for huggingface_hub's HTTP
+    library; local file errors (other OSErrors) are not among them."""
+    from huggingface_hub import get_session
+
+    library = importlib.import_module(type(get_session()).__module__.partition(".")[0])
+    if library.__name__ in ("httpx", "httpx2"):
+        return library.TransportError, ConnectionError, TimeoutError
+    return library.ConnectionError, library.Timeout, ConnectionError, TimeoutError
 
 
 def _probe(repo_id: str, filename: str, revision: str | None) -> str | None:
@@ -132,7 +234,8 @@ def download(
     Raises:
         WeightsError: the file is neither in the cache nor reachable (naming the repository,
             the file and the remedies), or the repository, revision or file does not exist,
-            or access is denied.
+            or access is denied; the repository id, revision or filename is malformed (before
+            any request or file access).
 
     Examples:
         (Not run as a doctest: it needs the Hub.) ::
@@ -140,6 +243,9 @@ def download(
             path = download("timm/resnet18.tv_in1k", "model.safetensors")
             state = scalenet.weights.read_state_dict(path)
     """
+    check_repo_id(repo_id)
+    check_revision(revision)
+    check_filename(filename)
     return _download(repo_id, filename, revision, cache_dir=cache_dir, local_copy=local_copy)[0]
 
 

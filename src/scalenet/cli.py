@@ -17,25 +17,30 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import click
-import torch
 
+from ._format import human
 from .config import MAX_INPUT_SIZE, ResNetConfig, SimpleCNNConfig
 from .depth import resnet_layout
 from .errors import ConfigError, ScaleNetError, ShapeError
 from .plan import output_stride
-from .profile import LayerRow, Method, Optimizer, human, profile
-from .saving import read_config
-from .scaling import ALPHA, BETA, GAMMA, compound_scale, fit_budget
+from .scaling import ALPHA, BETA, GAMMA, MIN_GROWTH, bracket_budget, compound_scale
 from .sizes import check_input_size, valid_input_sizes
-from .zoo import ZOO, get_config, list_models, zoo_markdown
+
+if TYPE_CHECKING:
+    from .profile import LayerRow, Method, Optimizer
+
+# Start-up time: `scalenet --help` and usage errors import no torch, and neither the zoo nor
+# the file reader. The commands import what they use when they run: scalenet.profile (and
+# torch) to count or measure.
 
 Config = ResNetConfig | SimpleCNNConfig
-_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+_DTYPES = ("float32", "float16", "bfloat16")  # torch dtypes, by name
 _UNITS = {"": 1.0, "B": 1.0, "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12}
 _UNITS |= {"KIB": 1024.0, "MIB": 1024.0**2, "GIB": 1024.0**3, "TIB": 1024.0**4}
 
@@ -43,8 +48,15 @@ _UNITS |= {"KIB": 1024.0, "MIB": 1024.0**2, "GIB": 1024.0**3, "TIB": 1024.0**4}
 def _load(target: str, depth: int | None = None) -> tuple[Config, str]:
     """A zoo name or a config JSON file (named after its model's folder if a saved model's),
     rebuilt at ``depth`` (ResNet-``depth``) if given."""
+    from .saving import read_config
+    from .zoo import get_config
+
     path = Path(target)
-    if target.endswith(".json") or path.is_file():
+    try:
+        is_file = target.endswith(".json") or path.is_file()
+    except OSError:  # e.g. ENAMETOOLONG: read_config names the error
+        is_file = True
+    if is_file:
         config, data = read_config(path)  # a ConfigError (a usage error) for any bad file
         name = path.resolve().parent.name if "model_args" in data else path.stem
     else:
@@ -67,6 +79,22 @@ def _at_depth(config: Config, name: str, depth: int) -> ResNetConfig:
         return config.replace(depths=depths, block=block)
     except ConfigError as err:
         raise click.BadParameter(str(err), param_hint="'--depth'") from None
+
+
+def _available_memory() -> int | None:
+    """Bytes of memory free for a new allocation (Linux's MemAvailable, else the physical
+    total where the OS says), or ``None`` where neither is known."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as file:
+            for line in file:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, OSError, ValueError):
+        return None
 
 
 def _numel(row: LayerRow) -> int:
@@ -147,6 +175,9 @@ _DEPTH = click.option(
 )
 def list_command(pattern: str, fmt: str) -> None:
     """List zoo models whose names match PATTERN (shell-style, default '*')."""
+    from .profile import profile
+    from .zoo import ZOO, list_models, zoo_markdown
+
     names = list_models(pattern)
     if not names:
         raise click.ClickException(f"no model matches {pattern!r}")
@@ -196,7 +227,7 @@ def list_command(pattern: str, fmt: str) -> None:
     show_default=True,
     help="Optimizer state counted in the training memory.",
 )
-@click.option("--dtype", type=click.Choice(list(_DTYPES)), default="float32", show_default=True)
+@click.option("--dtype", type=click.Choice(_DTYPES), default="float32", show_default=True)
 @click.option(
     "--memory",
     callback=_memory,
@@ -221,7 +252,11 @@ def summary(
     (weights, gradients, optimizer state, saved activations): use the latter for "will it
     fit"; --memory picks the batch by it.
     """
-    config, name = _load(target, depth)
+    config, name = _load(target, depth)  # a bad target is a usage error before torch loads
+    import torch
+
+    from .profile import profile
+
     p = profile(config, input_size, batch_size=batch_size)
     if method != "analytic":  # a real forward pass: every tensor must have an int64 numel
         largest = max([p.batch_size * p.in_chans * p.input_size**2, *map(_numel, p.rows)])
@@ -231,9 +266,21 @@ def summary(
                 f"{largest:,} elements, more than torch allows (2**63 - 1)",
                 param_hint="'--batch-size'",
             )
-        p = profile(config, input_size, batch_size=batch_size, method=cast(Method, method))
+        if method == "fvcore":  # it runs the model on real tensors, here, in float32
+            need = 4 * (p.params + p.batch_size * p.in_chans * p.input_size**2 + p.activations)
+            have = _available_memory()
+            if have is not None and need > have // 2:
+                raise click.BadParameter(
+                    f"--method fvcore runs the model on this machine: about {human(need)}B "
+                    f"for weights, input and every layer's output at batch {batch_size} and "
+                    f"{p.input_size}x{p.input_size}, and {human(have)}B of memory is free "
+                    "(at most half is used); use a smaller batch or input, or --method "
+                    "analytic / torch, which allocate nothing",
+                    param_hint="'--method' / '--batch-size' / '--input-size'",
+                )
+        p = profile(config, input_size, batch_size=batch_size, method=cast("Method", method))
     p = replace(p, name=name)
-    opt, torch_dtype = cast(Optimizer, optimizer), _DTYPES[dtype]
+    opt, torch_dtype = cast("Optimizer", optimizer), getattr(torch, dtype)
     best = None if memory is None else p.max_batch_size(memory[1], opt, torch_dtype)
     if fmt == "json":
         data = p.to_dict()
@@ -308,19 +355,23 @@ def scale_command(
     config, name = _load(target, depth)
     if not isinstance(config, ResNetConfig):
         raise click.UsageError(f"{name} is not a ResNet; compound scaling is for ResNets")
-    if (
-        budget is not None and alpha * beta**2 * gamma**2 < 1.1
-    ):  # else fit_budget may search forever
+    if budget is not None and alpha * beta**2 * gamma**2 < MIN_GROWTH:  # as bracket_budget
         raise click.UsageError(
-            "--budget needs --alpha * --beta^2 * --gamma^2 >= 1.1 (MACs that grow with phi)"
+            f"--budget needs --alpha * --beta^2 * --gamma^2 >= {MIN_GROWTH} (MACs that grow "
+            "with phi, so the search ends)"
         )
+    from .profile import profile
+
     family = [_member(config, phi, alpha, beta, gamma) for phi in phis or range(5)]
+    note = ""
     if budget is not None:
         try:
-            fitted = fit_budget(config, int(budget), alpha, beta, gamma)
+            bracket = bracket_budget(config, int(budget), alpha, beta, gamma)
         except ConfigError as err:
             raise click.BadParameter(str(err), param_hint="'--budget'") from None
-        family.append((f"<= {human(budget)}", fitted))
+        family.append((f"<= {human(budget)}", bracket.under))  # the fit, then the next step
+        family += [(f"> {human(budget)}", bracket.over)] if bracket.over is not None else []
+        note = bracket.note
     header = f"{'member':<16}{'depths':<18}{'width':>6}{'input':>7}{'params':>11}{'MACs':>11}"
     click.echo(header + f"{'x prev':>8}")
     previous = None
@@ -332,3 +383,5 @@ def scale_command(
             f"{label:<16}{cfg.depths!s:<18}{cfg.width:>6}{cfg.input_size:>7}"
             f"{human(p.params):>11}{human(p.macs):>11}{ratio:>8}"
         )
+    if note:
+        click.echo(f"note: {note}")

@@ -16,12 +16,11 @@ Examples:
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, get_args
 
-from .errors import ConfigError
+from .errors import ConfigError, short_repr
 
 if TYPE_CHECKING:
     from .models.resnet import ResNet
@@ -75,7 +74,7 @@ def _check_int_tuple(
         raise ConfigError(name, value, what)
     for i, item in enumerate(value):
         if isinstance(item, bool) or not isinstance(item, int) or not minimum <= item <= maximum:
-            raise ConfigError(name, value, what, f"item {i} is {item!r}")
+            raise ConfigError(name, value, what, f"item {i} is {short_repr(item)}")
 
 
 def _check_choice(name: str, value: object, choices: Iterable[object]) -> None:
@@ -90,8 +89,9 @@ def _check_bool(name: str, value: object) -> None:
 
 
 def _check_probability(name: str, value: object) -> None:
+    # Compared as given: float() of a 400-digit integer overflows; nan fails both comparisons.
     ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if not ok or not 0.0 <= float(value) < 1.0 or math.isnan(float(value)):  # type: ignore[arg-type]
+    if not ok or not 0 <= value < 1:  # type: ignore[operator]
         raise ConfigError(name, value, "a number in [0, 1)")
 
 
@@ -379,6 +379,8 @@ def config_from_dict(data: Mapping[str, Any]) -> ResNetConfig | SimpleCNNConfig:
         SimpleCNNConfig.family: SimpleCNNConfig,
     }
     family = data.get("family")
-    if family not in families:
-        raise ConfigError("family", family, "one of " + ", ".join(repr(k) for k in families))
+    if not isinstance(family, str) or family not in families:  # a list or dict is unhashable
+        allowed = "one of " + ", ".join(repr(k) for k in families)
+        hint = "every config names its family" if "family" not in data else ""
+        raise ConfigError("family", family, allowed, hint)
     return families[str(family)].from_dict(data)

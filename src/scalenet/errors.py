@@ -38,10 +38,34 @@ class ConfigError(ScaleNetError, ValueError):
         self.value = value
         self.allowed = allowed
         self.hint = hint
-        message = f"{field}={value!r} is not allowed: {allowed}"
+        message = f"{field}={short_repr(value)} is not allowed: {allowed}"
         if hint:
             message += f" ({hint})"
         super().__init__(message)
+
+
+def short_repr(value: object, limit: int = 120) -> str:
+    """``repr(value)`` for an error message, kept short: an integer of more than 30 digits is
+    described by its size (Python refuses to print one of over 4,300 digits), and any other
+    long repr is cut to ``limit`` characters.
+
+    Examples:
+        >>> short_repr(10**400)
+        'an integer of 401 digits'
+        >>> short_repr("x" * 500, limit=12)
+        "'xxxxxxxx..."
+    """
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**30:
+        digits = len(str(abs(value))) if abs(value).bit_length() < 10_000 else None
+        if digits is None:  # about log10(2) digits a bit; too many to count by printing
+            digits = int(abs(value).bit_length() * 0.30102999566398120) + 1
+            return f"{'a negative' if value < 0 else 'an'} integer of about {digits} digits"
+        return f"{'a negative' if value < 0 else 'an'} integer of {digits} digits"
+    try:
+        text = repr(value)
+    except Exception:  # a repr that fails must not hide the error being reported
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class ShapeError(ScaleNetError, ValueError):

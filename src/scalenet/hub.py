@@ -25,32 +25,38 @@ Examples:
 
 from __future__ import annotations
 
+import json
 import os
-import re
 import warnings
 from pathlib import Path
+from typing import Any
 
 import torch
 
-from . import _safetensors
-from ._atomic import committed_file
-from ._fetch import _download, download
+from ._atomic import companion_name
+from ._fetch import _download, check_repo_id, check_revision, download
 from ._skeleton import skeleton
+from .config import ResNetConfig, SimpleCNNConfig
 from .errors import ConfigError, WeightsError, first_line
-from .models.base import ScaleNetModel
+from .models.base import ScaleNetModel, check_param_count
 from .saving import (
+    COMPANIONS_KEY,
+    CONFIG_KEY,
     CONFIG_NAME,
     CUSTOM,
     DIGEST_KEY,
+    PREVIOUS_KEY,
     WEIGHTS_NAME,
+    _previous_digest,
     config_digest,
     hub_config,
+    parse_config,
     push_to_hub,
-    read_config,
+    read_config_bytes,
     save_pretrained,
 )
 from .sizes import model_cfg
-from .weights import assign_exact, conform, load_weights, read_state_dict, set_in_chans
+from .weights import SafetensorsFile, assign_exact, conform, load_weights, set_in_chans
 
 __all__ = [
     "CONFIG_NAME",
@@ -61,6 +67,7 @@ __all__ = [
     "from_pretrained",
     "hub_config",
     "push_to_hub",
+    "read_checkpoint",
     "save_pretrained",
 ]
 
@@ -71,67 +78,6 @@ DTYPES = {
     "bfloat16": torch.bfloat16,
     "float64": torch.float64,
 }
-# git check-ref-format: no control characters, space, ~ ^ : ? * [ or backslash in a ref name.
-_REF_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
-
-
-def check_revision(revision: str | None) -> None:
-    """Raise :class:`WeightsError` unless ``revision`` is ``None`` or a valid git ref name.
-
-    The rules are git's (``git check-ref-format --allow-onelevel``): branches such as
-    ``main`` or ``refs/pr/1``, tags and commit hashes pass (a leading ``-`` does not, as for
-    ``git branch``); anything with ``..``, a component
-    starting with ``.``, a leading or doubled ``/`` or a control character does not, so no
-    revision can name a file outside the Hub cache.
-
-    Examples:
-        >>> check_revision("refs/pr/1")
-        >>> check_revision("../../etc/passwd")
-        Traceback (most recent call last):
-        ...
-        scalenet.errors.WeightsError: revision='../../etc/passwd' is not a valid git ref name...
-    """
-    if revision is None:
-        return
-    parts = revision.split("/") if isinstance(revision, str) else []
-    if (
-        not isinstance(revision, str)
-        or not revision
-        or _REF_FORBIDDEN.search(revision)
-        or ".." in revision
-        or "@{" in revision
-        or revision == "@"
-        or revision.startswith("-")  # read as an option by git (git branch refuses it too)
-        or revision.endswith(".")
-        or any(not c or c.startswith(".") or c.endswith(".lock") for c in parts)
-    ):
-        raise WeightsError(
-            f"revision={revision!r} is not a valid git ref name (a branch, tag or commit hash "
-            "such as 'main', 'v1.0' or 'refs/pr/1'; see git check-ref-format)"
-        )
-
-
-def check_repo_id(repo_id: str) -> None:
-    """Raise :class:`WeightsError` unless ``repo_id`` is a Hub repository id, ``"org/name"``.
-
-    Examples:
-        >>> check_repo_id("scalenet/resnet20-cifar10")
-        >>> check_repo_id("../x")
-        Traceback (most recent call last):
-        ...
-        scalenet.errors.WeightsError: '../x' is not a Hub repository id ...
-    """
-    from huggingface_hub.errors import HFValidationError
-    from huggingface_hub.utils import validate_repo_id  # type: ignore[attr-defined]
-
-    reason = "it needs the form 'org/name'"
-    if isinstance(repo_id, str) and repo_id.count("/") == 1:
-        try:
-            validate_repo_id(repo_id)
-            return
-        except HFValidationError as err:
-            reason = first_line(err)
-    raise WeightsError(f"{repo_id!r} is not a Hub repository id ({reason})")
 
 
 def _locate(source: str | os.PathLike[str]) -> Path | str:
@@ -144,9 +90,14 @@ def _locate(source: str | os.PathLike[str]) -> Path | str:
     if not text.strip():
         raise WeightsError("from_pretrained got an empty path: give a folder or 'org/name'")
     local = Path(text).expanduser()
-    if local.is_dir():
+    try:
+        is_dir, exists = local.is_dir(), local.exists()
+    except OSError as err:  # e.g. ENAMETOOLONG
+        shown = text if len(text) <= 120 else text[:60] + "..." + text[-50:]
+        raise WeightsError(f"cannot read {shown}: {err.strerror or err}") from None
+    if is_dir:
         return local
-    if local.exists():
+    if exists:
         raise WeightsError(
             f"{local} is a file: give the folder that holds {CONFIG_NAME} and {WEIGHTS_NAME}"
         )
@@ -174,11 +125,102 @@ def _device(device: str | torch.device | None) -> torch.device:
         chosen = torch.device("cpu" if device is None else device)
     except (RuntimeError, TypeError, ValueError):
         raise ConfigError("device", device, "a torch device such as 'cpu' or 'cuda:0'") from None
+    if chosen.type == "meta":  # tensors there hold no data: the weights would be dropped
+        raise ConfigError(
+            "device", device, "a device that holds data ('cpu', 'cuda:0'...), not 'meta'",
+            "a model without data is built from its config under `with torch.device('meta'):`",
+        )  # fmt: skip
     try:
         torch.empty(0, device=chosen)
     except (RuntimeError, AssertionError) as err:
         raise WeightsError(f"device={device!r} is not available here ({first_line(err)})") from None
     return chosen
+
+
+class _Changed(Exception):
+    """config.json is neither the one the weights were saved with nor the one they replaced."""
+
+
+def _edited(where: str) -> str:
+    return (
+        f"{where}: {CONFIG_NAME} is not the one {WEIGHTS_NAME} was saved with (it was edited or "
+        "damaged, or the two files come from different saves); save the model again, or load "
+        "the weights with scalenet.load_weights"
+    )
+
+
+def _read_shown_config(path: Path) -> bytes | None:
+    """config.json's bytes (``None`` if there is none), read once; a regular file only."""
+    return read_config_bytes(path)
+
+
+def _check_before_download(config_path: Path, changes: dict[str, int | None], where: str) -> None:
+    """A repository's config.json, validated (fields, and the parameter cap with the requested
+    ``num_classes``/``in_chans``) before its weights are downloaded: a config that cannot be
+    loaded costs no download. The weights may carry the config themselves; config.json must
+    then agree with it, which the load checks."""
+    shown = _read_shown_config(config_path)
+    if shown is None:
+        return
+    try:
+        config, _ = parse_config(shown, str(config_path))
+        check_param_count(config.replace(**{k: v for k, v in changes.items() if v is not None}))
+    except ConfigError as err:
+        hint = f"{err.hint}; in {where}" if err.hint else f"in {where}"
+        raise ConfigError(err.field, err.value, err.allowed, hint) from None
+
+
+def _committed_config(
+    file: SafetensorsFile, shown: bytes | None, config_path: Path, where: str
+) -> tuple[ResNetConfig | SimpleCNNConfig, dict[str, Any]]:
+    """The config the weights file was committed with, checked against config.json.
+
+    Weights saved by this version carry their config; config.json must then be that one, or
+    the one the save replaced (a save killed between its two renames), or absent when the save
+    replaced none. Older weights (and other tools') take config.json, checked against the
+    digest the weights record, if any. Raises :class:`_Changed` on a mismatch.
+    """
+    try:
+        metadata = file.metadata
+    except WeightsError as err:
+        raise WeightsError(f"{where}: {err}") from None
+    digest, text = metadata.get(DIGEST_KEY), metadata.get(CONFIG_KEY)
+    try:
+        if text is None:
+            if shown is None:
+                raise WeightsError(f"{where} has no {CONFIG_NAME}")
+            config, data = parse_config(shown, str(config_path))
+            if digest is not None and digest != config_digest(data):
+                raise _Changed
+            return config, data
+        config, data = parse_config(text.encode(), f"{file.path} (its metadata)")
+    except ConfigError as err:
+        hint = f"{err.hint}; in {where}" if err.hint else f"in {where}"
+        raise ConfigError(err.field, err.value, err.allowed, hint) from None
+    if digest != config_digest(data):
+        raise WeightsError(
+            f"{where}: {WEIGHTS_NAME} is damaged: the config in its metadata does not match "
+            "its recorded digest"
+        )
+    seen = _previous_digest(shown)  # "" when there is no config.json
+    if seen not in (digest, metadata.get(PREVIOUS_KEY)):
+        if shown is not None:  # an invalid config.json is named as such
+            try:
+                skeleton(parse_config(shown, str(config_path))[0])
+            except ConfigError as err:
+                hint = f"{err.hint}; in {where}" if err.hint else f"in {where}"
+                raise ConfigError(err.field, err.value, err.allowed, hint) from None
+        raise _Changed
+    return config, data
+
+
+def _replaced(file: SafetensorsFile) -> bool:
+    """Whether another file was renamed over the opened one's path since it was opened."""
+    try:
+        now = os.stat(file.path)
+    except OSError:
+        return True
+    return (now.st_ino, now.st_dev) != (file.stat.st_ino, file.stat.st_dev)
 
 
 def from_pretrained(
@@ -215,7 +257,9 @@ def from_pretrained(
         WeightsError: no such folder or repository, a bad revision, missing files, a damaged
             weights file, weights that do not fit, or integer weights where floats belong;
             files neither in the Hub cache nor reachable (at once, with the remedies: see
-            :func:`download`).
+            :func:`download`). A name that could be a folder or a repository id
+            (``"out/model"``) that is neither gets both answers: no such folder (its full
+            path), and why the repository could not be read.
 
     Examples:
         >>> import tempfile, torch, scalenet
@@ -227,37 +271,45 @@ def from_pretrained(
     source = _locate(repo_id_or_dir)
     check_revision(revision)
     chosen_dtype, chosen_device = _dtype(dtype), _device(device)
+    changes = {"num_classes": num_classes, "in_chans": in_chans}
     if isinstance(source, Path):
-        config_path = committed_file(source, CONFIG_NAME)
-        if not config_path.is_file():
-            raise WeightsError(f"{source} has no {CONFIG_NAME}")
+        config_path, weights_path = source / CONFIG_NAME, source / WEIGHTS_NAME
         where = str(source)
+        if not weights_path.is_file() and not config_path.is_file():
+            raise WeightsError(f"{source} has no {CONFIG_NAME}")
     else:
-        config_path, hub = _download(source, CONFIG_NAME, revision)
-        where = source
-    try:
-        config, data = read_config(config_path)
-        changes = {"num_classes": num_classes, "in_chans": in_chans}
-        config.replace(**{k: v for k, v in changes.items() if v is not None})  # validates them
-        model = skeleton(config)  # checks MAX_PARAMS, allocates nothing
-    except ConfigError as err:
-        hint = f"{err.hint}; in {where}" if err.hint else f"in {where}"
-        raise ConfigError(err.field, err.value, err.allowed, hint) from None
-    if isinstance(source, Path):
-        weights_path = committed_file(source, WEIGHTS_NAME)
-    else:
+        try:
+            config_path, hub = _download(source, CONFIG_NAME, revision)
+        except WeightsError as err:  # "org/name" could have been meant as a folder
+            folder = Path(source).expanduser().resolve()
+            raise WeightsError(f"no folder {folder}; as a Hub repository id: {err}") from None
+        _check_before_download(config_path, changes, source)  # a bad config costs no download
         weights_path = _download(source, WEIGHTS_NAME, revision, found=True, hub=hub)[0]
-    try:
-        state = conform(read_state_dict(weights_path), model.state_dict(), chosen_dtype)
-        digest = _safetensors.read_metadata(weights_path).get(DIGEST_KEY)
-    except WeightsError as err:
-        raise WeightsError(f"{where}: {err}") from None
-    if digest is not None and digest != config_digest(data):
-        raise WeightsError(
-            f"{where}: {CONFIG_NAME} is not the one {WEIGHTS_NAME} was saved with (it was "
-            "edited or damaged, or the two files come from different saves); save the model "
-            "again, or load the weights with scalenet.load_weights"
-        )
+        where = source
+    for attempt in range(3):  # a save may commit between reading config.json and the weights
+        shown = _read_shown_config(config_path)
+        with SafetensorsFile(weights_path) as file:
+            try:
+                config, data = _committed_config(file, shown, config_path, where)
+            except _Changed:
+                if attempt == 2 or not isinstance(source, Path) or not _replaced(file):
+                    raise WeightsError(_edited(where)) from None
+                continue
+            try:
+                # validates them; the model as it will be, with the head and first conv
+                # replaced, is held to MAX_PARAMS before anything is read or allocated
+                check_param_count(
+                    config.replace(**{k: v for k, v in changes.items() if v is not None})
+                )
+                model = skeleton(config)  # checks MAX_PARAMS, allocates nothing
+            except ConfigError as err:
+                hint = f"{err.hint}; in {where}" if err.hint else f"in {where}"
+                raise ConfigError(err.field, err.value, err.allowed, hint) from None
+            try:
+                state = conform(file.tensors(), model.state_dict(), chosen_dtype)
+            except WeightsError as err:
+                raise WeightsError(f"{where}: {err}") from None
+        break
     state = {k: v.to(chosen_device) for k, v in state.items()}
     if not assign_exact(model, state):
         try:  # explains what does not fit
@@ -287,3 +339,60 @@ def from_pretrained(
         **model_cfg(c),
     }
     return model
+
+
+def read_checkpoint(
+    directory: str | os.PathLike[str],
+) -> tuple[dict[str, torch.Tensor], dict[str, bytes]]:
+    """The weights of a folder :func:`save_pretrained` wrote, and the companions saved with them.
+
+    Both come from one commit: the weights file is opened once, and each companion file it
+    names (``companions=`` of :func:`save_pretrained`) is checked against the SHA-256 it
+    records, so weights and companions of two different saves never pair up.
+
+    Raises:
+        WeightsError: no weights file, a damaged one, or a companion that is missing, or whose
+            content is not the one the weights record (edited, truncated, from another save).
+
+    Examples:
+        >>> import tempfile, scalenet
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     _ = scalenet.create("resnet20_cifar").save_pretrained(
+        ...         tmp, companions={"state.json": b"{}"})
+        ...     weights, companions = read_checkpoint(tmp)
+        >>> len(weights), companions
+        (116, {'state.json': b'{}'})
+    """
+    folder = Path(os.fspath(directory)).expanduser()
+    try:
+        if not folder.is_dir():
+            raise WeightsError(f"no folder {folder}")
+    except OSError as err:
+        raise WeightsError(f"cannot read {folder}: {err.strerror or err}") from None
+    with SafetensorsFile(folder / WEIGHTS_NAME) as file:
+        state = file.tensors()
+        try:
+            named = json.loads(file.metadata.get(COMPANIONS_KEY, "{}"))
+            assert isinstance(named, dict)
+            named = {str(k): str(v) for k, v in named.items()}
+        except (ValueError, AssertionError):
+            raise WeightsError(
+                f"{file.path} is damaged: its {COMPANIONS_KEY} is not a JSON object"
+            ) from None
+    companions: dict[str, bytes] = {}
+    for name, stored in named.items():
+        path = folder / stored
+        try:
+            data = path.read_bytes() if Path(stored).name == stored else b""
+        except OSError as err:
+            raise WeightsError(
+                f"{path}, saved with {folder / WEIGHTS_NAME}, cannot be read "
+                f"({err.strerror or err}): the checkpoint is incomplete"
+            ) from None
+        if companion_name(name, data) != stored:
+            raise WeightsError(
+                f"{path} is not the file {folder / WEIGHTS_NAME} was saved with (its SHA-256 "
+                "differs: it was edited, truncated or replaced)"
+            )
+        companions[name] = data
+    return state, companions

@@ -154,21 +154,30 @@ def checkpoint_seq(blocks: nn.Module, x: Tensor) -> Tensor:
     return x
 
 
-def check_input(x: Tensor, in_chans: int, min_size: int, fixed_size: int) -> None:
+def check_input(
+    x: Tensor,
+    in_chans: int,
+    min_size: int,
+    fixed_size: int,
+    weight_dtype: torch.dtype | None = None,
+) -> None:
     """Raise if ``x`` is not a floating-point (N, in_chans, H, W) batch the model can take.
 
     :class:`InputError` (a ``TypeError``) when ``x`` is not a tensor (a numpy array, a list, a
     PIL image...) or is an integer, bool or complex one (a uint8 image); :class:`ShapeError`
-    when its rank, channels or size do not fit. Floating tensors of every dtype pass, so half,
-    bfloat16, float64 and autocast models keep working. ``fixed_size`` > 0 ties the model
-    to exactly that H and W (a flattening classifier); otherwise H and W must be at least
-    ``min_size``. The check is a type test, a dtype test and a few integer comparisons, and is
-    registered with ``torch.fx.wrap`` by the model modules that call it, so that symbolic
-    tracing records it as one call instead of tracing into it.
+    when its rank, channels or size do not fit. A floating tensor of another dtype than
+    ``weight_dtype`` (the model's weights: a float64 batch into a float32 model, say) is an
+    :class:`InputError` that says how to convert either, unless autocast is on for its device
+    (``torch.autocast`` casts it). ``fixed_size`` > 0 ties the model to exactly that H and W
+    (a flattening classifier); otherwise H and W must be at least ``min_size``. The check is a
+    type test, two dtype tests and a few integer comparisons, and is registered with
+    ``torch.fx.wrap`` by the model modules that call it, so that symbolic tracing records it as
+    one call instead of tracing into it.
 
     It compiles with ``torch.jit.script``, so scripted models, and FX graphs compiled by
-    TorchScript afterwards, check their input too: there the same rules raise TorchScript's
-    exception with a shorter message (no suggestions).
+    TorchScript afterwards, check their input too: there the rules on dtype (floating-point),
+    rank, channels and size raise TorchScript's exception with a shorter message (no
+    suggestions); a floating dtype other than the weights' is left to torch's own error.
 
     Examples:
         >>> import torch
@@ -176,11 +185,16 @@ def check_input(x: Tensor, in_chans: int, min_size: int, fixed_size: int) -> Non
         Traceback (most recent call last):
         ...
         scalenet.errors.InputError: the model takes floating-point input, got a torch.uint8 ...
+        >>> check_input(torch.zeros(1, 3, 32, 32, dtype=torch.float64), 3, 32, 0, torch.float32)
+        Traceback (most recent call last):
+        ...
+        scalenet.errors.InputError: the input is torch.float64 but the model's weights are
+        torch.float32: convert the input with x.float(), or the model with ...
     """
     if torch.jit.is_scripting():  # type: ignore[attr-defined]
         _check_input_scripted(x, in_chans, min_size, fixed_size)
     else:
-        _check_input(x, in_chans, min_size, fixed_size)
+        _check_input(x, in_chans, min_size, fixed_size, weight_dtype)
 
 
 def _check_input_scripted(x: Tensor, in_chans: int, min_size: int, fixed_size: int) -> None:
@@ -217,7 +231,9 @@ def _check_input_scripted(x: Tensor, in_chans: int, min_size: int, fixed_size: i
         )
 
 
-def _check_input(x: object, in_chans: int, min_size: int, fixed_size: int) -> None:
+def _check_input(
+    x: object, in_chans: int, min_size: int, fixed_size: int, weight_dtype: torch.dtype | None
+) -> None:
     """:func:`check_input` in Python, with scalenet's errors and their hints."""
     if not isinstance(x, Tensor):
         raise _not_a_tensor(x, in_chans)
@@ -228,6 +244,8 @@ def _check_input(x: object, in_chans: int, min_size: int, fixed_size: int) -> No
             f"normalise with the model's mean/std (model.pretrained_cfg['mean'] and ['std'] "
             f"for zoo models)"
         )
+    if weight_dtype is not None and x.dtype != weight_dtype and not _autocast_on(x):
+        raise _dtype_mismatch(x.dtype, weight_dtype)
     if x.dim() != 4:
         raise ShapeError(
             f"expected a 4-D input (batch, {in_chans}, H, W), got shape {tuple(x.shape)}"
@@ -255,6 +273,38 @@ def _check_input(x: object, in_chans: int, min_size: int, fixed_size: int) -> No
             f"input {h}x{w} is too small for this network: it needs at least "
             f"{min_size}x{min_size} (its output stride)"
         )
+
+
+#: The short conversion methods of the floating dtypes: x.float() for torch.float32...
+_CONVERT = {
+    torch.float32: "float",
+    torch.float64: "double",
+    torch.float16: "half",
+    torch.bfloat16: "bfloat16",
+}
+
+
+def _autocast_on(x: Tensor) -> bool:
+    """Whether autocast is on for ``x``'s device (it then casts the input for each layer)."""
+    device = x.device.type
+    try:
+        return bool(torch.is_autocast_enabled(device))
+    except TypeError:  # torch < 2.4 takes no device type
+        if device == "cpu":
+            return bool(torch.is_autocast_cpu_enabled())
+        return device == "cuda" and bool(torch.is_autocast_enabled())
+
+
+def _dtype_mismatch(given: torch.dtype, weights: torch.dtype) -> InputError:
+    """The error for a floating input of another dtype than the model's weights."""
+
+    method = _CONVERT.get(weights)
+    to_weights = f"x.{method}()" if method else f"x.to({weights})"
+    return InputError(
+        f"the input is {given} but the model's weights are {weights}: convert the input with "
+        f"{to_weights}, or the model with model.to({given}); for mixed precision, call the "
+        f"model under torch.autocast"
+    )
 
 
 def _not_a_tensor(x: object, in_chans: int) -> InputError:

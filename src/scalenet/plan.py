@@ -17,7 +17,6 @@ Examples:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from typing import Literal, NamedTuple
 
@@ -287,25 +286,15 @@ def _inverse(config: Config) -> tuple[int, int, int]:
     the one input size divisible by s that gives it: ``s * o + c`` with
     ``c = s * ceil((k - 2p) / s) - s``; the composition is affine.
     """
-    offsets: list[tuple[int, int]] = []  # (stride, c) per layer, backwards
+    # Backwards from the last feature map (size f), the size before each layer is affine in f:
+    # a * f + b with a >= 1. Each must be at least 1, so f >= ceil((1 - b) / a) for every
+    # one: the smallest f is their maximum (and 1), found in one pass, however many layers.
+    a, b, f_min = 1, 0, 1
     for t in reversed(_main_windows(config)):
         s = t.stride
-        offsets.append((s, s * math.ceil((t.kernel - 2 * t.padding) / s) - s))
-    a, b = 1, 0
-    for s, c in offsets:
-        a, b = s * a, s * b + c
-    # Smallest f whose every intermediate size is at least 1.
-    f_min = 1
-    while True:
-        o, ok = f_min, True
-        for s, c in offsets:
-            o = s * o + c
-            if o < 1:
-                ok = False
-                break
-        if ok:
-            return a, b, f_min
-        f_min += 1
+        a, b = s * a, s * b + s * -((2 * t.padding - t.kernel) // s) - s
+        f_min = max(f_min, -((b - 1) // a))  # ceil((1 - b) / a) in integers
+    return a, b, f_min
 
 
 def output_stride(config: Config) -> int:

@@ -1,15 +1,21 @@
-"""Writing a model: config.json, model.safetensors and a model card, into a folder all or nothing.
+"""Writing a model: model.safetensors, config.json and a model card, with one commit point.
 
 **The guarantee.** However a save into ``DIR`` ends (an exception, a full disk, ``kill -9``, a
-power cut), ``DIR`` afterwards holds either the complete previous model or the complete new
-one, and :func:`scalenet.from_pretrained` loads exactly that one. Other files in ``DIR`` are
-left alone, and nothing is written outside ``DIR``.
+power cut), :func:`scalenet.from_pretrained` afterwards loads exactly the previous model or the
+new one, and so does every other reader of ``DIR`` (timm's ``local-dir:``, an upload to the
+Hub), or it raises: none loads a config of one save with weights of another. A save follows no
+symlink inside ``DIR`` and replaces, moves or deletes nothing it did not write, beyond the
+three files it is asked to write; other files in ``DIR`` are left alone.
 
-**How.** The files are written and synced into a staging folder inside ``DIR``, one rename
-commits them, and they are then renamed into place; :func:`scalenet.from_pretrained` follows
-a commit that was cut off before its files were in place, and the next save finishes it and
-removes what killed saves left (see ``scalenet._atomic`` and docs/hub.md). New files and
-folders get the usual permissions (the umask's).
+**How.** ``model.safetensors`` is the commit point: written to a temporary file in ``DIR`` and
+renamed over the old one (see ``scalenet._atomic``). Its metadata holds the full text of
+``config.json`` (:data:`CONFIG_KEY`), its digest (:data:`DIGEST_KEY`), the digest of the
+``config.json`` it replaces (:data:`PREVIOUS_KEY`) and the files committed with it
+(:data:`COMPANIONS_KEY`). ``config.json`` and ``README.md`` are views of it, renamed into
+place after the commit; a kill between the renames leaves the previous ``config.json``, which
+:func:`scalenet.from_pretrained` recognises (it loads the new model) and timm refuses (see
+``scalenet.timm_compat``), and which the next save replaces. New files and folders get the
+usual permissions (the umask's). docs/hub.md describes what each reader sees after a kill.
 
 Examples:
     >>> import tempfile, scalenet
@@ -24,17 +30,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import stat
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import _safetensors
-from ._atomic import write_folder
+from ._atomic import Save, companion_name
 from ._version import __version__
-from .card import model_card
 from .config import IMAGENET_MEAN, IMAGENET_STD, ResNetConfig, SimpleCNNConfig, config_from_dict
-from .errors import ConfigError, WeightsError
+from .errors import ConfigError, WeightsError, first_line
 from .plan import count_params
 from .sizes import model_cfg
 
@@ -43,8 +49,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CARD_NAME",
+    "COMPANIONS_KEY",
+    "CONFIG_KEY",
     "CONFIG_NAME",
     "CUSTOM",
+    "DIGEST_KEY",
+    "PREVIOUS_KEY",
     "WEIGHTS_NAME",
     "config_digest",
     "hub_config",
@@ -60,6 +70,15 @@ CUSTOM = "scalenet_custom"  # the generic timm architecture (see timm_compat)
 
 #: The weights file's metadata entry holding :func:`config_digest` of its config.json.
 DIGEST_KEY = "scalenet_config_sha256"
+#: The weights file's metadata entry holding the full text of its config.json.
+CONFIG_KEY = "scalenet_config"
+#: The weights file's metadata entry holding :func:`config_digest` of the config.json that the
+#: folder held before the save ("" if none): a config.json left by a save killed between its
+#: two renames is recognised as such.
+PREVIOUS_KEY = "scalenet_previous_config_sha256"
+#: The weights file's metadata entry naming the companion files committed with it (a JSON
+#: object, name -> file name; each file name embeds the SHA-256 of its content).
+COMPANIONS_KEY = "scalenet_companions"
 #: A config.json larger than this is refused unread (a saved one is about 2 KB).
 MAX_CONFIG_BYTES = 1 << 20
 
@@ -99,43 +118,82 @@ def read_config(path: str | Path) -> tuple[ResNetConfig | SimpleCNNConfig, dict[
         True
     """
     path = Path(path)
+    raw = read_config_bytes(path)
+    if raw is None:
+        raise ConfigError(CONFIG_NAME, str(path), "a readable file (No such file or directory)")
+    return parse_config(raw, str(path))
+
+
+def read_config_bytes(path: Path) -> bytes | None:
+    """The first :data:`MAX_CONFIG_BYTES` + 1 bytes of a config file, ``None`` if it does not
+    exist. Opened without blocking and checked to be a regular file before reading: a FIFO (or
+    a device) named as a config would otherwise hang, or never end.
+
+    Raises:
+        ConfigError: the path is not a regular file, or cannot be read.
+    """
     try:
-        with open(path, "rb") as file:
-            raw = file.read(MAX_CONFIG_BYTES + 1)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        return None
     except OSError as err:
         raise ConfigError(CONFIG_NAME, str(path), f"a readable file ({err.strerror})") from None
+    try:
+        with open(fd, "rb") as file:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise ConfigError(CONFIG_NAME, str(path), "a regular file (not a FIFO or device)")
+            return file.read(MAX_CONFIG_BYTES + 1)
+    except OSError as err:
+        raise ConfigError(CONFIG_NAME, str(path), f"a readable file ({err.strerror})") from None
+
+
+def parse_config(raw: bytes, where: str) -> tuple[ResNetConfig | SimpleCNNConfig, dict[str, Any]]:
+    """:func:`read_config` of a file's content; ``where`` names it in errors.
+
+    Examples:
+        >>> parse_config(b'{"family": "simple_cnn"}', "x.json")[0].family
+        'simple_cnn'
+    """
     if len(raw) > MAX_CONFIG_BYTES:
-        raise ConfigError(CONFIG_NAME, str(path), f"a file of at most {MAX_CONFIG_BYTES:,} bytes")
+        raise ConfigError(CONFIG_NAME, where, f"a file of at most {MAX_CONFIG_BYTES:,} bytes")
     try:
         data = json.loads(raw.decode("utf-8-sig"))
     except UnicodeDecodeError as err:
         raise ConfigError(
-            CONFIG_NAME, str(path), f"UTF-8 text, as JSON files are (byte {err.start} is not)"
+            CONFIG_NAME, where, f"UTF-8 text, as JSON files are (byte {err.start} is not)"
         ) from None
     except RecursionError:
-        raise ConfigError(
-            CONFIG_NAME, str(path), "JSON nested less than 1,000 levels deep"
-        ) from None
+        raise ConfigError(CONFIG_NAME, where, "JSON nested less than 1,000 levels deep") from None
     except ValueError as err:  # JSONDecodeError, and integers of over 4,300 digits
-        raise ConfigError(CONFIG_NAME, str(path), f"valid JSON ({err})") from None
+        raise ConfigError(CONFIG_NAME, where, f"valid JSON ({err})") from None
     if not isinstance(data, dict):
-        raise ConfigError(CONFIG_NAME, type(data).__name__, f"a JSON object (in {path})")
+        raise ConfigError(CONFIG_NAME, type(data).__name__, f"a JSON object (in {where})")
     args = data.get("model_args", data)
     if not isinstance(args, dict) or "family" not in args:
         raise ConfigError(
             CONFIG_NAME,
-            str(path),
+            where,
             "a scalenet config: a saved model's config.json (the config under 'model_args'), "
             "or config.to_dict() (with 'family')",
         )
     try:
         return config_from_dict(args), data
     except RecursionError:  # deep nesting inside a field, reported on validation
-        raise ConfigError(CONFIG_NAME, str(path), "a config of plain values") from None
+        raise ConfigError(CONFIG_NAME, where, "a config of plain values") from None
 
 
-def _write_text(path: Path, text: str) -> None:
-    path.write_text(text, encoding="utf-8")
+def _write_text(path: str, text: str) -> None:
+    Path(path).write_text(text, encoding="utf-8")
+
+
+def _previous_digest(raw: bytes | None) -> str:
+    """:func:`config_digest` of the config.json a folder holds ("" if none, "?" if unreadable)."""
+    if raw is None:
+        return ""
+    try:
+        return config_digest(json.loads(raw.decode("utf-8-sig")))
+    except (ValueError, RecursionError, TypeError):
+        return "?"
 
 
 def hub_config(model: ScaleNetModel) -> dict[str, Any]:
@@ -177,11 +235,13 @@ def save_pretrained(
     metrics: Mapping[str, float] | None = None,
     training: Mapping[str, Any] | None = None,
     license: str | None = None,
+    companions: Mapping[str, bytes] | None = None,
 ) -> Path:
     """Write ``model.safetensors``, ``config.json`` and ``README.md`` into ``save_directory``.
 
-    All or nothing (see :mod:`scalenet.saving`): an interrupted save leaves the previous model,
-    complete, and the next save cleans up after it. Other files in the directory are kept.
+    One commit point (see :mod:`scalenet.saving`): an interrupted save leaves the previous
+    model for every reader, and the next save cleans up after it. Other files in the
+    directory are kept.
 
     Args:
         model: the model.
@@ -189,14 +249,28 @@ def save_pretrained(
         metrics: e.g. ``{"top1": 91.7}``, shown in the model card.
         training: the recipe (epochs, optimizer, lr...), shown in the model card.
         license: the card's licence (default: the zoo entry's, else apache-2.0).
+        companions: files committed together with the weights, such as a training state:
+            ``{"NAME.EXT": content}``. Each is stored as ``NAME.<sha256>.EXT`` and recorded in
+            the weights file, so the weights always name their own; read them back with
+            :func:`scalenet.hub.read_checkpoint`. The files of the previous save are removed.
 
     Returns:
         The directory.
 
     Raises:
-        WeightsError: the directory cannot be created or written, or the model no longer
-            matches its config (its layers were changed after it was built, e.g. by
-            ``prune_intermediate_layers``); the directory is left as it was.
+        WeightsError: the directory cannot be created or written, another save into it is
+            running, it holds entries with names scalenet reserves that it did not make, or
+            the model no longer matches its config (its layers were changed after it was
+            built, e.g. by ``prune_intermediate_layers``); the previous model is left as it was.
+
+    Examples:
+        >>> import tempfile, scalenet
+        >>> from scalenet.hub import read_checkpoint
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     _ = save_pretrained(scalenet.create("resnet20_cifar"), tmp,
+        ...                         companions={"notes.txt": b"epoch 3"})
+        ...     read_checkpoint(tmp)[1]
+        {'notes.txt': b'epoch 3'}
     """
     built = count_params(model.config)
     held = sum(p.numel() for p in model.parameters())
@@ -207,19 +281,34 @@ def save_pretrained(
             "so config.json could not rebuild it; save model.state_dict() with "
             "safetensors.torch.save_file instead"
         )
+    from . import _safetensors  # safetensors and huggingface_hub: imported when first saving
+    from .card import model_card
+
     config_text = json.dumps(hub_config(model), indent=2) + "\n"
     card = model_card(model, metrics=metrics, training=training, license=license)
     state = model.state_dict()
     digest = config_digest(json.loads(config_text))  # of the config as a reader will parse it
-    metadata = {"format": "pt", "scalenet": __version__, DIGEST_KEY: digest}
-    return write_folder(
-        save_directory,
-        {
-            WEIGHTS_NAME: lambda path: _safetensors.save_file(state, path, metadata=metadata),
-            CARD_NAME: lambda path: _write_text(path, card),
-            CONFIG_NAME: lambda path: _write_text(path, config_text),
-        },
-    )
+    files = {name: companion_name(name, data) for name, data in (companions or {}).items()}
+    directory = Path(save_directory)
+    with Save(directory, targets=(WEIGHTS_NAME, CONFIG_NAME, CARD_NAME)) as save:
+        previous = _previous_digest(save.read(CONFIG_NAME, MAX_CONFIG_BYTES + 1))
+        for name, data in (companions or {}).items():
+            save.add_companion(files[name], data)
+        metadata = {
+            "format": "pt",
+            "scalenet": __version__,
+            DIGEST_KEY: digest,
+            CONFIG_KEY: config_text,
+            PREVIOUS_KEY: previous,
+            COMPANIONS_KEY: json.dumps(files, sort_keys=True),
+        }
+        save.commit(
+            WEIGHTS_NAME, lambda path: _safetensors.save_file(state, path, metadata=metadata)
+        )
+        save.replace(CONFIG_NAME, lambda path: _write_text(path, config_text))
+        save.replace(CARD_NAME, lambda path: _write_text(path, card))
+        save.remove_unreferenced(keep=set(files.values()))
+    return directory
 
 
 def push_to_hub(
@@ -236,20 +325,43 @@ def push_to_hub(
     """Save ``model`` into a temporary directory and upload it as one commit; returns its URL.
 
     Built on ``huggingface_hub.HfApi`` (``create_repo`` with ``exist_ok``, then
-    ``upload_folder``). Nothing local is written outside the temporary directory, so a failed
-    push leaves your files as they were.
+    ``upload_folder``), so the endpoint (``HF_ENDPOINT``) and the token (``token``, else
+    ``HF_TOKEN`` or the one ``hf auth login`` stored) are huggingface_hub's. Nothing local is
+    written outside the temporary directory, so a failed push leaves your files as they were.
+
+    Raises:
+        WeightsError: the Hub cannot be reached (no network, a wrong ``HF_ENDPOINT``, a
+            proxy or firewall): the message names the endpoint and what to check. Errors the
+            Hub answers with (no access, a bad token) are huggingface_hub's ``HfHubHTTPError``.
+
+    Examples:
+        (Not run as a doctest: it needs the Hub and a write token.) ::
+
+            url = scalenet.create("resnet20_cifar").push_to_hub("my-org/resnet20-cifar10")
     """
-    from huggingface_hub import HfApi
+    from huggingface_hub import HfApi, constants
+
+    from ._fetch import _no_answer
 
     api = HfApi(token=token)
     with tempfile.TemporaryDirectory(prefix="scalenet-push-") as tmp:
         folder = save_pretrained(model, Path(tmp) / "model", metrics=metrics, training=training)
-        api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
-        info = api.upload_folder(
-            repo_id=repo_id,
-            folder_path=folder,
-            commit_message=commit_message,
-            revision=revision,
-            repo_type="model",
-        )
+        try:
+            api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
+            info = api.upload_folder(
+                repo_id=repo_id,
+                folder_path=folder,
+                commit_message=commit_message,
+                revision=revision,
+                repo_type="model",
+            )
+        except _no_answer() as err:
+            why = f"{type(err).__name__}: {first_line(err)}"
+            raise WeightsError(
+                f"could not push to {repo_id!r}: the Hub at {constants.ENDPOINT} cannot be "
+                f"reached ({why}). Check the network connection (and any proxy), and "
+                "HF_ENDPOINT: unset it for huggingface.co, or set it to your Hub's address; "
+                "pushing also needs a token with write access (token=..., HF_TOKEN, or "
+                "`hf auth login`)"
+            ) from None
     return str(getattr(info, "commit_url", info))

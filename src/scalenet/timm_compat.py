@@ -23,15 +23,18 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
+import safetensors
 import torch
 from timm.models import build_model_with_cfg, generate_default_cfgs, register_model
 
+from . import _safetensors
 from .config import ResNetConfig, SimpleCNNConfig, config_from_dict
-from .errors import ConfigError
+from .errors import ConfigError, WeightsError
 from .models.base import ScaleNetModel
-from .saving import CUSTOM
+from .saving import CONFIG_KEY, CONFIG_NAME, CUSTOM, WEIGHTS_NAME, parse_config
 from .zoo import ZOO, ZooEntry
 
 __all__ = ["CUSTOM_ARCHITECTURE", "register_all"]
@@ -127,6 +130,7 @@ def _build(
         variant,
         pretrained,
         feature_cfg={"out_indices": tuple(range(levels)), "flatten_sequential": flatten},
+        pretrained_filter_fn=_same_commit,
         **timm_args,
         **kwargs,
     )
@@ -150,6 +154,51 @@ def _describe(
     cfg |= {k: v for k, v in derived.items() if k not in _ENTRY_KEYS or k not in cfg}
     cfg["architecture"] = entry.timm_name
     model.pretrained_cfg = model.default_cfg = cfg  # type: ignore[assignment]
+
+
+def _saved_weights(cfg: dict[str, Any]) -> Path | None:
+    """The model.safetensors timm loads for a ``local-dir:`` or ``hf-hub:`` model, if known."""
+    if cfg.get("source") == "local-dir" and cfg.get("file"):
+        return Path(cfg["file"]) / WEIGHTS_NAME
+    if cfg.get("source") == "hf-hub" and cfg.get("hf_hub_id"):
+        from huggingface_hub import try_to_load_from_cache
+
+        repo_id, _, revision = str(cfg["hf_hub_id"]).partition("@")
+        found = try_to_load_from_cache(repo_id, WEIGHTS_NAME, revision=revision or None)
+        return Path(found) if isinstance(found, str) else None
+    return None
+
+
+def _same_commit(state_dict: dict[str, Any], model: torch.nn.Module) -> dict[str, Any]:
+    """timm's ``pretrained_filter_fn``: refuse weights saved with another config.json.
+
+    For ``local-dir:`` and ``hf-hub:`` models, timm builds the model from config.json and then
+    reads model.safetensors. When the weights file carries its config (saved by this version), the
+    config.json timm built from must hold the same model: a save killed between renaming the
+    weights and config.json into place (or an edited config.json) is an error naming both
+    files, never a model built from one save with the weights of another.
+    """
+    cfg = getattr(model, "pretrained_cfg", None) or {}
+    args = getattr(model, "pretrained_model_args", None)
+    path = _saved_weights(cfg)
+    if not args or path is None or not path.is_file():
+        return state_dict
+    try:
+        text = _safetensors.read_metadata(path).get(CONFIG_KEY)
+        if text is None:
+            return state_dict
+        saved = parse_config(text.encode(), str(path))[0]
+        shown = config_from_dict(dict(args))
+    except (ConfigError, OSError, ValueError, safetensors.SafetensorError):
+        return state_dict  # not scalenet's metadata, or not a scalenet config.json: timm's checks
+    if saved != shown:
+        raise WeightsError(
+            f"{path.parent}: {CONFIG_NAME} does not describe the weights in {WEIGHTS_NAME} (a "
+            "save into the folder was interrupted between writing the two, or config.json was "
+            "edited); scalenet.from_pretrained loads the saved model, and saving it again "
+            "rewrites config.json"
+        )
+    return state_dict
 
 
 def _fetched(variant: str, timm_args: dict[str, Any]) -> dict[str, Any]:

@@ -15,9 +15,7 @@ import difflib
 import fnmatch
 import re
 from dataclasses import dataclass, replace
-from typing import Any
-
-from torch import nn
+from typing import TYPE_CHECKING, Any
 
 from .config import (
     CIFAR_MEAN,
@@ -30,9 +28,11 @@ from .config import (
 )
 from .depth import nearest_depths, resnet_layout
 from .errors import ConfigError, WeightsError
-from .models.base import ScaleNetModel
 from .scaling import compound_scale
 from .sizes import model_cfg
+
+if TYPE_CHECKING:
+    from .models.base import ScaleNetModel
 
 __all__ = ["ZooEntry", "create", "get_config", "get_entry", "list_models", "zoo_markdown"]
 
@@ -174,22 +174,26 @@ def _entries() -> list[ZooEntry]:
         )
         for width in (48, 64, 80, 96, 128)
     ]
+    # Named by their layout: "ResNet-N" means what scalenet.resnet(depth=N) builds (timm's
+    # ResNet-26, say, is bottleneck (2, 2, 2, 2)), which these are not.
     entries.append(
         ZooEntry(
             "scalenet_d3333",
             base.replace(depths=(3, 3, 3, 3)),
-            "ResNet-18 layout with 3 basic blocks per stage (ResNet-26)",
+            "basic (3, 3, 3, 3), width 64, ImageNet stem: resnet18 with one more block per stage",
         )
     )
-    entries += [
-        ZooEntry(
-            f"scalenet_b{phi}",
-            compound_scale(base, phi),
-            f"ResNet-18 compound-scaled by the EfficientNet rule, phi={phi}",
-            paper=EFFICIENTNET_PAPER,
+    for phi in range(5):
+        c = compound_scale(base, phi)
+        entries.append(
+            ZooEntry(
+                f"scalenet_b{phi}",
+                c,
+                f"{c.block} {c.depths}, width {c.width} at {c.input_size} px: resnet18 "
+                f"compound-scaled by the EfficientNet rule, phi={phi}",
+                paper=EFFICIENTNET_PAPER,
+            )
         )
-        for phi in range(5)
-    ]
     entries.append(
         ZooEntry(
             "simple_cnn_cifar",
@@ -318,6 +322,8 @@ def create(name: str, pretrained: bool = False, **overrides: Any) -> ScaleNetMod
             f"no published weights for {name!r}; models with weights: {', '.join(with_weights)}"
         )
     if pretrained:
+        from torch import nn
+
         from ._fetch import download
         from ._skeleton import skeleton
         from .weights import load_weights, read_state_dict

@@ -23,15 +23,41 @@ __all__ = ["ScaleNetModel"]
 torch.fx.wrap("check_input")
 
 
+def check_param_count(config: ResNetConfig | SimpleCNNConfig) -> None:
+    """Raise :class:`ConfigError` if ``config`` builds more than
+    :data:`scalenet.config.MAX_PARAMS` parameters (counted from its plan, nothing allocated).
+
+    Every way to a model's size passes here: building, ``reset_classifier``, and
+    ``from_pretrained``'s ``num_classes``/``in_chans``.
+
+    Examples:
+        >>> import scalenet
+        >>> check_param_count(scalenet.ResNetConfig(num_classes=2**24, block="bottleneck"))
+        Traceback (most recent call last):
+        ...
+        scalenet.errors.ConfigError: config='34,390,461,760 parameters' is not allowed: at most ...
+    """
+    params = count_params(config)
+    if params > _config.MAX_PARAMS:
+        raise ConfigError(
+            "config",
+            f"{params:,} parameters",
+            f"at most {_config.MAX_PARAMS:,} parameters (scalenet.config.MAX_PARAMS)",
+            "the model is too large to build; check width, depths, num_classes and in_chans",
+        )
+
+
 class ScaleNetModel(nn.Module):
     """Base class of scalenet models, with timm's model interface.
 
     ``forward = forward_head(forward_features(x))``; the forward pass first checks the input
     (rank, channels, size) and raises :class:`~scalenet.errors.ShapeError` with what the model
-    expects. Subclasses build ``fc`` (``nn.Identity`` when ``num_classes == 0``), set
-    ``num_features`` (channels of the last feature map), ``head_hidden_size`` (width of the
-    pre-logits features) and ``feature_info``, and implement ``forward_features``,
-    ``forward_head`` and ``group_matcher``.
+    expects, or :class:`~scalenet.errors.InputError` for a non-float tensor or a dtype other
+    than the weights' outside autocast. Subclasses build ``fc`` (``nn.Identity`` when
+    ``num_classes == 0``), set ``num_features`` (channels of the last feature map),
+    ``head_hidden_size`` (width of the pre-logits features) and ``feature_info``, and implement
+    ``_input_weight`` (the first conv's weight), ``forward_features``, ``forward_head`` and
+    ``group_matcher``.
     """
 
     fc: nn.Module
@@ -46,14 +72,7 @@ class ScaleNetModel(nn.Module):
 
     def __init__(self, config: ResNetConfig | SimpleCNNConfig) -> None:
         super().__init__()
-        params = count_params(config)  # before any subclass allocates a tensor
-        if params > _config.MAX_PARAMS:
-            raise ConfigError(
-                "config",
-                f"{params:,} parameters",
-                f"at most {_config.MAX_PARAMS:,} parameters (scalenet.config.MAX_PARAMS)",
-                "the model is too large to build; check width, depths and num_classes",
-            )
+        check_param_count(config)  # before any subclass allocates a tensor
         self.config = config
         self.num_classes = config.num_classes
         self.in_chans = config.in_chans
@@ -92,8 +111,13 @@ class ScaleNetModel(nn.Module):
         """Regexes grouping parameter names into stem and blocks (timm's layer-wise decay)."""
         raise NotImplementedError
 
+    def _input_weight(self) -> Tensor:  # pragma: no cover - abstract
+        """The first convolution's weight: inputs must have its dtype (outside autocast)."""
+        raise NotImplementedError
+
     def forward(self, x: Tensor) -> Tensor:
-        check_input(x, self.in_chans, self.min_input_size, self.fixed_input_size)
+        dtype = self._input_weight().dtype
+        check_input(x, self.in_chans, self.min_input_size, self.fixed_input_size, dtype)
         return self.forward_head(self.forward_features(x))
 
     def forward_intermediates(
@@ -134,7 +158,8 @@ class ScaleNetModel(nn.Module):
         take, last = self._feature_indices(indices)
         if output_fmt != "NCHW":
             raise ConfigError("output_fmt", output_fmt, "'NCHW' (scalenet models are NCHW)")
-        check_input(x, self.in_chans, self.min_input_size, self.fixed_input_size)
+        dtype = self._input_weight().dtype
+        check_input(x, self.in_chans, self.min_input_size, self.fixed_input_size, dtype)
         x, maps = self._intermediates(x, take, last if stop_early else len(self.feature_info) - 1)
         return maps if intermediates_only else (x, maps)
 
@@ -247,7 +272,9 @@ class ScaleNetModel(nn.Module):
             )
         self.global_pool_type = pool
         num = self.num_classes if num_classes is None else num_classes
-        self.config = self.config.replace(num_classes=num)
+        config = self.config.replace(num_classes=num)  # validates num_classes
+        check_param_count(config)  # before the new head is allocated
+        self.config = config
         self.num_classes = num
         param = next(self.parameters())
         self.fc = (

@@ -107,6 +107,9 @@ class ResNet(ScaleNetModel):
                 elif isinstance(m, BasicBlock):
                     nn.init.zeros_(m.bn2.weight)
 
+    def _input_weight(self) -> Tensor:
+        return self.conv1.weight
+
     def forward_features(self, x: Tensor) -> Tensor:
         """Stem and every stage: the last feature map, (N, num_features, H/32, W/32) or so."""
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))

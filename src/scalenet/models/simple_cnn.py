@@ -107,6 +107,11 @@ class SimpleCNN(ScaleNetModel):
         self.drop: nn.Module = nn.Dropout(config.dropout) if config.dropout > 0 else nn.Identity()
         self.fc = nn.Linear(width, config.num_classes) if config.num_classes else nn.Identity()
 
+    def _input_weight(self) -> Tensor:
+        # getattr: typed Any for mypy, where TorchScript compiles it like the attribute
+        weight: Tensor = getattr(self.features[0], "conv").weight  # noqa: B009
+        return weight
+
     def forward_features(self, x: Tensor) -> Tensor:
         """The conv blocks: the last feature map."""
         if not torch.jit.is_scripting() and self.grad_checkpointing:  # type: ignore[attr-defined]
