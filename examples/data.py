@@ -46,6 +46,7 @@ TEST_FRACTION = 0.2  # the stratified test split of data that has none (digits, 
 # 45,000 CIFAR-10 training JPEGs from the zip took ~19 s (one process, 2-core machine), 10,000
 # take ~5 s, and the subset's mean/std were within 0.0015 of the full ones.
 STATS_MAX_IMAGES = 10_000
+STATS_BATCH_BYTES = 64 << 20
 # in_memory=None decodes into memory when all sources together take at most this many bytes
 # (uint8 at the training size; CIFAR-10: 60,000 x 3 x 32 x 32 = 184 MB), and a quarter of RAM.
 MEMORY_LIMIT = 4 * 2**30
@@ -307,8 +308,11 @@ def _mean_std(data: ImageDataset, seed: int) -> tuple[tuple[float, ...], tuple[f
     if len(indices) > STATS_MAX_IMAGES:
         indices = sorted(np.random.default_rng(seed).choice(indices, STATS_MAX_IMAGES, False))
     total = squares = torch.zeros(3, dtype=torch.float64)
-    for start in range(0, len(indices), 500):
-        x = data.source.batch(indices[start : start + 500]).double()
+    # Batches of at most STATS_BATCH_BYTES in float64, whatever the image size (500 images at
+    # 1500 px were 27 GB).
+    step = max(1, min(500, STATS_BATCH_BYTES // (8 * 3 * data.source.size**2)))
+    for start in range(0, len(indices), step):
+        x = data.source.batch(indices[start : start + step]).double()
         total, squares = total + x.sum((0, 2, 3)), squares + x.square().sum((0, 2, 3))
     count = len(indices) * data.source.size**2
     mean = total / count

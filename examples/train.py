@@ -256,6 +256,30 @@ def size_note(args: argparse.Namespace, data: DataBundle, name: str) -> str:
     )
 
 
+def check_memory(args: argparse.Namespace, config: Any, device: torch.device) -> None:
+    """With --image-size, refuse a run whose training step cannot fit in the device's memory
+    (the CPU's RAM, or the GPU's), from scalenet's analytic estimate (weights, gradients,
+    optimizer state and saved activations), before any data is read at that size."""
+    if args.image_size is None:
+        return
+    try:
+        p = scalenet.profile(config.replace(input_size=args.image_size))
+    except scalenet.ScaleNetError:
+        return  # a size the model refuses: the size check says so, with the nearest sizes
+    need = p.train_memory(args.batch_size, args.opt)
+    if device.type == "cuda":
+        have, where = torch.cuda.mem_get_info(device)[1], f"{device}'s memory"
+    else:
+        have, where = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"), "this machine's RAM"
+    if need > have:
+        raise Fail(
+            f"--image-size {args.image_size}: one training step at --batch-size "
+            f"{args.batch_size} needs about {need / 1e9:,.1f} GB (weights, gradients, optimizer "
+            f"state and saved activations, by scalenet.profile(...).train_memory), more than "
+            f"{where} ({have / 1e9:,.1f} GB); use a smaller --image-size or --batch-size"
+        )
+
+
 def build_model(
     args: argparse.Namespace,
     config: Any,
@@ -481,6 +505,7 @@ def train(args: argparse.Namespace, rank: int, world: int, device: torch.device)
     began = time.perf_counter()
     seed_everything(args.seed)
     config, source = architecture(args)
+    check_memory(args, config, device)  # before any image is decoded at that size
     name = (args.model or DEFAULT_MODEL) if args.config is None and source is None else "the model"
     data = load_data(
         args.data,

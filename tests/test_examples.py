@@ -256,6 +256,13 @@ def test_bad_arguments_give_one_clear_line(
     )
     assert "resume" in one_error_line(run("--resume", "--out", str(tmp_path / "empty")))
     assert "--epochs must be at least 1, got 0" in one_error_line(run("--epochs", "0"))
+    # 1500 px: refused from the analytic estimate (427 GB for resnet20_cifar at batch 128, far
+    # past any machine's RAM), before the digits are decoded at that size (12 GB) or the
+    # mean/std pass runs (once 27 GB of float64 batches).
+    line = one_error_line(run("--image-size", "1500", "--batch-size", "128"))
+    expected = scalenet.profile(scalenet.get_config("resnet20_cifar").replace(input_size=1500))
+    assert f"needs about {expected.train_memory(128) / 1e9:,.1f} GB" in line
+    assert "this machine's RAM" in line
     # --pretrained PATH brings its architecture: --config (even a missing file) or --model
     # beside it is refused, not ignored.
     TINY.build().save_pretrained(tmp_path / "pre")

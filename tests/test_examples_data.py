@@ -130,6 +130,28 @@ def test_digits_mean_std_equal_a_direct_computation(digits: example_data.DataBun
     torch.testing.assert_close(x.std((0, 2, 3), correction=0), torch.ones(3), atol=1e-4, rtol=0)
 
 
+def test_mean_std_pass_holds_a_bounded_batch_whatever_the_size(
+    digits: example_data.DataBundle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 500 images a batch at 1500 px were 27 GB of float64; the batches are capped in bytes,
+    # and the statistics do not change with the batch.
+    limit = 8 * 3 * 32 * 32 * 7  # seven 32-px images in float64
+    monkeypatch.setattr(example_data, "STATS_BATCH_BYTES", limit)
+    sizes: list[int] = []
+    real = type(digits.train.source).batch
+
+    def batch(self: object, indices: list[int]) -> torch.Tensor:
+        sizes.append(len(indices))
+        return real(self, indices)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(type(digits.train.source), "batch", batch)
+    mean, std = example_data._mean_std(digits.train, 0)
+    assert max(sizes) == 7
+    assert sum(sizes) == len(digits.train)
+    assert mean == pytest.approx(digits.mean, abs=1e-9)
+    assert std == pytest.approx(digits.std, abs=1e-9)
+
+
 def test_digits_augmentation_is_a_padded_crop_from_torch_rng() -> None:
     bundle = load_data("digits", image_size=16, normalize=False)
     names = [type(t).__name__ for t in bundle.train.transform.transforms]
