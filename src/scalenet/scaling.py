@@ -238,7 +238,10 @@ def bracket_budget(
     Args:
         config: the member at ``phi = 0``.
         macs: the budget, MACs per image: an int, or an integral float such as ``4e9``.
-        alpha, beta, gamma: the compound rule's bases (see :func:`compound_scale`).
+        alpha: the compound rule's depth base (see :func:`compound_scale`).
+        beta: its width base.
+        gamma: its resolution base; ``alpha * beta**2 * gamma**2`` must be at least
+            :data:`MIN_GROWTH`.
         tolerance: how close in ``phi`` the search gets to each step.
 
     Raises:
