@@ -157,7 +157,9 @@ def test_the_two_commands_agree() -> None:
     assert first is not None
     assert first.group(1) == readme
     assert len(readme.splitlines()) == 2
-    assert "README.md" in (ROOT / ".ci" / "run").read_text()
+    ci_lines = (ROOT / ".ci" / "run").read_text().splitlines()
+    for line in readme.splitlines():  # CI runs the same two lines, in a fresh venv
+        assert line in ci_lines, line
     assert "python -m pytest" in readme
     assert "examples/train.py" in readme
     assert two_commands(ROOT / "docs" / "index.md") == readme

@@ -56,7 +56,8 @@ from .saving import (
     save_pretrained,
 )
 from .sizes import model_cfg
-from .weights import SafetensorsFile, assign_exact, conform, load_weights, set_in_chans
+from .weight_files import SafetensorsFile
+from .weights import assign_exact, conform, load_weights, set_in_chans
 
 __all__ = [
     "CONFIG_NAME",
