@@ -155,6 +155,19 @@ def _read_shown_config(path: Path) -> bytes | None:
     return read_config_bytes(path)
 
 
+def _located(err: ConfigError, where: str) -> ConfigError:
+    """``err`` with the folder or repository it came from added to its hint."""
+    return ConfigError(
+        err.field, err.value, err.allowed, f"{err.hint}; in {where}" if err.hint else f"in {where}"
+    )
+
+
+def _check_changes(config: ResNetConfig | SimpleCNNConfig, changes: dict[str, int | None]) -> None:
+    """Validate ``num_classes``/``in_chans`` for ``config``, and hold the model as it will be
+    (head and first conv replaced) to MAX_PARAMS, before anything is read or allocated."""
+    check_param_count(config.replace(**{k: v for k, v in changes.items() if v is not None}))
+
+
 def _check_before_download(config_path: Path, changes: dict[str, int | None], where: str) -> None:
     """A repository's config.json, validated (fields, and the parameter cap with the requested
     ``num_classes``/``in_chans``) before its weights are downloaded: a config that cannot be
@@ -164,11 +177,9 @@ def _check_before_download(config_path: Path, changes: dict[str, int | None], wh
     if shown is None:
         return
     try:
-        config, _ = parse_config(shown, str(config_path))
-        check_param_count(config.replace(**{k: v for k, v in changes.items() if v is not None}))
+        _check_changes(parse_config(shown, str(config_path))[0], changes)
     except ConfigError as err:
-        hint = f"{err.hint}; in {where}" if err.hint else f"in {where}"
-        raise ConfigError(err.field, err.value, err.allowed, hint) from None
+        raise _located(err, where) from None
 
 
 def _committed_config(
@@ -196,8 +207,7 @@ def _committed_config(
             return config, data
         config, data = parse_config(text.encode(), f"{file.path} (its metadata)")
     except ConfigError as err:
-        hint = f"{err.hint}; in {where}" if err.hint else f"in {where}"
-        raise ConfigError(err.field, err.value, err.allowed, hint) from None
+        raise _located(err, where) from None
     if digest != config_digest(data):
         raise WeightsError(
             f"{where}: {WEIGHTS_NAME} is damaged: the config in its metadata does not match "
@@ -209,8 +219,7 @@ def _committed_config(
             try:
                 skeleton(parse_config(shown, str(config_path))[0])
             except ConfigError as err:
-                hint = f"{err.hint}; in {where}" if err.hint else f"in {where}"
-                raise ConfigError(err.field, err.value, err.allowed, hint) from None
+                raise _located(err, where) from None
         raise _Changed
     return config, data
 
@@ -297,15 +306,10 @@ def from_pretrained(
                     raise WeightsError(_edited(where)) from None
                 continue
             try:
-                # validates them; the model as it will be, with the head and first conv
-                # replaced, is held to MAX_PARAMS before anything is read or allocated
-                check_param_count(
-                    config.replace(**{k: v for k, v in changes.items() if v is not None})
-                )
+                _check_changes(config, changes)
                 model = skeleton(config)  # checks MAX_PARAMS, allocates nothing
             except ConfigError as err:
-                hint = f"{err.hint}; in {where}" if err.hint else f"in {where}"
-                raise ConfigError(err.field, err.value, err.allowed, hint) from None
+                raise _located(err, where) from None
             try:
                 state = conform(file.tensors(), model.state_dict(), chosen_dtype)
             except WeightsError as err:
