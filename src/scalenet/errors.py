@@ -16,6 +16,8 @@ Examples:
 
 from __future__ import annotations
 
+import math
+
 __all__ = ["ConfigError", "InputError", "ScaleNetError", "ShapeError", "WeightsError"]
 
 
@@ -56,11 +58,10 @@ def short_repr(value: object, limit: int = 120) -> str:
         "'xxxxxxxx..."
     """
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**30:
-        digits = len(str(abs(value))) if abs(value).bit_length() < 10_000 else None
-        if digits is None:  # about log10(2) digits a bit; too many to count by printing
-            digits = int(abs(value).bit_length() * 0.30102999566398120) + 1
-            return f"{'a negative' if value < 0 else 'an'} integer of about {digits} digits"
-        return f"{'a negative' if value < 0 else 'an'} integer of {digits} digits"
+        sign, bits = "a negative" if value < 0 else "an", abs(value).bit_length()
+        if bits < 10_000:  # str() refuses over 4,300 digits
+            return f"{sign} integer of {len(str(abs(value)))} digits"
+        return f"{sign} integer of about {int(bits * math.log10(2)) + 1} digits"
     try:
         text = repr(value)
     except Exception:  # a repr that fails must not hide the error being reported
