@@ -218,7 +218,7 @@ def test_help_shows_the_literal_values_and_the_defaults() -> None:
 
 @pytest.mark.parametrize(
     ("name", "depth"),
-    [("resnet26_cifar", 26), ("plain74_cifar", 74), ("resnet26", 26), ("resnet164_cifar", 164)],
+    [("resnet26_cifar", 26), ("plain74_cifar", 74), ("resnet200", 200), ("resnet164_cifar", 164)],
 )
 def test_unknown_depth_names_point_at_a_call_that_works(name: str, depth: int) -> None:
     with pytest.raises(scalenet.ConfigError) as err:

@@ -69,7 +69,8 @@ def resnet_layout(
     With the ImageNet stem, ``depth`` is one of the torchvision/timm ResNets: 10, 18, 34 with
     basic blocks, 14, 26, 50, 101, 152, 200 with bottlenecks (``block`` follows the depth when
     not given). With the CIFAR stem, ``depth`` is 6n + 2 with basic blocks (ResNet-20, 32, 44,
-    56, 110, 1202 of the ResNet paper; the default) or 9n + 2 with bottlenecks (ResNet-164),
+    56, 110, 1202 of the ResNet paper; the default) or 9n + 2 with bottlenecks (ResNet-164,
+    and ResNet-1001, which being no 6n + 2 takes bottlenecks when ``block`` is not given),
     giving three stages of n blocks.
 
     Raises:
@@ -82,6 +83,8 @@ def resnet_layout(
         ((3, 4, 6, 3), 'bottleneck')
         >>> resnet_layout(56, stem="cifar")
         ((9, 9, 9), 'basic')
+        >>> resnet_layout(1001, stem="cifar")  # 9n+2 only: bottlenecks
+        ((111, 111, 111), 'bottleneck')
         >>> resnet_layout(21, stem="cifar")
         Traceback (most recent call last):
         ...
@@ -96,6 +99,8 @@ def resnet_layout(
         raise ConfigError("depth", depth, "an integer: the number of weighted layers")
     if stem == "cifar":
         kind: Block = block or "basic"
+        if block is None and (depth - 2) % 6 and not (depth - 2) % 9 and depth > 2:
+            kind = "bottleneck"  # 9n+2 and not 6n+2: ResNet-1001 is the bottleneck net
         step = 3 * _CONVS[kind]
         n, rest = divmod(depth - 2, step)
         if rest == 0 and 1 <= n <= MAX_BLOCKS:

@@ -120,6 +120,7 @@ def _cifar_resnet(depth: int, shortcut: bool) -> ResNetConfig:
 def _entries() -> list[ZooEntry]:
     tv = {
         "resnet18": ((2, 2, 2, 2), "basic"),
+        "resnet26": ((2, 2, 2, 2), "bottleneck"),
         "resnet34": ((3, 4, 6, 3), "basic"),
         "resnet50": ((3, 4, 6, 3), "bottleneck"),
         "resnet101": ((3, 4, 23, 3), "bottleneck"),
@@ -156,6 +157,21 @@ def _entries() -> list[ZooEntry]:
             **cifar,
         )
     )
+    # Option B: 1x1 projection shortcuts where the shape changes (pytorchcv's and chenyaofo's
+    # CIFAR ResNets, whose weights these load); ResNet-1001 is 9n+2, with bottlenecks.
+    entries += [
+        ZooEntry(
+            f"resnet{depth}_cifar_proj",
+            _cifar_resnet(depth, shortcut=True).replace(
+                downsample="projection", depths=resnet_layout(depth, "cifar")[0],
+                block=resnet_layout(depth, "cifar")[1], zero_init_residual=depth > 1000,
+            ),
+            f"ResNet-{depth} for CIFAR ({'9n+2, bottlenecks' if depth == 1001 else '6n+2'}, "
+            "option-B 1x1 projection shortcuts)",
+            **cifar,
+        )
+        for depth in (20, 32, 44, 56, 110, 1001, 1202)
+    ]  # fmt: skip
     entries += [
         ZooEntry(
             f"plain{depth}_cifar",

@@ -1,0 +1,215 @@
+"""The catalogue of published weights: one record per ``arch.tag``, data only.
+
+A record says where a file is (a Hub repository, or a URL with the hash its source
+publishes), how its keys are named (``layout``), what the weights need (classes,
+normalisation, input and test sizes, crop), and what their source reports (top-1/top-5, with
+where), under which licence. ``params``, ``macs`` and ``file_size`` are recorded too, and a
+test recomputes them from the architecture.
+
+Examples:
+    >>> from scalenet.pretrained import get_weights
+    >>> w = get_weights("resnet50.tv_in1k")
+    >>> w.dataset, w.license, w.top1
+    ('imagenet-1k', 'bsd-3-clause', 76.13)
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+from typing import Literal
+
+from ..errors import ConfigError
+
+__all__ = [
+    "HubFile",
+    "Layout",
+    "UrlFile",
+    "Weights",
+    "default_tag",
+    "get_weights",
+    "split_name",
+    "tags_of",
+]
+
+#: How a source names its keys: ``"timm"`` torchvision's names (timm's and scalenet's own);
+#: ``"pytorchcv"`` imgclsmob's ``features.stage1.unit1.body.conv1.conv``...; ``"akamaster"``
+#: a DataParallel ``{"state_dict": {"module.conv1.weight"...}}`` with ``linear`` as the head.
+Layout = Literal["timm", "pytorchcv", "akamaster"]
+
+Dataset = Literal["imagenet-1k", "cifar10", "cifar100", "svhn"]
+
+
+@dataclass(frozen=True)
+class HubFile:
+    """A file of a Hugging Face Hub repository (checked by the Hub's own hashes)."""
+
+    repo_id: str
+    filename: str = "model.safetensors"
+    revision: str | None = None
+
+    def __str__(self) -> str:
+        return f"hf://{self.repo_id}/{self.filename}"
+
+
+@dataclass(frozen=True)
+class UrlFile:
+    """A file at an HTTPS URL, checked before use against the hash its source publishes.
+
+    Attributes:
+        url: where the source serves it.
+        digest: the hash (hex; a prefix of at least 8 digits where that is all the source
+            publishes, as torch.hub-style file names and pytorchcv's table do).
+        algorithm: ``"sha256"`` or ``"sha1"``.
+        hashed: what ``digest`` is the hash of: the downloaded file (``"file"``) or the
+            weights file inside a zip archive (``"member"``, pytorchcv's ``.pth.zip``).
+        member: the name of that weights file inside the archive, for ``"member"``.
+    """
+
+    url: str
+    digest: str
+    algorithm: Literal["sha256", "sha1"] = "sha256"
+    member: str | None = None
+
+    def __str__(self) -> str:
+        return self.url
+
+
+@dataclass(frozen=True)
+class Weights:
+    """One published set of weights for a zoo architecture: ``arch.tag``.
+
+    Attributes:
+        arch: the zoo name of the architecture (``"resnet50"``).
+        tag: the weights' tag (``"a1_in1k"``): source or recipe, then dataset, as timm's.
+        file: where the file is.
+        layout: how the file names its tensors (converted to scalenet's on load).
+        dataset: what the weights were trained (or fine-tuned) on.
+        num_classes: the classifier's size.
+        license: the weights' licence (SPDX-style id, as the Hub's model cards).
+        top1, top5: the accuracy the source reports, in percent (``None``: not reported).
+        reported: where those figures are published.
+        origin: where the weights come from (training code, paper or release page).
+        params, macs: parameters and conv+linear MACs at ``input_size`` (a test recomputes).
+        file_size: bytes of the weights' tensors as float32 (params and BatchNorm
+            statistics): the file's size less its header and packaging (a test recomputes).
+        mean, std: input normalisation the weights expect.
+        input_size: the training (and default) input size.
+        test_input_size: a larger evaluation size the source reports figures at, if any.
+        crop_pct, test_crop_pct: centre-crop fraction at ``input_size`` / ``test_input_size``.
+        interpolation: resize interpolation for evaluation.
+        notes: anything else a user should know.
+    """
+
+    arch: str
+    tag: str
+    file: HubFile | UrlFile
+    layout: Layout
+    dataset: Dataset
+    num_classes: int
+    license: str
+    top1: float | None
+    top5: float | None
+    reported: str
+    origin: str
+    params: int
+    macs: int
+    file_size: int
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    input_size: int
+    test_input_size: int | None = None
+    crop_pct: float = 0.875
+    test_crop_pct: float | None = None
+    interpolation: str = "bilinear"
+    notes: str = ""
+
+    @property
+    def name(self) -> str:
+        """``arch.tag``."""
+        return f"{self.arch}.{self.tag}"
+
+    def config_changes(self) -> dict[str, int]:
+        """The config fields these weights need (applied before any explicit override)."""
+        return {"num_classes": self.num_classes, "input_size": self.input_size}
+
+
+def _collect() -> dict[str, tuple[Weights, ...]]:
+    """Every architecture's weights, its default tag first."""
+    from .cifar import CIFAR_WEIGHTS
+    from .imagenet import IMAGENET_WEIGHTS
+
+    table: dict[str, list[Weights]] = {}
+    for weights in (*IMAGENET_WEIGHTS, *CIFAR_WEIGHTS):
+        table.setdefault(weights.arch, []).append(weights)
+    return {arch: tuple(ws) for arch, ws in table.items()}
+
+
+#: arch -> its weights; the first is the default tag (``pretrained=True`` with no tag).
+CATALOG: dict[str, tuple[Weights, ...]] = _collect()
+
+
+def split_name(name: str) -> tuple[str, str | None]:
+    """``"resnet50.a1_in1k"`` -> ``("resnet50", "a1_in1k")``; no tag -> ``(name, None)``.
+
+    Examples:
+        >>> split_name("resnet56_cifar.akamaster_cifar10")
+        ('resnet56_cifar', 'akamaster_cifar10')
+        >>> split_name("resnet18")
+        ('resnet18', None)
+    """
+    arch, dot, tag = name.partition(".")
+    return arch, (tag if dot else None)
+
+
+def tags_of(arch: str) -> tuple[str, ...]:
+    """The tags published for ``arch`` (its default first); ``()`` when there are none.
+
+    Examples:
+        >>> tags_of("resnet18")[0]
+        'tv_in1k'
+    """
+    return tuple(w.tag for w in CATALOG.get(arch, ()))
+
+
+def default_tag(arch: str) -> str | None:
+    """The tag ``pretrained=True`` loads when the name carries none (``None``: no weights)."""
+    weights = CATALOG.get(arch)
+    return weights[0].tag if weights else None
+
+
+def get_weights(name: str, tag: str | None = None) -> Weights:
+    """The record of ``arch.tag`` (or ``arch`` and ``tag``; no tag: the default one).
+
+    Raises:
+        ConfigError: the architecture has no published weights, or not that tag (naming the
+            tags it has).
+
+    Examples:
+        >>> get_weights("resnet18").tag
+        'tv_in1k'
+        >>> get_weights("resnet18.nope")
+        Traceback (most recent call last):
+        ...
+        scalenet.errors.ConfigError: tag='nope' is not allowed: ...
+    """
+    arch, named = split_name(name)
+    tag = tag if tag is not None else named
+    weights = CATALOG.get(arch)
+    if not weights:
+        with_weights = ", ".join(CATALOG)
+        raise ConfigError(
+            "pretrained", True, f"an architecture with published weights ({with_weights})",
+            f"{arch!r} has none",
+        )  # fmt: skip
+    if tag is None:
+        return weights[0]
+    for w in weights:
+        if w.tag == tag:
+            return w
+    raise ConfigError("tag", tag, f"a tag of {arch}: {', '.join(w.tag for w in weights)}")
+
+
+def list_weights(include: str = "*") -> list[str]:
+    """Every ``arch.tag`` matching a shell-style pattern, in catalogue order."""
+    return [w.name for ws in CATALOG.values() for w in ws if fnmatch.fnmatchcase(w.name, include)]
