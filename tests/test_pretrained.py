@@ -124,7 +124,7 @@ LOADERS: dict[str, tuple[Callable[[], object], str, str]] = {
     "create": (
         lambda: scalenet.create("resnet50", pretrained=True),
         f"model.safetensors of {REPO}",
-        "scalenet.load_weights(scalenet.create('resnet50'), 'path/to/model.safetensors')",
+        "scalenet.load_weights(scalenet.create('resnet50.tv_in1k'), 'path/to/model.safetensors')",
     ),
     "from_pretrained": (
         lambda: scalenet.from_pretrained("test-org/never-downloaded"),

@@ -34,6 +34,7 @@ from . import _safetensors
 from .config import ResNetConfig, SimpleCNNConfig, config_from_dict
 from .errors import ConfigError, WeightsError
 from .models.base import ScaleNetModel
+from .pretrained.catalog import HubFile, Weights, get_weights
 from .saving import CONFIG_KEY, CONFIG_NAME, CUSTOM, WEIGHTS_NAME, parse_config
 from .zoo import ZOO, ZooEntry
 
@@ -63,13 +64,37 @@ _ENTRIES[CUSTOM] = CUSTOM_DEFAULT
 _ENTRY_KEYS = ("crop_pct", "interpolation", "mean", "std", "license", "paper_ids", "hf_hub_id")
 
 
-def _timm_cfg(entry: ZooEntry) -> dict[str, Any]:
-    cfg = entry.pretrained_cfg()
-    return {k: v for k, v in cfg.items() if k not in ("architecture", "description")}
+def _timm_cfg(entry: ZooEntry, weights: Weights | None = None) -> dict[str, Any]:
+    cfg = entry.pretrained_cfg(weights)
+    return {k: v for k, v in cfg.items() if k not in ("architecture", "description", "tag")}
 
 
-#: timm's default cfgs, keyed by the registered names (read by ``register_model``).
-default_cfgs = generate_default_cfgs({name: _timm_cfg(e) for name, e in _ENTRIES.items()})
+def _timm_cfgs() -> dict[str, dict[str, Any]]:
+    """One cfg per ``timm_name.tag`` (the default tag first), or per name without weights."""
+    cfgs: dict[str, dict[str, Any]] = {}
+    for name, entry in _ENTRIES.items():
+        for weights in entry.weights if name != CUSTOM else ():
+            cfgs[f"{name}.{weights.tag}"] = _timm_cfg(entry, weights)
+        if name not in (k.partition(".")[0] for k in cfgs):
+            cfgs[name] = _timm_cfg(entry)
+    return cfgs
+
+
+#: timm's default cfgs, keyed by the registered names with their tags (read by
+#: ``register_model``): ``timm.list_pretrained("resnet20_cifar*")`` lists the tags.
+default_cfgs = generate_default_cfgs(dict(_timm_cfgs()))
+
+
+def _tagged(variant: str, pretrained: bool, chosen: object) -> Weights | None:
+    """The weights a timm call names: its tag (``pretrained_cfg="tag"``, which timm passes
+    for ``"name.tag"``), else the default tag's when ``pretrained``, else none."""
+    entry = _ENTRIES[variant]
+    tag = chosen if isinstance(chosen, str) else getattr(chosen, "tag", None)
+    if isinstance(chosen, dict):
+        tag = chosen.get("tag")
+    if not entry.weights or (tag is None and not pretrained):
+        return None
+    return get_weights(entry.name, tag) if tag else entry.weights[0]
 
 
 def _build(
@@ -93,6 +118,10 @@ def _build(
     dtype = kwargs.pop("dtype", None)
     if "drop_rate" in kwargs:
         kwargs["dropout"] = kwargs.pop("drop_rate")
+
+    weights = _tagged(variant, pretrained, timm_args.get("pretrained_cfg"))
+    if weights is not None and base is not None:  # the fields the weights need
+        base = base.replace(**weights.config_changes())
 
     def config_of(fields: dict[str, Any]) -> ResNetConfig | SimpleCNNConfig:
         fields = dict(fields)
@@ -124,7 +153,7 @@ def _build(
     # wrapper must open; ResNet stages (`layer1`...) are feature modules themselves.
     flatten = isinstance(probe, SimpleCNNConfig)
     if pretrained:
-        timm_args = _fetched(variant, timm_args)
+        timm_args = _fetched(variant, timm_args, weights)
     model: ScaleNetModel = build_model_with_cfg(
         make,
         variant,
@@ -201,34 +230,46 @@ def _same_commit(state_dict: dict[str, Any], model: torch.nn.Module) -> dict[str
     return state_dict
 
 
-def _fetched(variant: str, timm_args: dict[str, Any]) -> dict[str, Any]:
-    """``timm_args`` with the Hub weights timm would download given to it as a local file.
+def _fetched(variant: str, timm_args: dict[str, Any], weights: Weights | None) -> dict[str, Any]:
+    """``timm_args`` with the catalogue's weights given to timm as a local file or a state dict.
 
-    scalenet fetches them (:func:`scalenet.hub.download`: the cache, or a ``WeightsError`` at
-    once when the Hub cannot be reached, where timm's own download retries for about 47 s),
-    then timm loads the file as usual (stem and head adaptation, ``features_only``). Weights
-    from anywhere else (``file``, ``url``, ``state_dict``, ``hf-hub:``) stay timm's.
+    scalenet fetches them (the Hub cache, or a ``WeightsError`` at once when the Hub cannot be
+    reached, where timm's own download retries for about 47 s; files from other sources
+    checked against their published hash and converted to scalenet's names), then timm loads
+    them as usual (stem and head adaptation, ``features_only``). Weights from anywhere else
+    (``file``, ``url``, ``state_dict``, ``hf-hub:`` or an edited cfg) stay timm's.
     """
     from timm.models import resolve_pretrained_cfg
 
     from ._fetch import download
+    from .pretrained.load import load_state_dict
 
     cfg = resolve_pretrained_cfg(
         variant, timm_args.get("pretrained_cfg"), timm_args.get("pretrained_cfg_overlay")
     )
-    if cfg.source not in (None, "", "timm") or cfg.file or cfg.state_dict or not cfg.hf_hub_id:
+    if cfg.source not in (None, "", "timm") or cfg.file or cfg.state_dict:
         return timm_args
-    repo_id, _, revision = str(cfg.hf_hub_id).partition("@")  # timm's "org/name@revision"
-    filename = str(cfg.hf_hub_filename or "model.safetensors")
-    file = f"pretrained_cfg_overlay=dict(file='path/to/{filename}')"
-    path = download(
-        repo_id,
-        filename,
-        revision or None,
-        cache_dir=timm_args.get("cache_dir"),
-        local_copy=f"or load a copy: timm.create_model({variant!r}, pretrained=True, {file})",
-    )
-    overlay = dict(timm_args.get("pretrained_cfg_overlay") or {}, file=str(path))
+    overlay: dict[str, Any] = dict(timm_args.get("pretrained_cfg_overlay") or {})
+    file = weights.file if weights is not None else None
+    if weights is not None and not isinstance(file, HubFile) and cfg.url == str(file):
+        # Another source's file: fetched, checked against its hash, converted.
+        overlay["state_dict"] = load_state_dict(weights, cache_dir=timm_args.get("cache_dir"))
+    elif cfg.hf_hub_id:  # a Hub repository (the catalogue's, or one the cfg names)
+        repo_id, _, revision = str(cfg.hf_hub_id).partition("@")  # timm's "org/name@revision"
+        filename = str(cfg.hf_hub_filename or "model.safetensors")
+        shown = f"pretrained_cfg_overlay=dict(file='path/to/{filename}')"
+        overlay["file"] = str(
+            download(
+                repo_id,
+                filename,
+                revision or None,
+                cache_dir=timm_args.get("cache_dir"),
+                local_copy=f"or load a copy: timm.create_model({variant!r}, pretrained=True, "
+                f"{shown})",
+            )
+        )
+    else:
+        return timm_args
     return timm_args | {"pretrained_cfg_overlay": overlay}
 
 

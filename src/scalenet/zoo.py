@@ -14,6 +14,7 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,7 @@ from .config import (
 )
 from .depth import nearest_depths, resnet_layout
 from .errors import ConfigError, WeightsError
+from .pretrained.catalog import CATALOG, Weights, get_weights, split_name
 from .scaling import compound_scale
 from .sizes import model_cfg
 
@@ -54,8 +56,10 @@ class ZooEntry:
         crop_pct, interpolation: evaluation preprocessing (timm's convention).
         timm_name: the name registered with timm (scalenet-prefixed where the short name would
             shadow one of timm's own models).
-        hf_hub_id: the Hub repository holding weights for it, if there are any.
-        license: licence of the weights (or of the architecture code when there are none).
+        license: licence of the architecture's code (each published weight carries its own).
+
+    Published weights are not the entry's: they are the catalogue's
+    (:mod:`scalenet.pretrained`), by ``name.tag``.
     """
 
     name: str
@@ -67,7 +71,6 @@ class ZooEntry:
     crop_pct: float = 0.875
     interpolation: str = "bilinear"
     timm_name: str = ""
-    hf_hub_id: str | None = None
     license: str = "apache-2.0"
 
     @property
@@ -80,8 +83,20 @@ class ZooEntry:
         """Module path of the classifier."""
         return "fc"
 
-    def pretrained_cfg(self) -> dict[str, Any]:
-        """timm's pretrained cfg for this entry (input size, normalisation, layer names...).
+    @property
+    def weights(self) -> tuple[Weights, ...]:
+        """The published weights of this architecture (the default tag first)."""
+        return CATALOG.get(self.name, ())
+
+    def pretrained_cfg(
+        self,
+        weights: Weights | None = None,
+        config: ResNetConfig | SimpleCNNConfig | None = None,
+    ) -> dict[str, Any]:
+        """timm's pretrained cfg for this entry (input size, normalisation, layer names...),
+        and for one of its published ``weights``: their tag, file, licence, normalisation,
+        crop and test size. Sizes are those of ``config`` (default: the entry's, with the
+        fields the weights need).
 
         Examples:
             >>> import scalenet
@@ -89,18 +104,33 @@ class ZooEntry:
             >>> cfg["input_size"], cfg["pool_size"], cfg["classifier"]
             ((3, 32, 32), (8, 8), 'fc')
         """
-        return {
-            "architecture": self.timm_name,
-            "hf_hub_id": self.hf_hub_id,
-            **model_cfg(self.config),
-            "crop_pct": self.crop_pct,
-            "interpolation": self.interpolation,
-            "mean": self.mean,
-            "std": self.std,
-            "license": self.license,
+        if config is None:
+            changes = weights.config_changes() if weights is not None else {}
+            config = self.config.replace(**changes)
+        cfg: dict[str, Any] = {"architecture": self.timm_name}
+        if weights is not None:
+            file = weights.file
+            cfg |= {
+                "tag": weights.tag,
+                "hf_hub_id": getattr(file, "repo_id", None),
+                "url": getattr(file, "url", None),
+                "origin_url": weights.origin,
+            }
+        cfg |= {
+            **model_cfg(config),
+            "crop_pct": self.crop_pct if weights is None else weights.crop_pct,
+            "interpolation": self.interpolation if weights is None else weights.interpolation,
+            "mean": self.mean if weights is None else weights.mean,
+            "std": self.std if weights is None else weights.std,
+            "license": self.license if weights is None else weights.license,
             "paper_ids": self.paper,
             "description": self.description,
         }
+        if weights is not None and weights.test_input_size is not None:
+            size = weights.test_input_size
+            cfg["test_input_size"] = (config.in_chans, size, size)
+            cfg["test_crop_pct"] = weights.test_crop_pct or cfg["crop_pct"]
+        return cfg
 
     @property
     def pool_size(self) -> tuple[int, int]:
@@ -132,8 +162,6 @@ def _entries() -> list[ZooEntry]:
             ResNetConfig(depths=depths, block=block),  # type: ignore[arg-type]
             f"ResNet-{name[6:]} (torchvision layout and parameter names), ImageNet stem",
             timm_name=f"scalenet_{name}",
-            hf_hub_id=f"timm/{name}.tv_in1k",
-            license="bsd-3-clause",
         )
         for name, (depths, block) in tv.items()
     ]
@@ -242,25 +270,76 @@ def _entries() -> list[ZooEntry]:
 ZOO: dict[str, ZooEntry] = {e.name: e for e in _entries()}
 
 
-def list_models(pattern: str = "*") -> list[str]:
-    """Names of the zoo's models matching a shell-style ``pattern``, in table order.
+def _patterns(value: str | Sequence[str] | None, field: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    patterns = (value,) if isinstance(value, str) else tuple(value)
+    if not all(isinstance(p, str) for p in patterns):
+        raise ConfigError(field, value, "a shell-style pattern such as 'resnet*', or a list")
+    return patterns
+
+
+def list_models(
+    include: str | Sequence[str] = "*",
+    exclude: str | Sequence[str] | None = None,
+    pretrained: bool = False,
+) -> list[str]:
+    """Names of the zoo's models matching shell-style patterns, in table order.
+
+    Args:
+        include: a pattern (``"resnet*"``) or a list of them; a name matching any is listed.
+        exclude: a pattern or a list of them; a name matching any is left out.
+        pretrained: list the published weights instead, as ``arch.tag`` names (the patterns
+            then match those: ``"resnet50.*"``, ``"*cifar100"``), each architecture's default
+            tag first.
 
     Examples:
         >>> import scalenet
-        >>> scalenet.list_models("plain*")
-        ['plain20_cifar', 'plain32_cifar', 'plain44_cifar', 'plain56_cifar', 'plain110_cifar']
+        >>> scalenet.list_models("plain*", exclude="*110*")
+        ['plain20_cifar', 'plain32_cifar', 'plain44_cifar', 'plain56_cifar']
+        >>> scalenet.list_models("resnet20_cifar*", pretrained=True)[:2]
+        ['resnet20_cifar.akamaster_cifar10', 'resnet20_cifar_proj...']
     """
-    return [n for n in ZOO if fnmatch.fnmatchcase(n, pattern)]
+    wanted, unwanted = _patterns(include, "include"), _patterns(exclude, "exclude")
+    names = [w.name for name in ZOO for w in CATALOG.get(name, ())] if pretrained else list(ZOO)
+    return [
+        n
+        for n in names
+        if any(fnmatch.fnmatchcase(n, p) for p in wanted)
+        and not any(fnmatch.fnmatchcase(n, p) for p in unwanted)
+    ]
 
 
 def get_entry(name: str) -> ZooEntry:
-    """The zoo entry called ``name``; an unknown name suggests the closest ones.
+    """The zoo entry called ``name`` (``arch`` or ``arch.tag``); an unknown name suggests the
+    closest ones, an unknown tag lists the architecture's tags.
 
     Examples:
         >>> import scalenet
         >>> scalenet.get_entry("resnet50").timm_name
         'scalenet_resnet50'
+        >>> scalenet.get_entry("resnet50.a1_in1k").name
+        'resnet50'
     """
+    arch, tag = split_name(name) if isinstance(name, str) else (name, None)
+    entry = _arch_entry(arch)
+    if tag is not None:
+        _weights(entry, tag)
+    return entry
+
+
+def _weights(entry: ZooEntry, tag: str | None) -> Weights:
+    """The entry's weights called ``tag`` (``None``: its default), or an error naming them."""
+    if not entry.weights:
+        with_weights = [n for n, e in ZOO.items() if e.weights]
+        raise WeightsError(
+            f"no published weights for {entry.name!r}; models with weights: "
+            f"{', '.join(with_weights)} (scalenet.list_models(pretrained=True) lists every tag)"
+        )
+    return get_weights(entry.name, tag)
+
+
+def _arch_entry(name: str) -> ZooEntry:
     if name in ZOO:
         return ZOO[name]
     timm_names = {e.timm_name: e for e in ZOO.values()}
@@ -313,49 +392,59 @@ def get_config(name: str) -> ResNetConfig | SimpleCNNConfig:
 def create(name: str, pretrained: bool = False, **overrides: Any) -> ScaleNetModel:
     """Build the zoo model ``name``, with config fields overridden (and validated).
 
+    ``name`` is an architecture (``"resnet50"``) or an architecture and a weights tag
+    (``"resnet50.a1_in1k"``, timm's convention). A tag sets the fields its weights need (the
+    classes of their dataset, their training input size) even without ``pretrained``, as
+    timm's does; explicit overrides still win, with timm's adaptation of the classifier
+    (``num_classes``: a fresh head) and the first conv (``in_chans``), each with a warning.
+
     Args:
-        name: a name from :func:`list_models`.
-        pretrained: load the published weights (only entries with ``hf_hub_id`` have them).
+        name: a name from :func:`list_models` (with ``pretrained=True`` for the tags).
+        pretrained: load the published weights: the tag's, or the architecture's default
+            tag's (the first in ``scalenet.list_models(pretrained=True)``).
         **overrides: config fields to change, e.g. ``num_classes=10``, ``in_chans=1``,
             ``input_size=256``, ``width=80``.
 
     Raises:
-        ConfigError: unknown name (with suggestions), unknown field, or a bad value.
-        WeightsError: ``pretrained=True`` for a model without weights, or weights neither in
-            the Hub cache nor reachable (at once, naming the file and the remedies: see
-            :func:`scalenet.hub.download`).
+        ConfigError: unknown name or tag (with suggestions), unknown field, or a bad value.
+        WeightsError: ``pretrained=True`` for a model without weights; weights neither in the
+            cache nor reachable (at once, naming the file and the remedies), a file whose hash
+            is not the one its source publishes, or weights that do not fit.
 
     Examples:
         >>> import scalenet
         >>> scalenet.create("resnet18", num_classes=10, in_chans=1).conv1.in_channels
         1
+        >>> scalenet.create("resnet56_cifar_proj.pytorchcv_cifar100").num_classes
+        100
     """
     entry = get_entry(name)
-    config = entry.config.replace(**overrides) if overrides else entry.config
-    if pretrained and not entry.hf_hub_id:
-        with_weights = [n for n, e in ZOO.items() if e.hf_hub_id]
-        raise WeightsError(
-            f"no published weights for {name!r}; models with weights: {', '.join(with_weights)}"
-        )
+    tag = split_name(name)[1]
+    weights = _weights(entry, tag) if tag is not None or pretrained else None
+    config = entry.config.replace(**weights.config_changes()) if weights else entry.config
+    config = config.replace(**overrides) if overrides else config
     if pretrained:
-        from torch import nn
-
-        from ._fetch import download
-        from ._skeleton import skeleton
-        from .weights import load_weights, read_state_dict
-
-        assert entry.hf_hub_id is not None
-        # timm's Hub repos of torchvision weights hold safetensors with torchvision's names.
-        local = f"scalenet.load_weights(scalenet.create({name!r}), 'path/to/model.safetensors')"
-        path = download(entry.hf_hub_id, "model.safetensors", local_copy=f"or load a copy: {local}")
-        state = read_state_dict(path)
-        model = skeleton(config)  # no initialisation for weights about to be replaced
-        load_weights(model, state, assign=True)
-        if isinstance(model.fc, nn.Linear) and model.fc.weight.is_meta:
-            model.reset_classifier(config.num_classes)  # another class count: a fresh head
+        assert weights is not None
+        model = _load(weights, config)
     else:
         model = config.build()
-    model.pretrained_cfg = replace(entry, config=config).pretrained_cfg()
+    model.pretrained_cfg = entry.pretrained_cfg(weights, config)
+    return model
+
+
+def _load(weights: Weights, config: ResNetConfig | SimpleCNNConfig) -> ScaleNetModel:
+    """A model of ``config`` holding ``weights`` (adapted to its classes and input channels)."""
+    from torch import nn
+
+    from ._skeleton import skeleton
+    from .pretrained.load import load_state_dict
+    from .weights import load_weights
+
+    state = load_state_dict(weights)
+    model = skeleton(config)  # no initialisation for weights about to be replaced
+    load_weights(model, state, assign=True)
+    if isinstance(model.fc, nn.Linear) and model.fc.weight.is_meta:
+        model.reset_classifier(config.num_classes)  # another class count: a fresh head
     return model
 
 
