@@ -143,8 +143,12 @@ def from_akamaster(checkpoint: object, source: str = "the file") -> dict[str, Te
 
 
 def from_timm(state: object, source: str = "the file") -> dict[str, Tensor]:
-    """torchvision's names, which timm and scalenet use: the state as it is (checked)."""
-    return _tensors(state, source)
+    """torchvision's names, which timm and scalenet use: the state as it is (checked), less
+    ``DataParallel``'s ``module.`` prefix when every key has it."""
+    state = _tensors(state, source)
+    if all(k.startswith("module.") for k in state):
+        state = {k.removeprefix("module."): v for k, v in state.items()}
+    return state
 
 
 _CONVERTERS: dict[str, Callable[[object, str], dict[str, Tensor]]] = {
