@@ -38,6 +38,7 @@ import urllib.parse
 import urllib.request
 import zipfile
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
@@ -136,7 +137,9 @@ def _mismatch(file: UrlFile, actual: str, what: str) -> WeightsError:
 
 
 class _Connection(http.client.HTTPConnection):
-    read_timeout: float = 10.0
+    def __init__(self, *args: Any, read_timeout: float, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.read_timeout = read_timeout
 
     def connect(self) -> None:
         super().connect()  # within the connect timeout the opener was given
@@ -144,7 +147,9 @@ class _Connection(http.client.HTTPConnection):
 
 
 class _TLSConnection(http.client.HTTPSConnection):
-    read_timeout: float = 10.0
+    def __init__(self, *args: Any, read_timeout: float, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.read_timeout = read_timeout
 
     def connect(self) -> None:
         super().connect()  # TCP, proxy tunnel and TLS handshake, within the connect timeout
@@ -152,13 +157,22 @@ class _TLSConnection(http.client.HTTPSConnection):
 
 
 class _HTTPHandler(urllib.request.HTTPHandler):
+    def __init__(self, read_timeout: float) -> None:
+        super().__init__()
+        self.read_timeout = read_timeout
+
     def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        return self.do_open(_Connection, req)
+        return self.do_open(partial(_Connection, read_timeout=self.read_timeout), req)
 
 
 class _HTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, read_timeout: float) -> None:
+        super().__init__()
+        self.read_timeout = read_timeout
+
     def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        return self.do_open(_TLSConnection, req, context=self._context)  # type: ignore[attr-defined]
+        connection = partial(_TLSConnection, read_timeout=self.read_timeout)
+        return self.do_open(connection, req, context=self._context)  # type: ignore[attr-defined]
 
 
 class _Redirects(urllib.request.HTTPRedirectHandler):
@@ -181,8 +195,9 @@ def _open(url: str) -> Any:
     from .._fetch import CONNECT_TIMEOUT
 
     read_timeout = float(constants.HF_HUB_DOWNLOAD_TIMEOUT)
-    _Connection.read_timeout = _TLSConnection.read_timeout = read_timeout
-    opener = urllib.request.build_opener(_HTTPHandler, _HTTPSHandler, _Redirects)
+    opener = urllib.request.build_opener(
+        _HTTPHandler(read_timeout), _HTTPSHandler(read_timeout), _Redirects
+    )
     request = urllib.request.Request(url, headers={"User-Agent": "scalenet"})
     return opener.open(request, timeout=CONNECT_TIMEOUT)
 
