@@ -61,9 +61,9 @@ class UrlFile:
         digest: the hash (hex; a prefix of at least 8 digits where that is all the source
             publishes, as torch.hub-style file names and pytorchcv's table do).
         algorithm: ``"sha256"`` or ``"sha1"``.
-        hashed: what ``digest`` is the hash of: the downloaded file (``"file"``) or the
-            weights file inside a zip archive (``"member"``, pytorchcv's ``.pth.zip``).
-        member: the name of that weights file inside the archive, for ``"member"``.
+        member: ``None``: ``digest`` is the downloaded file's hash. A name: the download is a
+            zip archive (pytorchcv's ``.pth.zip``) and ``digest`` is the hash of its weights
+            file of that name, which is what is kept.
     """
 
     url: str

@@ -1,0 +1,502 @@
+"""CIFAR/SVHN weights from URLs: each source's file, as the source ships it, loads into
+scalenet's architecture and computes bit for bit what the source's own model computes.
+
+The truth: pytorchcv itself (its ``CIFARResNet``), and for chenyaofo and akamaster small
+reference modules written here from their published ``resnet.py`` (structure and key names).
+Weights are random (seeded); the files are served from 127.0.0.1 through
+``SCALENET_WEIGHTS_MIRROR``, with the record's hash replaced by the test file's own.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import hashlib
+import importlib.resources
+import time
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+import torch.nn.functional as F
+from huggingface_hub import constants
+from pytorchcv.models.resnet_cifar import get_resnet_cifar
+from torch import Tensor, nn
+
+import scalenet
+from scalenet import WeightsError
+from scalenet.pretrained import CATALOG, UrlFile, Weights, get_weights
+from scalenet.pretrained import download as dl
+from scalenet.pretrained.layouts import convert
+from scalenet.pretrained.load import load_state_dict
+from url_server import file_server
+
+CIFAR = [w for ws in CATALOG.values() for w in ws if w.dataset != "imagenet-1k"]
+
+
+@pytest.fixture(autouse=True)
+def _one_thread() -> Iterator[None]:
+    """Small models on a shared machine: one intra-op thread is faster (no spinning)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+# -- the sources' reference models (written from their resnet.py) -----------------------------
+
+
+class _RefBasic(nn.Module):
+    """chenyaofo's ``BasicBlock`` (torchvision's) / akamaster's (``option='A'``)."""
+
+    def __init__(self, cin: int, cout: int, stride: int, option: str) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.option = option
+        self.pad = cout // 4
+        self.downsample: nn.Module | None = None
+        if option == "B" and (stride != 1 or cin != cout):
+            self.downsample = nn.Sequential(
+                nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout)
+            )
+        self.reshape = stride != 1 or cin != cout
+
+    def forward(self, x: Tensor) -> Tensor:
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        if self.downsample is not None:
+            x = self.downsample(x)
+        elif self.option == "A" and self.reshape:  # akamaster's LambdaLayer
+            x = F.pad(x[:, :, ::2, ::2], (0, 0, 0, 0, self.pad, self.pad), "constant", 0)
+        return F.relu(out + x)
+
+
+class _RefCifarResNet(nn.Module):
+    """chenyaofo's ``CifarResNet`` (head ``fc``, adaptive pool) or akamaster's ``ResNet``
+    (head ``linear``, ``F.avg_pool2d`` over the whole map)."""
+
+    def __init__(self, n: int, num_classes: int, option: str) -> None:
+        super().__init__()
+        self.option = option
+        self.conv1 = nn.Conv2d(3, 16, 3, 1, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(16)
+        cin = 16
+        for i, cout in enumerate((16, 32, 64)):
+            blocks = []
+            for j in range(n):
+                blocks.append(_RefBasic(cin, cout, 2 if (i > 0 and j == 0) else 1, option))
+                cin = cout
+            setattr(self, f"layer{i + 1}", nn.Sequential(*blocks))
+        head = nn.Linear(64, num_classes)
+        if option == "A":
+            self.linear = head
+        else:
+            self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+            self.fc = head
+
+    def features(self, x: Tensor) -> Tensor:
+        x = F.relu(self.bn1(self.conv1(x)))
+        return self.layer3(self.layer2(self.layer1(x)))
+
+    def pool(self, x: Tensor) -> Tensor:
+        return F.avg_pool2d(x, x.size(3)) if self.option == "A" else self.avgpool(x)
+
+    @property
+    def head(self) -> nn.Module:
+        return self.linear if self.option == "A" else self.fc
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head(self.pool(self.features(x)).flatten(1))
+
+
+def _randomise(model: nn.Module) -> nn.Module:
+    """Random BN parameters and statistics (so that a swapped layer shows), eval mode."""
+    gen = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.weight.copy_(torch.rand(m.num_features, generator=gen) + 0.5)
+                m.bias.copy_(torch.randn(m.num_features, generator=gen) * 0.1)
+                assert m.running_mean is not None
+                assert m.running_var is not None
+                m.running_mean.copy_(torch.randn(m.num_features, generator=gen) * 0.1)
+                m.running_var.copy_(torch.rand(m.num_features, generator=gen) + 0.5)
+    return model.eval()
+
+
+# -- serving files as the sources do ----------------------------------------------------------
+
+
+def _hash(path: Path, algorithm: str) -> str:
+    return hashlib.new(algorithm, path.read_bytes()).hexdigest()
+
+
+def _served(root: Path, url: str) -> Path:
+    """Where the mirror serves ``url`` from: ``<root>/<host>/<path>``."""
+    target = root / dl.mirror_url(url, "x").removeprefix("x/")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return target
+
+
+def _publish(weights: Weights, root: Path, obj: Any, work: Path) -> Weights:
+    """``obj`` saved as the record's source ships it, served under ``root``; the record with
+    the file's real hash."""
+    file = weights.file
+    assert isinstance(file, UrlFile)
+    target = _served(root, file.url)
+    if file.member is None:
+        torch.save(obj, target)
+        digest = _hash(target, file.algorithm)
+    else:  # pytorchcv: torch.save(state_dict) to NAME-ERROR-SHA1[:8].pth, zipped
+        member = work / file.member
+        torch.save(obj, member)
+        with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zf:
+            zf.write(member, file.member)
+        digest = _hash(member, file.algorithm)
+    return dataclasses.replace(weights, file=dataclasses.replace(file, digest=digest))
+
+
+@pytest.fixture
+def online(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+
+
+@pytest.fixture
+def mirror(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, online: None) -> Iterator[Any]:
+    root = tmp_path / "served"
+    root.mkdir()
+    with file_server(root) as server:
+        monkeypatch.setenv(dl.MIRROR_ENV, server.url + "/mirror/")
+        server.root = root / "mirror"
+        yield server
+
+
+def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+
+
+def _scalenet_model(weights: Weights, **changes: Any) -> nn.Module:
+    config = scalenet.get_config(weights.arch).replace(**weights.config_changes(), **changes)
+    return config.build().eval()
+
+
+def _assert_same_logits(weights: Weights, ref: nn.Module, cache: Path, **changes: Any) -> None:
+    """Features (every conv, BN and shortcut) and the classifier bit for bit; the logits bit
+    for bit where the reference pools as scalenet does (``AdaptiveAvgPool2d(1)``), else to
+    float rounding: pytorchcv's ``AvgPool2d(8)`` and akamaster's ``F.avg_pool2d(x, 8)`` sum
+    in another order (up to 1 unit in the last place of the pooled features)."""
+    model = _scalenet_model(weights, **changes)
+    model.load_state_dict(load_state_dict(weights, cache_dir=cache), strict=True)
+    x = torch.randn(4, 3, 32, 32)
+    features, pool = _split(ref)
+    with torch.no_grad():
+        expected = ref(x)
+        assert torch.equal(model.forward_features(x), features(x))
+        assert torch.equal(model.get_classifier()(pool(features(x)).flatten(1)), expected)
+        got = model(x)
+    if isinstance(ref, _RefCifarResNet) and ref.option == "B":  # chenyaofo: the same pooling
+        assert torch.equal(got, expected)
+    else:
+        torch.testing.assert_close(got, expected, rtol=0, atol=1e-5 * expected.abs().max().item())
+
+
+def _split(ref: nn.Module) -> tuple[Any, Any]:
+    """The reference's features and pooling, as its forward applies them."""
+    if isinstance(ref, _RefCifarResNet):
+        return ref.features, ref.pool
+    features: nn.Sequential = ref.features  # type: ignore[assignment]  # pytorchcv
+    return features[:-1], features.final_pool
+
+
+# -- each source, end to end --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "blocks", "bottleneck", "changes"),
+    [
+        ("resnet20_cifar_proj.pytorchcv_cifar10", 20, False, {}),
+        ("resnet56_cifar_proj.pytorchcv_cifar100", 56, False, {}),
+        ("resnet20_cifar_proj.pytorchcv_svhn", 20, False, {}),
+        # resnet1001's file layout on a 29-layer bottleneck net (3 units a stage)
+        ("resnet1001_cifar_proj.pytorchcv_cifar10", 29, True, {"depths": (3, 3, 3)}),
+    ],
+)
+def test_pytorchcv_file_loads_bit_identical(
+    mirror: Any, tmp_path: Path, name: str, blocks: int, bottleneck: bool, changes: dict[str, Any]
+) -> None:
+    weights = get_weights(name)
+    ref = _randomise(get_resnet_cifar(weights.num_classes, blocks, bottleneck))
+    weights = _publish(weights, mirror.root, ref.state_dict(), tmp_path)
+    _assert_same_logits(weights, ref, tmp_path / "cache", **changes)
+    assert mirror.requests == ["/mirror/" + weights.file.url.removeprefix("https://")]
+
+
+@pytest.mark.parametrize(
+    "name", ["resnet20_cifar_proj.chenyaofo_cifar10", "resnet32_cifar_proj.chenyaofo_cifar100"]
+)
+def test_chenyaofo_file_loads_bit_identical(mirror: Any, tmp_path: Path, name: str) -> None:
+    weights = get_weights(name)
+    n = (int(weights.arch.removeprefix("resnet").split("_")[0]) - 2) // 6
+    ref = _randomise(_RefCifarResNet(n, weights.num_classes, "B"))
+    weights = _publish(weights, mirror.root, ref.state_dict(), tmp_path)
+    _assert_same_logits(weights, ref, tmp_path / "cache")
+
+
+def _akamaster_checkpoint(ref: nn.Module) -> dict[str, Any]:
+    """As trainer.py saves it, from a DataParallel model; the 2018 files (PyTorch 0.3) have
+    no ``num_batches_tracked``."""
+    state = nn.DataParallel(ref).state_dict()
+    state = {k: v for k, v in state.items() if not k.endswith("num_batches_tracked")}
+    return {"state_dict": state, "best_prec1": 91.78}
+
+
+@pytest.mark.parametrize("depth", [20, 32])
+def test_akamaster_file_loads_bit_identical(mirror: Any, tmp_path: Path, depth: int) -> None:
+    weights = get_weights(f"resnet{depth}_cifar.akamaster_cifar10")
+    ref = _randomise(_RefCifarResNet((depth - 2) // 6, 10, "A"))
+    checkpoint = _akamaster_checkpoint(ref)
+    assert all(k.startswith("module.") for k in checkpoint["state_dict"])
+    weights = _publish(weights, mirror.root, checkpoint, tmp_path)
+    _assert_same_logits(weights, ref, tmp_path / "cache")
+
+
+# -- the cache, hashes, offline, failures -----------------------------------------------------
+
+
+def _small(mirror: Any, tmp_path: Path) -> tuple[Weights, nn.Module]:
+    weights = get_weights("resnet20_cifar.akamaster_cifar10")
+    ref = _randomise(_RefCifarResNet(3, 10, "A"))
+    return _publish(weights, mirror.root, _akamaster_checkpoint(ref), tmp_path), ref
+
+
+def _files(folder: Path) -> list[Path]:
+    return [p for p in folder.rglob("*") if p.is_file()] if folder.exists() else []
+
+
+def test_default_cache_is_under_hf_hub_cache(
+    mirror: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    weights, _ = _small(mirror, tmp_path)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    load_state_dict(weights)
+    url = weights.file.url.removeprefix("https://")
+    assert _files(tmp_path / "hub") == [tmp_path / "hub" / "scalenet-urls" / url]
+
+
+def test_wrong_hash_refused_and_nothing_kept(mirror: Any, tmp_path: Path) -> None:
+    weights, _ = _small(mirror, tmp_path)
+    wrong = dataclasses.replace(weights, file=dataclasses.replace(weights.file, digest="0" * 64))
+    actual = _hash(_served(mirror.root, weights.file.url), "sha256")
+    with pytest.raises(WeightsError) as err:
+        load_state_dict(wrong, cache_dir=tmp_path / "cache")
+    assert weights.file.url in str(err.value)
+    assert "0" * 64 in str(err.value)
+    assert actual in str(err.value)
+    assert _files(tmp_path / "cache") == []
+    assert list((tmp_path / "cache" / "scalenet-urls").iterdir()) == []
+
+
+def test_wrong_member_hash_refused_and_nothing_kept(mirror: Any, tmp_path: Path) -> None:
+    weights = get_weights("resnet20_cifar_proj.pytorchcv_cifar10")
+    weights = _publish(weights, mirror.root, {"output.bias": torch.zeros(10)}, tmp_path)
+    wrong = dataclasses.replace(weights, file=dataclasses.replace(weights.file, digest="ab" * 20))
+    with pytest.raises(WeightsError, match="does not have the published sha1 hash: expected ab"):
+        load_state_dict(wrong, cache_dir=tmp_path / "cache")
+    assert _files(tmp_path / "cache") == []
+
+
+def test_offline_reuses_the_cache_with_the_server_gone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, online: None
+) -> None:
+    served = tmp_path / "served"
+    with file_server(served) as server:
+        monkeypatch.setenv(dl.MIRROR_ENV, server.url)
+        server.root = served
+        weights, _ = _small(server, tmp_path)
+        first = load_state_dict(weights, cache_dir=tmp_path / "cache")
+    _offline(monkeypatch)
+    again = load_state_dict(weights, cache_dir=tmp_path / "cache")
+    assert first.keys() == again.keys()
+    assert all(torch.equal(first[k], again[k]) for k in first)
+
+
+def test_offline_with_nothing_cached_fails_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _offline(monkeypatch)
+    weights = get_weights("resnet56_cifar_proj.pytorchcv_cifar10")
+    start = time.perf_counter()
+    with pytest.raises(WeightsError) as err:
+        load_state_dict(weights, cache_dir=tmp_path / "cache")
+    assert time.perf_counter() - start < 2
+    message = str(err.value)
+    path = dl.cache_path(weights.file, tmp_path / "cache")
+    for part in (weights.file.url, str(path), "HF_HUB_OFFLINE", dl.MIRROR_ENV):
+        assert part in message
+    assert not (tmp_path / "cache").exists()
+
+
+def test_no_answer_is_one_attempt_and_a_prompt_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, online: None
+) -> None:
+    weights = get_weights("resnet20_cifar.akamaster_cifar10")
+    with file_server(tmp_path, answer=False) as server:
+        monkeypatch.setenv(dl.MIRROR_ENV, server.url)
+        start = time.perf_counter()
+        with pytest.raises(WeightsError) as err:
+            load_state_dict(weights, cache_dir=tmp_path / "cache")
+        elapsed = time.perf_counter() - start
+    assert server.requests == ["<dropped>"]  # one connection, no retry
+    assert elapsed < 2
+    message = str(err.value)
+    for part in (
+        weights.file.url,
+        server.url,
+        str(dl.cache_path(weights.file, tmp_path / "cache")),
+    ):
+        assert part in message
+    assert _files(tmp_path / "cache") == []
+
+
+def test_missing_file_names_the_status(mirror: Any, tmp_path: Path) -> None:
+    weights = get_weights("resnet44_cifar.akamaster_cifar10")
+    with pytest.raises(WeightsError, match="HTTP 404"):
+        load_state_dict(weights, cache_dir=tmp_path / "cache")
+
+
+def test_damaged_cache_is_downloaded_again_online_and_refused_offline(
+    mirror: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    weights, _ = _small(mirror, tmp_path)
+    cache = tmp_path / "cache"
+    good = load_state_dict(weights, cache_dir=cache)
+    cached = dl.cache_path(weights.file, cache)
+    data = bytearray(cached.read_bytes())
+    data[-100] ^= 0xFF
+    cached.write_bytes(bytes(data))
+    _offline(monkeypatch)
+    with pytest.raises(WeightsError, match="damaged") as err:
+        load_state_dict(weights, cache_dir=cache)
+    assert str(cached) in str(err.value)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    again = load_state_dict(weights, cache_dir=cache)
+    assert len(mirror.requests) == 2
+    assert all(torch.equal(good[k], again[k]) for k in good)
+
+
+def test_mirror_url_shape(monkeypatch: pytest.MonkeyPatch) -> None:
+    url = "https://github.com/osmr/imgclsmob/releases/download/v0.0.163/a.pth.zip"
+    monkeypatch.delenv(dl.MIRROR_ENV, raising=False)
+    assert dl.mirror_url(url) == url
+    monkeypatch.setenv(dl.MIRROR_ENV, "https://m.example/w")
+    assert dl.mirror_url(url) == (
+        "https://m.example/w/github.com/osmr/imgclsmob/releases/download/v0.0.163/a.pth.zip"
+    )
+    assert dl.mirror_url(url, "file:///srv/w/") == (
+        "file:///srv/w/github.com/osmr/imgclsmob/releases/download/v0.0.163/a.pth.zip"
+    )
+
+
+def test_hostile_zip_member_refused(mirror: Any, tmp_path: Path) -> None:
+    weights = get_weights("resnet20_cifar_proj.pytorchcv_cifar10")
+    file = weights.file
+    assert isinstance(file, UrlFile)
+    assert file.member is not None
+    payload = tmp_path / "payload.pth"
+    torch.save({"output.bias": torch.zeros(10)}, payload)
+    with zipfile.ZipFile(_served(mirror.root, file.url), "w") as zf:
+        zf.write(payload, "../evil.pth")
+        zf.write(payload, file.member)
+    patched = dataclasses.replace(
+        weights, file=dataclasses.replace(file, digest=_hash(payload, "sha1"))
+    )
+    with pytest.raises(WeightsError, match="path parts"):
+        load_state_dict(patched, cache_dir=tmp_path / "cache" / "inner")
+    assert _files(tmp_path / "cache") == []
+
+
+def test_download_over_the_size_cap_refused(
+    mirror: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    weights, _ = _small(mirror, tmp_path)
+    monkeypatch.setattr(dl, "MAX_BYTES", 1000)
+    with pytest.raises(WeightsError, match="over 1000"):
+        load_state_dict(weights, cache_dir=tmp_path / "cache")
+    assert _files(tmp_path / "cache") == []
+
+
+# -- converters ---------------------------------------------------------------------------------
+
+
+def test_converters_name_unknown_keys() -> None:
+    state = get_resnet_cifar(10, 20, False).state_dict()
+    state["features.stage1.unit1.body.conv1.extra"] = torch.zeros(1)
+    with pytest.raises(WeightsError, match=r"1 key\(s\).*pytorchcv.*body\.conv1\.extra"):
+        convert("pytorchcv", state)
+    option_b = {"module.layer2.0.shortcut.0.weight": torch.zeros(1)}
+    with pytest.raises(WeightsError, match=r"akamaster layout does not name: layer2\.0\.shortcut"):
+        convert("akamaster", {"state_dict": option_b})
+    with pytest.raises(WeightsError, match="'state_dict'"):
+        convert("akamaster", {"model": option_b})
+
+
+# -- the records' facts -------------------------------------------------------------------------
+
+
+def _pytorchcv_csv() -> dict[str, list[str]]:
+    text = importlib.resources.files("pytorchcv.models.common").joinpath("model_metainfos.csv")
+    rows = list(csv.reader(text.read_text(encoding="utf-8").splitlines()))
+    return {row[0]: row for row in rows[1:]}
+
+
+def test_records_sizes_are_scalenets() -> None:
+    assert len(CIFAR) == 28
+    figures: dict[tuple[str, int], tuple[int, int, int]] = {}
+    for w in CIFAR:
+        if (w.arch, w.num_classes) not in figures:
+            config = scalenet.get_config(w.arch).replace(**w.config_changes())
+            profile = scalenet.profile(config)
+            with torch.device("meta"):
+                state = config.build().state_dict()
+            floats = [t for t in state.values() if t.is_floating_point()]
+            size = sum(t.numel() * t.element_size() for t in floats)
+            figures[(w.arch, w.num_classes)] = (profile.params, profile.macs, size)
+        assert (w.params, w.macs, w.file_size) == figures[(w.arch, w.num_classes)], w.name
+
+
+def test_pytorchcv_records_follow_its_csv() -> None:
+    table = _pytorchcv_csv()
+    records = [w for w in CIFAR if w.layout == "pytorchcv"]
+    names = {f"resnet{w.arch.split('_')[0][6:]}_{w.dataset}": w for w in records}
+    depths = {"resnet20", "resnet56", "resnet110", "resnet1001", "resnet1202"}
+    datasets = {"cifar10", "cifar100", "svhn"}
+    expected = {n for n in table if n.count("_") == 1 and set(n.split("_")) <= depths | datasets}
+    assert set(names) == expected
+    assert len(names) == 14
+    for name, w in names.items():
+        _, params, error, sha1, tag, *_ = table[name]
+        assert w.params == int(params), name  # pytorchcv's own count
+        assert w.top1 == pytest.approx(100 - int(error) / 100)
+        assert w.file == UrlFile(
+            f"https://github.com/osmr/imgclsmob/releases/download/{tag}/"
+            f"{name}-{error}-{sha1[:8]}.pth.zip",
+            sha1,
+            algorithm="sha1",
+            member=f"{name}-{error}-{sha1[:8]}.pth",
+        )
+
+
+def test_default_tag_is_best_cifar10() -> None:
+    for arch, ws in CATALOG.items():
+        if ws[0].dataset == "imagenet-1k":
+            continue
+        cifar10 = [w for w in ws if w.dataset == "cifar10"]
+        assert ws[0] == max(cifar10, key=lambda w: w.top1 or 0), arch
