@@ -41,7 +41,12 @@ def load_state_dict(weights: Weights, *, cache_dir: str | Path | None = None) ->
     """
     file = weights.file
     if isinstance(file, HubFile):
-        path = _fetch.download(file.repo_id, file.filename, file.revision, cache_dir=cache_dir)
+        model = f"scalenet.create({weights.name!r})"
+        local = f"scalenet.load_weights({model}, 'path/to/{file.filename}')"
+        path = _fetch.download(
+            file.repo_id, file.filename, file.revision, cache_dir=cache_dir,
+            local_copy=f"or load a copy: {local}",
+        )  # fmt: skip
         loaded: object = weight_files.read_state_dict(path)
     else:
         loaded = download.read(file, cache_dir=cache_dir)
