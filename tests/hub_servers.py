@@ -107,6 +107,14 @@ def _git(repo_dir: Path, *args: str) -> str:
     return done.stdout.strip()
 
 
+def _git_ok(*args: str) -> bool:
+    """Whether ``git args`` succeeds (run outside any repository)."""
+    done = subprocess.run(
+        ["git", *args], env=_git_env(), capture_output=True, timeout=60, check=False
+    )
+    return done.returncode == 0
+
+
 def _repo_parts(repo_id: str) -> list[str]:
     parts = repo_id.split("/")
     if not 1 <= len(parts) <= 2 or not all(_NAME_PART.fullmatch(p) for p in parts):
@@ -172,29 +180,62 @@ class MirrorStore:
         delete: Iterable[str] = (),
         *,
         create: bool = False,
+        ref: str = "refs/heads/main",
     ) -> str:
-        """Write ``files``, remove ``delete`` paths and commit on ``main``; return the sha."""
+        """Write ``files``, remove ``delete`` paths and commit on ``ref`` (a branch or a
+        ``refs/pr/N``; ``main`` by default); return the sha."""
         with self._lock:
             repo_dir = self.repo_dir(repo_id)
             if not self.exists(repo_id):
                 if not create:
                     raise FileNotFoundError(f"no repository {repo_id!r} under {self.root}")
                 self._init(repo_id, None)
-            for path in delete:
-                path = "/".join(_file_parts(path))
-                _git(repo_dir, "rm", "-r", "-q", "--ignore-unmatch", "--", path)
-            for path, data in files.items():
-                target = repo_dir.joinpath(*_file_parts(path))
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(_olah_safe_blob(repo_dir, data))
-            if files:
-                _git(repo_dir, "add", "-A", "--", *("/".join(_file_parts(p)) for p in files))
-            _git(repo_dir, "commit", "-q", "--allow-empty", "-m", message)
-            return _git(repo_dir, "rev-parse", "HEAD")
+            other = ref != "refs/heads/main"
+            if other:  # the work tree follows main: commit on a detached copy of ref
+                _git(repo_dir, "checkout", "-q", "--detach", ref)
+            try:
+                for path in delete:
+                    path = "/".join(_file_parts(path))
+                    _git(repo_dir, "rm", "-r", "-q", "--ignore-unmatch", "--", path)
+                for path, data in files.items():
+                    target = repo_dir.joinpath(*_file_parts(path))
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(_olah_safe_blob(repo_dir, data))
+                if files:
+                    _git(repo_dir, "add", "-A", "--", *("/".join(_file_parts(p)) for p in files))
+                _git(repo_dir, "commit", "-q", "--allow-empty", "-m", message)
+                sha = _git(repo_dir, "rev-parse", "HEAD")
+                if other:
+                    _git(repo_dir, "update-ref", ref, sha)
+            finally:
+                if other:
+                    _git(repo_dir, "checkout", "-q", "-f", "main")
+            return sha
 
-    def head(self, repo_id: str) -> str:
-        """Sha of ``main``."""
-        return _git(self.repo_dir(repo_id), "rev-parse", "refs/heads/main")
+    def head(self, repo_id: str, ref: str = "refs/heads/main") -> str:
+        """Sha of ``ref`` (``main`` by default)."""
+        return _git(self.repo_dir(repo_id), "rev-parse", "--verify", "-q", ref)
+
+    def has_ref(self, repo_id: str, ref: str) -> bool:
+        """Whether ``ref`` (``refs/heads/<branch>``, ``refs/pr/<n>``) exists."""
+        try:
+            self.head(repo_id, ref)
+        except RuntimeError:
+            return False
+        return True
+
+    def create_ref(self, repo_id: str, ref: str, start: str) -> str:
+        """Create ``ref`` at the commit ``start`` names (a sha or a ref); return that sha."""
+        with self._lock:
+            repo_dir = self.repo_dir(repo_id)
+            sha = _git(repo_dir, "rev-parse", "--verify", "-q", f"{start}^{{commit}}")
+            _git(repo_dir, "update-ref", ref, sha, "0" * 40)  # fails if ref exists
+            return sha
+
+    def refs(self, repo_id: str, prefix: str) -> list[str]:
+        """The refs under ``prefix`` (``refs/pr/``...)."""
+        out = _git(self.repo_dir(repo_id), "for-each-ref", "--format=%(refname)", prefix)
+        return out.split()
 
     def _init(self, repo_id: str, message: str | None) -> str:
         repo_dir = self.repo_dir(repo_id)
@@ -475,9 +516,12 @@ def hf_env(hub_server: HubServer, tmp_path: Path) -> Iterator[HfEnv]:
 # -------------------------------------------------------------------------------- push server
 
 _COMMIT_ROUTE = re.compile(
-    r"/api/models/(?P<repo>[^/]+(?:/[^/]+)?)/(?P<op>preupload|commit)/(?P<revision>[^/]+)"
+    r"/api/models/(?P<repo>[^/]+(?:/[^/]+)?)/(?P<op>preupload|commit|branch)/(?P<revision>[^/]+)"
 )
 _INFO_ROUTE = re.compile(r"/api/models/[^/]+(?:/[^/]+)?")
+_DISCUSSION_ROUTE = re.compile(
+    r"/api/models/(?P<repo>[^/]+(?:/[^/]+)?)/discussions(?:/(?P<num>\d+))?"
+)
 _HOP_BY_HOP = {
     "connection",
     "keep-alive",
@@ -504,11 +548,17 @@ class PushServer:
     """A minimal Hub write API committing into a :class:`MirrorStore`; reads go to olah.
 
     Implements ``POST /api/repos/create``, ``POST /api/validate-yaml``,
-    ``POST /api/models/<repo>/preupload/<rev>`` (every
+    ``POST /api/models/<repo>/branch/<branch>`` (from ``startingPoint``, else main; 409 if it
+    exists), ``POST /api/models/<repo>/preupload/<rev>`` (every
     file is ``regular``, so contents arrive base64 in the commit) and
     ``POST /api/models/<repo>/commit/<rev>`` (NDJSON; ``file``, ``deletedFile`` and
-    ``deletedFolder`` lines; branch ``main`` only). Any GET/HEAD is forwarded to ``upstream``
-    (``/api/models/<repo>`` as ``/api/models/<repo>/revision/main``, which offline olah needs).
+    ``deletedFolder`` lines; onto an existing branch or ``refs/pr/N``; ``create_pr=1`` commits
+    onto a new ``refs/pr/N`` from the branch's head instead), and pull requests as
+    huggingface_hub 2 opens them: ``POST /api/models/<repo>/discussions`` (a new ``refs/pr/N``
+    from main) and ``GET /api/models/<repo>/discussions/<N>``. Any other GET/HEAD is forwarded to
+    ``upstream`` (``/api/models/<repo>`` as ``/api/models/<repo>/revision/main``, which offline
+    olah needs). It records every request (:attr:`requests`), the ``Authorization`` header it
+    came with (:attr:`authorization`) and each create-repo body (:attr:`created`).
     """
 
     def __init__(self, mirrors: MirrorStore, upstream: str) -> None:
@@ -516,6 +566,12 @@ class PushServer:
         self.upstream = urlsplit(upstream)
         #: ``"METHOD /path?query STATUS"`` for every request, in order.
         self.requests: list[str] = []
+        #: The ``Authorization`` header of each request in :attr:`requests` (``None``: none).
+        self.authorization: list[str | None] = []
+        #: The JSON body of every ``POST /api/repos/create``, in order.
+        self.created: list[dict[str, Any]] = []
+        #: (repo id, number) -> the body a pull request was opened with.
+        self.pulls: dict[tuple[str, int], dict[str, Any]] = {}
         #: Injected failures: route name (``create``, ``preupload``, ``commit``) to HTTP status.
         self.failures: dict[str, int] = {}
         self._httpd = ThreadingHTTPServer((HOST, 0), _make_handler(self))
@@ -552,6 +608,7 @@ class PushServer:
 
     def _create(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         self._check_failure("create")
+        self.created.append(body)
         repo_type = body.get("type") or "model"
         if repo_type != "model":
             raise _HubError(400, f"push server only hosts model repos, not {repo_type!r}")
@@ -568,26 +625,78 @@ class PushServer:
             raise _HubError(400, str(exc)) from None
         return 200, {"url": url, "name": repo_id, "id": repo_id}
 
-    def _repo(self, repo_id: str, revision: str) -> None:
+    def _repo(self, repo_id: str, revision: str) -> str:
+        """The ref ``revision`` names (a branch, or ``refs/pr/N``), which must exist."""
         if not self.mirrors.exists(repo_id):
             raise _HubError(404, f"Repository {repo_id} not found", "RepoNotFound")
-        if revision != "main":
-            raise _HubError(400, f"push server only commits to main, not {revision!r}")
+        ref = revision if revision.startswith("refs/pr/") else f"refs/heads/{revision}"
+        if not self.mirrors.has_ref(repo_id, ref):
+            raise _HubError(404, f"Invalid rev id: {revision}", "RevisionNotFound")
+        return ref
+
+    def _new_pr(self, repo_id: str, start: str) -> int:
+        """Create ``refs/pr/N`` (the next N) at ``start``; return N."""
+        number = len(self.mirrors.refs(repo_id, "refs/pr/")) + 1
+        self.mirrors.create_ref(repo_id, f"refs/pr/{number}", start)
+        return number
+
+    def _discussions(self, repo_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        if not self.mirrors.exists(repo_id):
+            raise _HubError(404, f"Repository {repo_id} not found", "RepoNotFound")
+        if not body.get("pullRequest"):
+            raise _HubError(400, "push server only opens pull requests")
+        number = self._new_pr(repo_id, "refs/heads/main")
+        self.pulls[(repo_id, number)] = body
+        return {"num": number, "pullRequest": True}
+
+    def handle_get(self, path: str) -> tuple[int, dict[str, Any]] | None:
+        """Answer a GET of a pull request opened here; ``None``: forward it to olah."""
+        match = _DISCUSSION_ROUTE.fullmatch(path)
+        if match is None or match["num"] is None:
+            return None
+        repo_id, number = match["repo"], int(match["num"])
+        if (repo_id, number) not in self.pulls:
+            raise _HubError(404, f"Discussion {number} of {repo_id} not found")
+        body = self.pulls[(repo_id, number)]
+        return 200, {
+            "num": number, "title": body.get("title", ""), "status": "draft",
+            "isPullRequest": True, "author": {"name": "hub-test"},
+            "createdAt": "2026-01-01T00:00:00.000Z", "repo": {"name": repo_id, "type": "model"},
+            "events": [], "changes": {"base": "refs/heads/main"}, "filesWithConflicts": [],
+        }  # fmt: skip
+
+    def _branch(self, repo_id: str, branch: str, body: dict[str, Any]) -> dict[str, Any]:
+        if not self.mirrors.exists(repo_id):
+            raise _HubError(404, f"Repository {repo_id} not found", "RepoNotFound")
+        ref = f"refs/heads/{branch}"
+        if branch.startswith("refs/") or not _git_ok("check-ref-format", ref):
+            raise _HubError(400, f"Invalid reference for a branch: {branch}")
+        if self.mirrors.has_ref(repo_id, ref):
+            raise _HubError(409, f"Reference already exists: {ref}")
+        start = body.get("startingPoint") or "refs/heads/main"
+        try:
+            self.mirrors.create_ref(repo_id, ref, start)
+        except RuntimeError:
+            raise _HubError(400, f"Invalid startingPoint {start!r}") from None
+        return {}
 
     def _preupload(self, repo_id: str, revision: str, body: dict[str, Any]) -> dict[str, Any]:
         self._check_failure("preupload")
-        self._repo(repo_id, revision)
+        ref = self._repo(repo_id, revision)
         files = [
             {"path": f["path"], "uploadMode": "regular", "shouldIgnore": False, "oid": None}
             for f in body.get("files", [])
         ]
-        return {"files": files, "commitOid": self.mirrors.head(repo_id)}
+        return {"files": files, "commitOid": self.mirrors.head(repo_id, ref)}
 
     def _commit(self, repo_id: str, revision: str, raw: bytes, query: str) -> dict[str, Any]:
         self._check_failure("commit")
-        self._repo(repo_id, revision)
-        if "create_pr=1" in query:
-            raise _HubError(400, "push server does not do pull requests")
+        ref = self._repo(repo_id, revision)
+        pr_url = None
+        if "create_pr=1" in query:  # a new refs/pr/N from the branch's head
+            number = self._new_pr(repo_id, ref)
+            ref = f"refs/pr/{number}"
+            pr_url = f"{self.endpoint}/{repo_id}/discussions/{number}"
         header: dict[str, Any] = {}
         files: dict[str, bytes] = {}
         delete: list[str] = []
@@ -608,13 +717,13 @@ class PushServer:
             else:
                 raise _HubError(400, f"push server cannot handle {key!r} commit lines")
         parent = header.get("parentCommit")
-        if parent and parent != self.mirrors.head(repo_id):
-            raise _HubError(412, f"parent commit {parent} is not the head of main")
+        if parent and parent != self.mirrors.head(repo_id, ref):
+            raise _HubError(412, f"parent commit {parent} is not the head of {revision}")
         message = header.get("summary") or "Upload files"
         if header.get("description"):
             message += "\n\n" + header["description"]
         try:
-            sha = self.mirrors.commit(repo_id, files, message, delete)
+            sha = self.mirrors.commit(repo_id, files, message, delete, ref=ref)
         except ValueError as exc:
             raise _HubError(400, str(exc)) from None
         return {
@@ -622,7 +731,7 @@ class PushServer:
             "commitOid": sha,
             "commitUrl": f"{self.endpoint}/{repo_id}/commit/{sha}",
             "hookOutput": "",
-            "pullRequestUrl": None,
+            "pullRequestUrl": pr_url,
         }
 
     @staticmethod
@@ -645,10 +754,15 @@ class PushServer:
             return self._create(json.loads(raw or b"{}"))
         if path == "/api/validate-yaml":  # the client checks a README's front matter first
             return self._validate_yaml(json.loads(raw or b"{}"))
+        discussions = _DISCUSSION_ROUTE.fullmatch(path)
+        if discussions is not None and discussions["num"] is None:
+            return 200, self._discussions(discussions["repo"], json.loads(raw or b"{}"))
         match = _COMMIT_ROUTE.fullmatch(path)
         if match is None:
             raise _HubError(404, f"push server does not implement POST {path}")
         repo_id, revision = match["repo"], unquote(match["revision"])
+        if match["op"] == "branch":
+            return 200, self._branch(repo_id, revision, json.loads(raw or b"{}"))
         if match["op"] == "preupload":
             return 200, self._preupload(repo_id, revision, json.loads(raw or b"{}"))
         return 200, self._commit(repo_id, revision, raw, query)
@@ -671,6 +785,7 @@ class PushServer:
 def _make_handler(server: PushServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            server.authorization.append(self.headers.get("Authorization"))
             server.requests.append(f"{self.command} {self.path} {code}")
 
         def log_message(self, format: str, *args: Any) -> None:
@@ -733,7 +848,16 @@ def _make_handler(server: PushServer) -> type[BaseHTTPRequestHandler]:
                 self.end_headers()
                 self.wfile.write(body)
 
-        do_GET = _forward
+        def do_GET(self) -> None:
+            try:
+                answer = server.handle_get(self.path.partition("?")[0])
+            except _HubError as exc:
+                answer = exc.status, {"error": str(exc)}
+            if answer is None:
+                self._forward()
+            else:
+                self._send(answer[0], json.dumps(answer[1]).encode())
+
         do_HEAD = _forward
 
         def _not_implemented(self) -> None:

@@ -3,9 +3,9 @@
 ``hf_hub_download`` retries a Hub it cannot connect to for about 23 seconds (five retries,
 waiting 1, 2, 4, 8 and 8 s) before it says that a file is not in the cache. Here:
 
-- with ``HF_HUB_OFFLINE=1``, the cache alone, with no request;
-- a file in the cache: ``hf_hub_download``, which asks the Hub once whether it is current (no
-  retry) and uses the cached copy when the Hub does not answer;
+- with ``HF_HUB_OFFLINE=1`` (or ``local_files_only=True``), the cache alone, with no request;
+- a file in the cache (and no ``force_download``): ``hf_hub_download``, which asks the Hub
+  once whether it is current (no retry) and uses the cached copy when the Hub does not answer;
 - a file not in the cache: one request first, with no retry, to learn whether the Hub answers;
   if it does not, a :class:`~scalenet.WeightsError` at once, naming the repository, the file
   and what to do; if it does, ``hf_hub_download`` downloads it.
@@ -17,14 +17,28 @@ Each request waits at most :data:`CONNECT_TIMEOUT` seconds for a connection. Eve
 from __future__ import annotations
 
 import importlib
+import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import WeightsError, first_line
+from .errors import ConfigError, WeightsError, first_line
 from .saving import CONFIG_NAME, WEIGHTS_NAME
 
-__all__ = ["CONNECT_TIMEOUT", "check_filename", "check_repo_id", "check_revision", "download"]
+__all__ = [
+    "CONNECT_TIMEOUT",
+    "Token",
+    "check_filename",
+    "check_repo_id",
+    "check_revision",
+    "download",
+    "hub_options",
+]
+
+#: A Hub token: the token itself, ``None`` (the one ``HF_TOKEN`` or ``hf auth login`` gives,
+#: if any) or ``False`` (none).
+Token = str | bool | None
 
 #: Seconds to wait for a connection to the Hub (TCP and TLS) before taking it as unreachable
 #: (``HF_HUB_ETAG_TIMEOUT``, when set, is used instead, as huggingface_hub uses it).
@@ -157,15 +171,16 @@ def _no_answer() -> tuple[type[BaseException], ...]:
     return library.ConnectionError, library.Timeout, ConnectionError, TimeoutError
 
 
-def _probe(repo_id: str, filename: str, revision: str | None) -> str | None:
+def _probe(repo_id: str, filename: str, revision: str | None, token: Token) -> str | None:
     """``None`` when the Hub answers (any HTTP status), else why it cannot be reached: one HEAD
     request for the file, with no retry, through huggingface_hub (session, token, redirects)."""
     from huggingface_hub import get_hf_file_metadata, hf_hub_url
     from huggingface_hub.errors import HfHubHTTPError
 
     timeout, no_answer = _timeout()
+    url = hf_hub_url(repo_id, filename, revision=revision)
     try:
-        get_hf_file_metadata(hf_hub_url(repo_id, filename, revision=revision), timeout=timeout)
+        get_hf_file_metadata(url, token=token, timeout=timeout)
     except HfHubHTTPError:
         return None  # an answer (not found, gated, a server error): hf_hub_download reports it
     except no_answer as err:
@@ -177,22 +192,47 @@ def _probe(repo_id: str, filename: str, revision: str | None) -> str | None:
 _HubState = bool | str | None
 
 
+@dataclass(frozen=True)
+class _Options:
+    """What a caller passes on to ``hf_hub_download`` (see :func:`download`)."""
+
+    revision: str | None = None
+    token: Token = None
+    cache_dir: str | os.PathLike[str] | None = None
+    local_files_only: bool = False
+    force_download: bool = False
+
+    @property
+    def cache(self) -> Path | None:
+        return Path(self.cache_dir).expanduser() if self.cache_dir is not None else None
+
+    @property
+    def offline(self) -> bool:
+        """The cache alone, with no request: ``local_files_only`` or ``HF_HUB_OFFLINE``."""
+        from huggingface_hub import constants
+
+        return self.local_files_only or constants.is_offline_mode()
+
+
 def _fetch(
-    repo_id: str, filename: str, revision: str | None, cache_dir: str | Path | None, hub: _HubState
+    repo_id: str, filename: str, options: _Options, hub: _HubState
 ) -> tuple[Path, _HubState]:
     """The file's path in the Hub cache, and what is now known of the Hub."""
-    from huggingface_hub import constants, hf_hub_download, try_to_load_from_cache
+    from huggingface_hub import hf_hub_download, try_to_load_from_cache
 
-    cache = Path(cache_dir).expanduser() if cache_dir is not None else None
-    if constants.is_offline_mode():  # the cache alone, no request
+    revision, cache, token = options.revision, options.cache, options.token
+    if options.offline:  # the cache alone, no request
         path = hf_hub_download(
-            repo_id, filename, revision=revision, cache_dir=cache, local_files_only=True
-        )
+            repo_id, filename, revision=revision, cache_dir=cache, token=token,
+            local_files_only=True,
+        )  # fmt: skip
         return Path(path), hub
-    in_cache = isinstance(try_to_load_from_cache(repo_id, filename, cache, revision), str)
+    in_cache = not options.force_download and isinstance(
+        try_to_load_from_cache(repo_id, filename, cache, revision), str
+    )
     if not in_cache:
         if hub is None:
-            hub = _probe(repo_id, filename, revision) or True
+            hub = _probe(repo_id, filename, revision, token) or True
         if hub is not True:  # no answer, and nothing to fall back on: say so now
             raise _Unreachable(hub)
     # Its one check of a cached copy is not retried: no answer, and it returns the copy.
@@ -201,6 +241,8 @@ def _fetch(
         filename,
         revision=revision,
         cache_dir=cache,
+        token=token,
+        force_download=options.force_download,
         etag_timeout=_timeout()[0],
     )
     return Path(path), hub
@@ -211,7 +253,10 @@ def download(
     filename: str,
     revision: str | None = None,
     *,
-    cache_dir: str | Path | None = None,
+    token: Token = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    local_files_only: bool = False,
+    force_download: bool = False,
     local_copy: str = _LOCAL_SAVE,
 ) -> Path:
     """A file of a Hub repository, from huggingface_hub's cache or downloaded into it.
@@ -221,14 +266,19 @@ def download(
     no cached copy, one request with no retry learns whether the Hub answers: if it does not
     (no network, a refused connection, a host that takes no connection within
     :data:`CONNECT_TIMEOUT` seconds), the error comes at once, where ``hf_hub_download`` would
-    retry for about 23 seconds. With ``HF_HUB_OFFLINE=1``, or a ``revision`` that is a commit
-    hash already in the cache, no request is made.
+    retry for about 23 seconds. With ``HF_HUB_OFFLINE=1`` or ``local_files_only=True``, or a
+    ``revision`` that is a commit hash already in the cache, no request is made.
 
     Args:
         repo_id: ``"org/name"``.
         filename: the file in the repository.
         revision: a branch, tag or commit (default: the main branch).
+        token: the Hub token for a private or gated repository (default: ``HF_TOKEN`` or
+            the one ``hf auth login`` stored; ``False``: none). Every request sends it.
         cache_dir: the Hub cache (default: huggingface_hub's, ``HF_HUB_CACHE``).
+        local_files_only: the cache alone, with no request, as ``HF_HUB_OFFLINE=1`` for
+            this call.
+        force_download: download the file again even when the cache has it.
         local_copy: the error's last remedy: how to load a local copy instead.
 
     Raises:
@@ -236,25 +286,51 @@ def download(
             the file and the remedies), or the repository, revision or file does not exist,
             or access is denied; the repository id, revision or filename is malformed (before
             any request or file access).
+        ConfigError: ``force_download`` and ``local_files_only`` both true.
 
     Examples:
         (Not run as a doctest: it needs the Hub.) ::
 
             path = download("timm/resnet18.tv_in1k", "model.safetensors")
             state = scalenet.weights.read_state_dict(path)
+            path = download("my-org/private-model", "config.json", token="hf_...",
+                            cache_dir="/data/hub-cache")
     """
     check_repo_id(repo_id)
-    check_revision(revision)
+    options = hub_options(revision, token, cache_dir, local_files_only, force_download)
     check_filename(filename)
-    return _download(repo_id, filename, revision, cache_dir=cache_dir, local_copy=local_copy)[0]
+    return _download(repo_id, filename, options, local_copy=local_copy)[0]
+
+
+def hub_options(
+    revision: str | None = None,
+    token: Token = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    local_files_only: bool = False,
+    force_download: bool = False,
+) -> _Options:
+    """The download options, checked before any request or file access."""
+    check_revision(revision)
+    for name, value in (("local_files_only", local_files_only), ("force_download", force_download)):
+        if not isinstance(value, bool):
+            raise ConfigError(name, value, "True or False")
+    if local_files_only and force_download:
+        raise ConfigError(
+            "force_download", True, "False when local_files_only=True",
+            "the cache alone cannot download a file again",
+        )  # fmt: skip
+    if not (token is None or isinstance(token, (str, bool))):
+        raise ConfigError("token", type(token).__name__, "a str, None or False")
+    if not (cache_dir is None or isinstance(cache_dir, (str, os.PathLike))):
+        raise ConfigError("cache_dir", type(cache_dir).__name__, "a folder (str or Path) or None")
+    return _Options(revision, token, cache_dir, local_files_only, force_download)
 
 
 def _download(
     repo_id: str,
     filename: str,
-    revision: str | None,
+    options: _Options,
     *,
-    cache_dir: str | Path | None = None,
     local_copy: str = _LOCAL_SAVE,
     found: bool = False,
     hub: _HubState = None,
@@ -271,12 +347,20 @@ def _download(
         RevisionNotFoundError,
     )
 
+    revision = options.revision
     what = f"{filename} of {repo_id}" + (f" (revision {revision!r})" if revision else "")
-    missing = f"{what} is not in the local cache ({Path(cache_dir or constants.HF_HUB_CACHE)})"
+    cache = options.cache or Path(constants.HF_HUB_CACHE)
+    missing = f"{what} is not in the local cache ({cache})"
     online = "Download it once while online (the cache then serves it offline)"
     try:
-        return _fetch(repo_id, filename, revision, cache_dir, hub)
+        return _fetch(repo_id, filename, options, hub)
     except _Unreachable as err:
+        if options.force_download:
+            raise WeightsError(
+                f"{what} cannot be downloaded again (force_download=True): the Hub at "
+                f"{constants.ENDPOINT} cannot be reached ({err}). Without force_download the "
+                f"cached copy ({cache}), if any, is used; {local_copy}"
+            ) from None
         raise WeightsError(
             f"{missing}, and the Hub at {constants.ENDPOINT} cannot be reached ({err}). "
             f"{online}; with it in the cache, HF_HUB_OFFLINE=1 loads it without asking the "
@@ -285,10 +369,15 @@ def _download(
     except HFValidationError as err:
         raise WeightsError(f"{repo_id}: {first_line(err)}") from None
     except LocalEntryNotFoundError as err:  # (a subclass of EntryNotFoundError: first)
-        if constants.is_offline_mode():
+        if options.offline:
+            why, unset = (
+                ("local_files_only=True", "Pass local_files_only=False")
+                if options.local_files_only
+                else ("HF_HUB_OFFLINE is set", "Unset HF_HUB_OFFLINE")
+            )
             raise WeightsError(
-                f"{missing}, and HF_HUB_OFFLINE is set, so the Hub is not asked. Unset "
-                f"HF_HUB_OFFLINE: {online.lower()}; {local_copy}"
+                f"{missing}, and {why}, so the Hub is not asked. {unset}: {online.lower()}; "
+                f"{local_copy}"
             ) from None
         raise WeightsError(  # the Hub answered, with no usable metadata or a server error
             f"{missing}, and the Hub at {constants.ENDPOINT} did not serve it: {first_line(err)}"

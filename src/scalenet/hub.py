@@ -34,7 +34,7 @@ from typing import Any
 import torch
 
 from ._atomic import companion_name
-from ._fetch import _download, check_repo_id, check_revision, download
+from ._fetch import Token, _download, check_repo_id, check_revision, download, hub_options
 from ._skeleton import skeleton
 from .config import ResNetConfig, SimpleCNNConfig
 from .errors import ConfigError, WeightsError, first_line
@@ -241,6 +241,10 @@ def from_pretrained(
     in_chans: int | None = None,
     device: str | torch.device | None = None,
     dtype: torch.dtype | str | None = None,
+    token: Token = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    local_files_only: bool = False,
+    force_download: bool = False,
 ) -> ScaleNetModel:
     """Load a model saved by :func:`save_pretrained`, from a folder or a Hub repository.
 
@@ -260,6 +264,16 @@ def from_pretrained(
         device: where to put the weights (default CPU).
         dtype: the model's floating-point dtype (default float32, whatever the file holds):
             ``torch.float16`` or ``"float16"``, ``bfloat16``, ``float32``, ``float64``.
+        token: a Hub token for a private or gated repository (default: ``HF_TOKEN`` or the
+            one ``hf auth login`` stored; ``False``: none).
+        cache_dir: the Hub cache to read and fill (default: huggingface_hub's,
+            ``HF_HUB_CACHE``).
+        local_files_only: the cache alone, with no request (as ``HF_HUB_OFFLINE=1``, for
+            this call).
+        force_download: download the files again even when the cache has them.
+
+    The last four (and ``revision``) are ``huggingface_hub.hf_hub_download``'s, as
+    ``ModelHubMixin.from_pretrained`` takes them; for a folder they are not used.
 
     Raises:
         ConfigError: config.json is invalid or describes too large a model; a bad
@@ -277,9 +291,16 @@ def from_pretrained(
         ...     _ = scalenet.create("resnet20_cifar").half().save_pretrained(tmp)
         ...     scalenet.from_pretrained(tmp).fc.weight.dtype
         torch.float32
+
+        From the Hub (not run here)::
+
+            model = scalenet.from_pretrained("my-org/resnet20-cifar10", revision="v1")
+            model = scalenet.from_pretrained("my-org/private", token="hf_...",
+                                             cache_dir="/data/hub-cache")
+            model = scalenet.from_pretrained("my-org/resnet20-cifar10", local_files_only=True)
     """
     source = _locate(repo_id_or_dir)
-    check_revision(revision)
+    options = hub_options(revision, token, cache_dir, local_files_only, force_download)
     chosen_dtype, chosen_device = _dtype(dtype), _device(device)
     changes = {"num_classes": num_classes, "in_chans": in_chans}
     if isinstance(source, Path):
@@ -289,12 +310,12 @@ def from_pretrained(
             raise WeightsError(f"{source} has no {CONFIG_NAME}")
     else:
         try:
-            config_path, hub = _download(source, CONFIG_NAME, revision)
+            config_path, hub = _download(source, CONFIG_NAME, options)
         except WeightsError as err:  # "org/name" could have been meant as a folder
             folder = Path(source).expanduser().resolve()
             raise WeightsError(f"no folder {folder}; as a Hub repository id: {err}") from None
         _check_before_download(config_path, changes, source)  # a bad config costs no download
-        weights_path = _download(source, WEIGHTS_NAME, revision, found=True, hub=hub)[0]
+        weights_path = _download(source, WEIGHTS_NAME, options, found=True, hub=hub)[0]
         where = source
     for attempt in range(3):  # a save may commit between reading config.json and the weights
         shown = _read_shown_config(config_path)

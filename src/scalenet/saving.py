@@ -315,44 +315,81 @@ def push_to_hub(
     model: ScaleNetModel,
     repo_id: str,
     *,
-    private: bool = False,
-    token: str | None = None,
+    private: bool | None = None,
+    token: str | bool | None = None,
     commit_message: str = "Upload scalenet model",
+    commit_description: str | None = None,
     revision: str | None = None,
+    create_pr: bool = False,
     metrics: Mapping[str, float] | None = None,
     training: Mapping[str, Any] | None = None,
 ) -> str:
     """Save ``model`` into a temporary directory and upload it as one commit; returns its URL.
 
-    Built on ``huggingface_hub.HfApi`` (``create_repo`` with ``exist_ok``, then
-    ``upload_folder``), so the endpoint (``HF_ENDPOINT``) and the token (``token``, else
-    ``HF_TOKEN`` or the one ``hf auth login`` stored) are huggingface_hub's. Nothing local is
-    written outside the temporary directory, so a failed push leaves your files as they were.
+    Built on ``huggingface_hub.HfApi`` (``create_repo`` with ``exist_ok``, ``create_branch``
+    for a new ``revision``, then ``upload_folder``), so the endpoint (``HF_ENDPOINT``) and the
+    token (``token``, else ``HF_TOKEN`` or the one ``hf auth login`` stored) are
+    huggingface_hub's, and the arguments are those ``ModelHubMixin.push_to_hub`` takes.
+    Nothing local is written outside the temporary directory, so a failed push leaves your
+    files as they were.
+
+    Args:
+        model: the model to upload.
+        repo_id: ``"org/name"``; created if it does not exist.
+        private: make a new repository private (``True``) or public (``False``); ``None``:
+            the Hub's default (public, unless the organisation's default is private). An
+            existing repository keeps its visibility.
+        token: a Hub token with write access (default: ``HF_TOKEN`` or the stored one).
+        commit_message, commit_description: the commit's title and body.
+        revision: the branch to commit to (default: the main branch); created from the
+            default branch if it does not exist. ``refs/pr/N`` adds to an open pull request.
+        create_pr: open a pull request with the commit instead of committing to the branch;
+            the URL returned is then the pull request's.
+        metrics, training: shown in the model card (see :func:`save_pretrained`).
+
+    Returns:
+        The commit's URL, or the pull request's with ``create_pr=True``.
 
     Raises:
         WeightsError: the Hub cannot be reached (no network, a wrong ``HF_ENDPOINT``, a
-            proxy or firewall): the message names the endpoint and what to check. Errors the
-            Hub answers with (no access, a bad token) are huggingface_hub's ``HfHubHTTPError``.
+            proxy or firewall): the message names the endpoint and what to check; a
+            malformed ``repo_id`` or ``revision`` (before any request). Errors the Hub
+            answers with (no access, a bad token) are huggingface_hub's ``HfHubHTTPError``.
+        ConfigError: ``create_pr=True`` with a ``revision`` other than the main branch.
 
     Examples:
         (Not run as a doctest: it needs the Hub and a write token.) ::
 
             url = scalenet.create("resnet20_cifar").push_to_hub("my-org/resnet20-cifar10")
+            model.push_to_hub("my-org/resnet20-cifar10", revision="retrained",
+                              commit_message="Retrain with mixup", private=True)
+            pr_url = model.push_to_hub("their-org/resnet20-cifar10", create_pr=True)
     """
     from huggingface_hub import HfApi, constants
 
-    from ._fetch import _no_answer
+    from ._fetch import _no_answer, check_repo_id, check_revision
 
+    check_repo_id(repo_id)
+    check_revision(revision)
+    if create_pr and revision not in (None, "main"):
+        raise ConfigError(
+            "revision", revision, "None or 'main' with create_pr=True",
+            "a pull request is opened against the main branch",
+        )  # fmt: skip
     api = HfApi(token=token)
     with tempfile.TemporaryDirectory(prefix="scalenet-push-") as tmp:
         folder = save_pretrained(model, Path(tmp) / "model", metrics=metrics, training=training)
         try:
             api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
+            if revision not in (None, "main") and not revision.startswith("refs/pr/"):
+                api.create_branch(repo_id, branch=revision, exist_ok=True, repo_type="model")
             info = api.upload_folder(
                 repo_id=repo_id,
                 folder_path=folder,
                 commit_message=commit_message,
+                commit_description=commit_description,
                 revision=revision,
+                create_pr=create_pr,
                 repo_type="model",
             )
         except _no_answer() as err:
@@ -364,4 +401,6 @@ def push_to_hub(
                 "pushing also needs a token with write access (token=..., HF_TOKEN, or "
                 "`hf auth login`)"
             ) from None
+    if create_pr and getattr(info, "pr_url", None):
+        return str(info.pr_url)
     return str(getattr(info, "commit_url", info))

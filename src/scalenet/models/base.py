@@ -234,7 +234,18 @@ class ScaleNetModel(nn.Module):
         return save_pretrained(self, save_directory, **kwargs)
 
     def push_to_hub(self, repo_id: str, **kwargs: Any) -> str:
-        """Upload to the Hub as one commit (see :func:`scalenet.saving.push_to_hub`)."""
+        """Upload to the Hub as one commit; returns its URL (or the pull request's).
+
+        Takes :func:`scalenet.saving.push_to_hub`'s keywords, those of huggingface_hub's
+        ``ModelHubMixin.push_to_hub``: ``private``, ``token``, ``commit_message``,
+        ``commit_description``, ``revision`` (a branch, created if new), ``create_pr``; and
+        ``metrics``/``training`` for the model card.
+
+        Examples:
+            (Not run as a doctest: it needs the Hub and a write token.) ::
+
+                model.push_to_hub("my-org/resnet20-cifar10", revision="v2", private=True)
+        """
         return push_to_hub(self, repo_id, **kwargs)
 
     def set_grad_checkpointing(self, enable: bool = True) -> None:

@@ -10,7 +10,7 @@ Examples:
     >>> from scalenet.pretrained import get_weights
     >>> w = get_weights("resnet50.tv_in1k")
     >>> w.dataset, w.license, w.top1
-    ('imagenet-1k', 'bsd-3-clause', 76.13)
+    ('imagenet-1k', 'bsd-3-clause', 76.156)
 """
 
 from __future__ import annotations
@@ -87,10 +87,12 @@ class Weights:
         dataset: what the weights were trained (or fine-tuned) on.
         num_classes: the classifier's size.
         license: the weights' licence (SPDX-style id, as the Hub's model cards).
-        top1, top5: the accuracy the source reports, in percent (``None``: not reported).
+        top1, top5: the accuracy the source reports, in percent, at ``input_size`` and
+            ``crop_pct`` (``None``: not reported; figures at the test size go in ``notes``).
         reported: where those figures are published.
         origin: where the weights come from (training code, paper or release page).
-        params, macs: parameters and conv+linear MACs at ``input_size`` (a test recomputes).
+        params, macs: parameters and conv+linear MACs of the model the weights configure
+            (:meth:`config_changes`: at its input size; a test recomputes).
         file_size: bytes of the weights' tensors as float32 (params and BatchNorm
             statistics): the file's size less its header and packaging (a test recomputes).
         mean, std: input normalisation the weights expect.
@@ -98,6 +100,9 @@ class Weights:
         test_input_size: a larger evaluation size the source reports figures at, if any.
         crop_pct, test_crop_pct: centre-crop fraction at ``input_size`` / ``test_input_size``.
         interpolation: resize interpolation for evaluation.
+        config_input_size: the input size the model's config declares, where ``input_size``
+            is not one scalenet accepts (a ResNet's must be a multiple of its output stride
+            32; timm's 176-px recipes declare their test size); ``None``: ``input_size``.
         notes: anything else a user should know.
     """
 
@@ -122,6 +127,7 @@ class Weights:
     crop_pct: float = 0.875
     test_crop_pct: float | None = None
     interpolation: str = "bilinear"
+    config_input_size: int | None = None
     notes: str = ""
 
     @property
@@ -131,7 +137,8 @@ class Weights:
 
     def config_changes(self) -> dict[str, int]:
         """The config fields these weights need (applied before any explicit override)."""
-        return {"num_classes": self.num_classes, "input_size": self.input_size}
+        size = self.config_input_size if self.config_input_size is not None else self.input_size
+        return {"num_classes": self.num_classes, "input_size": size}
 
 
 def _collect() -> dict[str, tuple[Weights, ...]]:

@@ -1,16 +1,31 @@
 """ImageNet-1k weights from timm's Hub repositories, for the torchvision-layout ResNets.
 
-Every ``timm/resnetN.<tag>`` whose architecture is the plain torchvision ResNet that
-scalenet builds (ImageNet stem, no deep stem, no average-pool downsampling). Their files are
-safetensors with torchvision's parameter names: they load with no key mapping.
+Every ``timm/resnetN.<tag>`` (N = 18, 26, 34, 50, 101, 152) whose architecture is the plain
+torchvision ResNet that scalenet builds (ImageNet stem, no deep stem, no average-pool
+downsampling): 47 tags. Their files are safetensors with torchvision's parameter names: they
+load with no key mapping. Left out: ``resnet50.bamboo`` (no classifier, ``num_classes=0``, and
+no licence in timm's cfg).
 
-Facts and their sources: input/test sizes, crops, interpolation, normalisation and licences
-are timm's pretrained cfgs (``timm.models.resnet.default_cfgs``, timm 1.0); the accuracies are
-timm's results tables (``results/results-imagenet.csv`` in huggingface/pytorch-image-models),
-labelled as reported.
+Facts and their sources:
+
+- file, licence, input and test sizes, crops, interpolation, normalisation and origin: timm's
+  pretrained cfgs (``timm.models.get_pretrained_cfg("resnet50.a1_in1k")``, timm 1.0.31); a test
+  holds every record against the installed timm's, and fails on a tag it lacks.
+- top-1/top-5: timm's results table ``results/results-imagenet.csv`` (huggingface/
+  pytorch-image-models, commit aa4b585), the row at the record's ``input_size`` (whose crop
+  is the record's ``crop_pct``). Where the table also has a row at ``test_input_size``, its
+  figures are in ``notes``. The torchvision tags use timm's figures too (torchvision's own
+  differ by up to 0.03 points), so that every row comes from one table.
+- params, MACs (at the config's input size) and file size: scalenet's analytic profile; a test
+  recomputes them, and the params agree with the table's ``param_count``.
+
+The default tag of each architecture comes first (``tv_in1k``, what ``pretrained=True`` has
+always loaded; ``bt_in1k`` for resnet26, its only tag), the rest by reported top-1, best first.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from ..config import IMAGENET_MEAN, IMAGENET_STD
 from .catalog import HubFile, Weights
@@ -20,58 +35,151 @@ __all__ = ["IMAGENET_WEIGHTS"]
 TIMM_RESULTS = (
     "https://github.com/huggingface/pytorch-image-models/blob/main/results/results-imagenet.csv"
 )
+TIMM = "https://github.com/huggingface/pytorch-image-models"
 TORCHVISION = "https://github.com/pytorch/vision"
+GLUON = "https://cv.gluon.ai/model_zoo/classification.html"
+FACEBOOK_SSL = "https://github.com/facebookresearch/semi-supervised-ImageNet1K-models"
 
-#: arch -> (params, MACs at 224, float32 bytes of its state dict)
+#: arch -> (params, float32 bytes of its state dict, {input size: MACs})
 _SIZES = {
-    "resnet18": (11_689_512, 1_814_073_344, 46_796_448),
-    "resnet34": (21_797_672, 3_663_761_408, 87_258_784),
-    "resnet50": (25_557_032, 4_089_184_256, 102_440_608),
-    "resnet101": (44_549_160, 7_801_405_440, 178_618_016),
-    "resnet152": (60_192_808, 11_513_626_624, 241_376_928),
+    "resnet18": (11_689_512, 46_796_448, {160: 925_798_400, 224: 1_814_073_344}),
+    "resnet26": (15_995_176, 64_104_096, {160: 1_196_032_000, 224: 2_342_256_640}),
+    "resnet34": (21_797_672, 87_258_784, {160: 1_869_516_800, 224: 3_663_761_408}),
+    "resnet50": (25_557_032, 102_440_608, {160: 2_087_321_600, 224: 4_089_184_256}),
+    "resnet101": (44_549_160, 178_618_016, {160: 3_981_312_000, 224: 7_801_405_440}),
+    "resnet152": (60_192_808, 241_376_928, {160: 5_875_302_400, 224: 11_513_626_624}),
 }
 
-#: (arch, tag, license, top1, top5): placeholder until the table is filled in.
-_TV = {
-    "resnet18": (69.758, 89.078),
-    "resnet34": (73.314, 91.420),
-    "resnet50": (76.130, 92.862),
-    "resnet101": (77.374, 93.546),
-    "resnet152": (78.312, 94.046),
+# What a recipe's tags share (timm's cfgs); the Weights defaults are 224 px, crop 0.875,
+# bilinear, no test size.
+_APACHE = {"license": "apache-2.0", "interpolation": "bicubic", "origin": TIMM}
+_TV = {"license": "bsd-3-clause", "interpolation": "bilinear", "origin": TORCHVISION}
+# torchvision's V2 recipe and timm's resnet50 a1h train at 176 px, which is not a multiple of
+# the output stride 32: scalenet's config declares their test size, 224 (a ResNet takes any
+# size at forward).
+_TV2 = _TV | {"input_size": 176, "test_input_size": 224, "test_crop_pct": 0.965}
+# timm's "ResNet strikes back" recipes (arXiv:2110.00476):
+_RSB = _APACHE | {"crop_pct": 0.95, "test_input_size": 288, "test_crop_pct": 1.0}
+_RSB_A3 = _RSB | {"input_size": 160, "test_input_size": 224, "test_crop_pct": 0.95}
+_RSB_176 = _RSB | {"input_size": 176, "test_input_size": 224, "crop_pct": 0.9}
+_BT = _APACHE | {"test_input_size": 288, "test_crop_pct": 0.95}
+_FB = {"license": "cc-by-nc-4.0", "origin": FACEBOOK_SSL}
+
+#: tag (or arch.tag where one arch differs) -> the fields its recipe sets
+_RECIPES: dict[str, dict[str, Any]] = {
+    "tv_in1k": _TV,
+    "tv2_in1k": _TV2,
+    **dict.fromkeys(
+        ["a1_in1k", "a2_in1k", "a1h_in1k", "b1k_in1k", "b2k_in1k", "c1_in1k", "c2_in1k", "d_in1k"],
+        _RSB,
+    ),
+    "a3_in1k": _RSB_A3,
+    "resnet50.a1h_in1k": _RSB_176,
+    "ra4_e3600_r224_in1k": _RSB | {"crop_pct": 0.9, "mean": (0.5,) * 3, "std": (0.5,) * 3},
+    **dict.fromkeys(["bt_in1k", "ra_in1k", "ram_in1k"], _BT),
+    "gluon_in1k": _APACHE | {"origin": GLUON},
+    # timm's cfg names no origin: its model card is the best pointer.
+    "am_in1k": _APACHE | {"origin": "https://huggingface.co/timm/resnet50.am_in1k"},
+    "fb_ssl_yfcc100m_ft_in1k": _FB,
+    "fb_swsl_ig1b_ft_in1k": _FB,
 }
 
 
-def _timm(arch: str, tag: str, **fields: object) -> Weights:
-    params, macs, size = _SIZES[arch]
-    defaults: dict[str, object] = {
+def _timm(
+    arch: str,
+    tag: str,
+    top1: float,
+    top5: float,
+    test_top1: float | None = None,
+    test_top5: float | None = None,
+) -> Weights:
+    """One record: the recipe's fields, the reported figures, the sizes at the config's size."""
+    fields = {"input_size": 224} | _RECIPES.get(f"{arch}.{tag}", _RECIPES[tag])
+    notes = []
+    if test_top1 is not None:
+        notes.append(
+            f"timm reports top-1 {test_top1:.3f}, top-5 {test_top5:.3f} at "
+            f"{fields['test_input_size']} px (crop {fields['test_crop_pct']})"
+        )
+    size: int = fields["input_size"]
+    if size % 32:
+        fields["config_input_size"] = size = fields["test_input_size"]
+        notes.append(f"trained at {fields['input_size']} px; the model is built at {size} px")
+    if fields["license"] == "cc-by-nc-4.0":
+        notes.append("non-commercial licence")
+    params, file_size, macs = _SIZES[arch]
+    record: dict[str, Any] = {
         "layout": "timm",
         "dataset": "imagenet-1k",
         "num_classes": 1000,
         "mean": IMAGENET_MEAN,
         "std": IMAGENET_STD,
-        "input_size": 224,
         "reported": TIMM_RESULTS,
         "params": params,
-        "macs": macs,
-        "file_size": size,
+        "macs": macs[size],
+        "file_size": file_size,
+        "notes": "; ".join(notes),
     }
     return Weights(
         arch=arch,
         tag=tag,
         file=HubFile(f"timm/{arch}.{tag}"),
-        **(defaults | fields),  # type: ignore[arg-type]
-    )
-
-
-IMAGENET_WEIGHTS: tuple[Weights, ...] = tuple(
-    _timm(
-        arch,
-        "tv_in1k",
-        license="bsd-3-clause",
         top1=top1,
         top5=top5,
-        origin=TORCHVISION,
-        reported="https://pytorch.org/vision/stable/models.html",
+        **(record | fields),
     )
-    for arch, (top1, top5) in _TV.items()
+
+
+# (arch, tag, top-1, top-5[, top-1, top-5 at test_input_size]): results-imagenet.csv, in %.
+# resnet50.bamboo is left out: timm's cfg has no classifier (num_classes=0) and no licence.
+_ROWS: tuple[tuple[str, str, float, float] | tuple[str, str, float, float, float, float], ...] = (
+    ("resnet18", "tv_in1k", 69.752, 89.082),
+    ("resnet18", "fb_swsl_ig1b_ft_in1k", 73.286, 91.754),
+    ("resnet18", "fb_ssl_yfcc100m_ft_in1k", 72.636, 91.416),
+    ("resnet18", "a1_in1k", 71.504, 90.086, 73.164, 91.054),
+    ("resnet18", "gluon_in1k", 70.844, 89.750),
+    ("resnet18", "a2_in1k", 70.634, 89.486, 72.364, 90.620),
+    ("resnet18", "a3_in1k", 65.670, 86.268, 68.250, 88.172),
+    ("resnet26", "bt_in1k", 75.298, 92.578, 76.384, 93.178),
+    ("resnet34", "tv_in1k", 73.298, 91.422),
+    ("resnet34", "ra4_e3600_r224_in1k", 77.492, 93.498, 78.972, 94.454),
+    ("resnet34", "a1_in1k", 76.420, 92.896, 77.930, 93.758),
+    ("resnet34", "a2_in1k", 75.520, 92.454, 77.150, 93.288),
+    ("resnet34", "bt_in1k", 75.176, 92.166, 76.506, 93.342),
+    ("resnet34", "gluon_in1k", 74.574, 91.988),
+    ("resnet34", "a3_in1k", 70.580, 89.540, 72.996, 91.116),
+    ("resnet50", "tv_in1k", 76.156, 92.866),
+    ("resnet50", "fb_swsl_ig1b_ft_in1k", 81.146, 95.980),
+    ("resnet50", "a1_in1k", 80.382, 94.598, 81.240, 95.112),
+    ("resnet50", "d_in1k", 79.904, 94.666, 81.012, 95.456),
+    ("resnet50", "c2_in1k", 79.868, 94.862, 80.862, 95.530),
+    ("resnet50", "a2_in1k", 79.828, 94.560, 80.774, 94.978),
+    ("resnet50", "c1_in1k", 79.766, 94.954, 80.928, 95.554),
+    ("resnet50", "b1k_in1k", 79.564, 94.622, 80.708, 95.430),
+    ("resnet50", "tv2_in1k", 79.434, 94.640, 80.846, 95.430),
+    ("resnet50", "b2k_in1k", 79.388, 94.580, 80.466, 95.306),
+    ("resnet50", "a1h_in1k", 79.264, 94.498, 80.654, 95.312),
+    ("resnet50", "fb_ssl_yfcc100m_ft_in1k", 79.252, 94.826),
+    ("resnet50", "ram_in1k", 79.034, 94.386, 79.982, 95.038),
+    ("resnet50", "am_in1k", 79.004, 94.392),
+    ("resnet50", "ra_in1k", 78.820, 94.314, 79.864, 94.970),
+    ("resnet50", "bt_in1k", 78.444, 94.274, 79.652, 94.908),
+    ("resnet50", "gluon_in1k", 77.580, 93.704),
+    ("resnet50", "a3_in1k", 75.994, 92.494, 78.052, 93.780),
+    ("resnet101", "tv_in1k", 77.404, 93.552),
+    ("resnet101", "a1h_in1k", 81.950, 95.760, 82.796, 96.324),
+    ("resnet101", "a1_in1k", 81.494, 95.164, 82.326, 95.630),
+    ("resnet101", "a2_in1k", 81.344, 95.198, 82.218, 95.740),
+    ("resnet101", "tv2_in1k", 79.908, 94.606, 81.906, 95.768),
+    ("resnet101", "gluon_in1k", 79.306, 94.538),
+    ("resnet101", "a3_in1k", 77.928, 93.686, 79.836, 94.608),
+    ("resnet152", "tv_in1k", 78.330, 94.046),
+    ("resnet152", "a1h_in1k", 82.818, 96.124, 83.494, 96.522),
+    ("resnet152", "a1_in1k", 81.998, 95.294, 82.742, 95.734),
+    ("resnet152", "a2_in1k", 81.764, 95.270, 82.614, 95.748),
+    ("resnet152", "tv2_in1k", 80.222, 94.650, 82.294, 96.000),
+    ("resnet152", "gluon_in1k", 79.712, 94.720),
+    ("resnet152", "a3_in1k", 78.896, 94.140, 80.548, 95.004),
 )
+
+IMAGENET_WEIGHTS: tuple[Weights, ...] = tuple(_timm(*row) for row in _ROWS)

@@ -1,0 +1,119 @@
+"""The weights catalogue against independent truth: timm's own registry and built models.
+
+Every ImageNet record is held against the installed timm's pretrained cfg (file, licence,
+sizes, crops, interpolation, normalisation, classes, origin), every timm tag of the
+architectures is catalogued, and every record's params, MACs and file size are recomputed
+from its architecture (scalenet's analytic profile, a meta-device model, and timm's model for
+the timm layout). All on the meta device: no weights, no forward passes.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+import pytest
+import timm
+import torch
+from timm.models import get_pretrained_cfg
+
+import scalenet
+from scalenet.pretrained import CATALOG, Weights
+
+ALL = [w for ws in CATALOG.values() for w in ws]
+IMAGENET = [w for w in ALL if w.dataset == "imagenet-1k" and w.layout == "timm"]
+# The torchvision-layout ResNets of the zoo, every one of whose timm tags is catalogued.
+TIMM_ARCHS = ("resnet18", "resnet26", "resnet34", "resnet50", "resnet101", "resnet152")
+# timm tags of those that are not: no classifier (num_classes=0) and no licence.
+EXCLUDED = {"resnet50.bamboo"}
+LICENSES = {
+    "apache-2.0", "bsd-2-clause", "bsd-3-clause", "mit", "cc-by-4.0", "cc-by-nc-4.0",
+    "cc-by-sa-4.0",
+}  # fmt: skip
+
+
+def ids(records: list[Weights]) -> list[str]:
+    return [w.name for w in records]
+
+
+def test_every_timm_tag_of_the_torchvision_resnets_is_catalogued() -> None:
+    in_timm = {name for arch in TIMM_ARCHS for name in timm.list_pretrained(f"{arch}.*")}
+    assert in_timm >= EXCLUDED  # an exclusion that timm dropped is stale
+    assert set(ids(IMAGENET)) == in_timm - EXCLUDED
+    assert len(IMAGENET) == len(set(ids(IMAGENET))) == 47
+
+
+@pytest.mark.parametrize("w", IMAGENET, ids=ids(IMAGENET))
+def test_imagenet_record_matches_timms_pretrained_cfg(w: Weights) -> None:
+    cfg = get_pretrained_cfg(w.name).to_dict()
+    assert isinstance(w.file, scalenet.pretrained.HubFile)
+    assert (w.file.repo_id, w.file.filename, w.file.revision) == (
+        cfg["hf_hub_id"], "model.safetensors", None,
+    )  # fmt: skip
+    assert w.license == cfg["license"]
+    assert w.num_classes == cfg["num_classes"] == 1000
+    assert (3, w.input_size, w.input_size) == cfg["input_size"]
+    test_size = cfg.get("test_input_size")
+    assert w.test_input_size == (test_size[-1] if test_size else None)
+    if test_size:
+        assert test_size == (3, w.test_input_size, w.test_input_size)
+    assert w.crop_pct == cfg["crop_pct"]
+    assert w.test_crop_pct == cfg.get("test_crop_pct")
+    assert w.interpolation == cfg["interpolation"]
+    assert (w.mean, w.std) == (cfg["mean"], cfg["std"])
+    # timm names no origin for resnet50.am_in1k: its model card stands in.
+    assert w.origin == (cfg.get("origin_url") or f"https://huggingface.co/{cfg['hf_hub_id']}")
+
+
+@pytest.mark.parametrize("arch", TIMM_ARCHS)
+def test_default_tag_first_then_by_reported_top1(arch: str) -> None:
+    records = CATALOG[arch]
+    assert records[0].tag == ("bt_in1k" if arch == "resnet26" else "tv_in1k")
+    top1 = [w.top1 for w in records[1:]]
+    assert top1 == sorted(top1, reverse=True)  # type: ignore[type-var]
+
+
+@functools.cache
+def meta_state(config: scalenet.ResNetConfig) -> dict[str, tuple[int, ...]]:
+    with torch.device("meta"):
+        model = config.build()
+    return {k: tuple(v.shape) for k, v in model.state_dict().items()}
+
+
+@functools.cache
+def timm_meta_state(arch: str) -> tuple[int, dict[str, tuple[int, ...]]]:
+    with torch.device("meta"):
+        model = timm.create_model(arch)
+    params = sum(p.numel() for p in model.parameters())
+    return params, {k: tuple(v.shape) for k, v in model.state_dict().items()}
+
+
+@pytest.mark.parametrize("w", ALL, ids=ids(ALL))
+def test_params_macs_and_file_size_recomputed_from_the_architecture(w: Weights) -> None:
+    config = scalenet.get_config(w.arch).replace(**w.config_changes())
+    profile = scalenet.profile(config)
+    assert (w.params, w.macs) == (profile.params, profile.macs)
+    state = meta_state(config)
+    float32 = sum(
+        4 * torch.Size(shape).numel()
+        for key, shape in state.items()
+        if not key.endswith("num_batches_tracked")  # int64 counters: not weights
+    )
+    assert w.file_size == float32
+    if w.layout == "timm" and w.dataset == "imagenet-1k":
+        timm_params, timm_state = timm_meta_state(w.arch)
+        assert w.params == timm_params
+        assert timm_state == state  # same names and shapes: loads with no key mapping
+
+
+def test_names_archs_tags_licences_and_urls_are_well_formed() -> None:
+    assert len(ids(ALL)) == len(set(ids(ALL)))
+    zoo = set(scalenet.list_models())
+    for w in ALL:
+        assert w.arch in zoo, w.name
+        assert re.fullmatch(r"[a-z0-9_]+", w.tag), w.name
+        assert w.license in LICENSES, (w.name, w.license)
+        assert w.reported.startswith("https://"), w.name
+        assert w.origin.startswith("https://"), w.name
+        assert w.top1 is None or 0 < w.top1 <= 100
+        assert w.top5 is None or (w.top1 or 0) <= w.top5 <= 100
