@@ -363,3 +363,40 @@ def test_offline_mode_or_a_pinned_commit_make_no_request(
         for load in PRETRAINED.values():
             assert torch.equal(logits(load(), x), logits(published.reference, x))
     assert push_server.requests == []
+
+
+def test_a_tag_of_timms_loads_by_name_as_timm_computes_it(
+    hub_server: HubServer, hf_home: Path, tmp_path: Path
+) -> None:
+    """``resnet18.a1_in1k``: timm's own resnet18 (seeded, BN not the identity), published as
+    timm publishes its Hub repos, then loaded by name through scalenet and through timm's
+    scalenet registration: the same logits as timm's model, and the tag's preprocessing
+    (timm's cfg: bicubic, crop 0.95, tested at 288) in the pretrained cfg."""
+    from timm.models._hub import save_for_hf
+
+    weights = scalenet.pretrained.get_weights("resnet18.a1_in1k")
+    assert isinstance(weights.file, scalenet.pretrained.HubFile)
+    torch.manual_seed(7)
+    reference = timm.create_model("resnet18").eval()
+    with torch.no_grad():
+        for module in reference.modules():
+            if isinstance(module, nn.BatchNorm2d):
+                module.running_mean.uniform_(-0.2, 0.2)
+                module.running_var.uniform_(0.5, 2.0)
+                module.weight.uniform_(0.5, 1.5)
+    repo = weights.file.repo_id
+    if not hub_server.mirrors.exists(repo):
+        save_for_hf(reference, str(tmp_path), safe_serialization=True)
+        hub_server.create_repo(repo, {p.name: p.read_bytes() for p in tmp_path.iterdir()})
+    x = torch.randn(2, 3, SIZE, SIZE)
+    with hf_hub_environment(hub_server.endpoint, hf_home):
+        models = {
+            "create": scalenet.create(weights.name, pretrained=True),
+            "timm": timm.create_model(f"scalenet_{weights.name}", pretrained=True),
+        }
+    for how, model in models.items():
+        assert torch.equal(logits(model, x), logits(reference, x)), how
+        cfg = model.pretrained_cfg
+        assert (cfg["tag"], cfg["hf_hub_id"], cfg["license"]) == ("a1_in1k", repo, "apache-2.0")
+        assert (cfg["interpolation"], cfg["crop_pct"]) == ("bicubic", 0.95), how
+        assert tuple(cfg["test_input_size"]) == (3, 288, 288), how

@@ -500,3 +500,85 @@ def test_default_tag_is_best_cifar10() -> None:
             continue
         cifar10 = [w for w in ws if w.dataset == "cifar10"]
         assert ws[0] == max(cifar10, key=lambda w: w.top1 or 0), arch
+
+
+# -- through scalenet.create and timm.create_model, by name -------------------------------------
+
+
+def _catalogued(monkeypatch: pytest.MonkeyPatch, weights: Weights) -> None:
+    """Put ``weights`` (its hash the served file's) into the catalogue, for this test."""
+    kept = tuple(weights if w.tag == weights.tag else w for w in CATALOG[weights.arch])
+    monkeypatch.setitem(CATALOG, weights.arch, kept)
+
+
+def test_create_and_timm_load_a_tag_by_name(
+    mirror: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``create("arch.tag", pretrained=True)``, ``create("arch", pretrained=True)`` (its default
+    tag) and ``timm.create_model("arch.tag", pretrained=True)`` load the source's file, and
+    compute what the source's model computes; offline, the cache serves all three."""
+    import timm
+
+    weights, ref = _small(mirror, tmp_path)
+    assert scalenet.pretrained.default_tag(weights.arch) == weights.tag
+    _catalogued(monkeypatch, weights)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    x = torch.randn(2, 3, 32, 32)
+    models = {
+        "tagged": scalenet.create(weights.name, pretrained=True),
+        "default": scalenet.create(weights.arch, pretrained=True),
+        "timm": timm.create_model(weights.name, pretrained=True),
+    }
+    assert len(mirror.requests) == 1  # one download, then the cache
+    features, _pool = _split(ref)
+    with torch.no_grad():
+        expected = ref(x)
+        for how, model in models.items():
+            model.eval()
+            assert torch.equal(model.forward_features(x), features(x)), how
+            torch.testing.assert_close(
+                model(x), expected, rtol=0, atol=1e-5 * expected.abs().max().item()
+            )
+            cfg = model.pretrained_cfg
+            assert (cfg["tag"], cfg["license"], cfg["url"]) == (
+                weights.tag,
+                weights.license,
+                weights.file.url,
+            ), how
+            assert tuple(cfg["mean"]) == weights.mean, how
+    _offline(monkeypatch)
+    again = scalenet.create(weights.name, pretrained=True).eval()
+    with torch.no_grad():
+        assert torch.equal(again(x), models["tagged"](x))
+    assert len(mirror.requests) == 1
+
+
+def test_tag_sets_the_fields_its_weights_need_and_overrides_win(
+    mirror: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A CIFAR-100 tag builds 100 classes (without ``pretrained`` too, as timm's tags do);
+    ``num_classes=10`` keeps the trained features and gives a fresh head, with a warning."""
+    weights = get_weights("resnet20_cifar_proj.pytorchcv_cifar100")
+    assert scalenet.create(weights.name).num_classes == 100
+    assert scalenet.create("resnet20_cifar_proj").num_classes == 10
+    ref = _randomise(get_resnet_cifar(100, 20, False))
+    weights = _publish(weights, mirror.root, ref.state_dict(), tmp_path)
+    _catalogued(monkeypatch, weights)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    with pytest.warns(UserWarning, match="classifier was re-initialised"):
+        model = scalenet.create(weights.name, pretrained=True, num_classes=10).eval()
+    assert model.num_classes == 10
+    assert model.pretrained_cfg["num_classes"] == 10
+    features, _ = _split(ref)
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(model.forward_features(x), features(x))
+
+
+def test_unknown_tags_and_archs_without_weights_are_named() -> None:
+    with pytest.raises(scalenet.ConfigError, match="akamaster_cifar10"):
+        scalenet.create("resnet20_cifar.nope")
+    with pytest.raises(WeightsError, match="no published weights for 'plain20_cifar'"):
+        scalenet.create("plain20_cifar", pretrained=True)
+    with pytest.raises(WeightsError, match="no published weights"):
+        scalenet.create("plain20_cifar.akamaster_cifar10")
