@@ -35,6 +35,7 @@ from pathlib import Path
 import pytest
 
 import _scalenet_timm_autoload as autoload
+import scalenet
 
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src"
@@ -535,6 +536,7 @@ import timm
 out["scalenet"] = sys.modules["scalenet"].__file__ if "scalenet" in sys.modules else None
 try:
     out["model"] = type(timm.create_model("scalenet_w80")).__module__
+    out["pretrained"] = timm.list_pretrained("resnet20_cifar*")
 except RuntimeError as e:
     out["error"] = str(e)
 print(json.dumps(out))
@@ -594,6 +596,8 @@ def test_installed_timm_creates_scalenet_models(
     report = installed[case]
     assert report["model"] == "scalenet.models.resnet", report["stderr"]
     assert report["stderr"] == ""
+    # The weights' tags too, as scalenet lists them (timm's default tag first, as scalenet's).
+    assert report["pretrained"] == sorted(scalenet.list_models("resnet20_cifar*", pretrained=True))
     # scalenet is the wheel's own copy, or this checkout's sources for the editable install.
     home = report["venv"] if case.startswith("wheel") else SRC
     assert str(report["scalenet"]).startswith(str(home)), report["scalenet"]
