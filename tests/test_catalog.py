@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
+from pathlib import Path
 
 import pytest
 import timm
@@ -117,3 +118,15 @@ def test_names_archs_tags_licences_and_urls_are_well_formed() -> None:
         assert w.origin.startswith("https://"), w.name
         assert w.top1 is None or 0 < w.top1 <= 100
         assert w.top5 is None or (w.top1 or 0) <= w.top5 <= 100
+
+
+def test_docs_weights_table_is_the_catalogue() -> None:
+    """docs/zoo.md's table of published weights is ``weights_markdown()``, row for row: every
+    catalogued weight, the default tags in bold, nothing else."""
+    page = (Path(__file__).resolve().parents[1] / "docs" / "zoo.md").read_text()
+    table = page.split("<!-- weights-table:start -->\n")[1].split("\n<!-- weights-table:end -->")[0]
+    assert table == scalenet.zoo.weights_markdown()
+    rows = table.splitlines()[2:]
+    assert len(rows) == sum(len(ws) for ws in CATALOG.values())
+    bold = [row.split("`")[1] for row in rows if row.startswith("| **")]
+    assert sorted(bold) == sorted(f"{arch}.{ws[0].tag}" for arch, ws in CATALOG.items())

@@ -3,7 +3,9 @@
 Examples:
     >>> import scalenet
     >>> scalenet.list_models("resnet2*")
-    ['resnet20_cifar']
+    ['resnet26', 'resnet20_cifar', 'resnet20_cifar_proj']
+    >>> scalenet.list_models("resnet20_cifar*", pretrained=True)[0]
+    'resnet20_cifar.akamaster_cifar10'
     >>> model = scalenet.create("resnet20_cifar", num_classes=100)
     >>> model.config.num_classes, model.config.downsample
     (100, 'pad')
@@ -36,7 +38,15 @@ from .sizes import model_cfg
 if TYPE_CHECKING:
     from .models.base import ScaleNetModel
 
-__all__ = ["ZooEntry", "create", "get_config", "get_entry", "list_models", "zoo_markdown"]
+__all__ = [
+    "ZooEntry",
+    "create",
+    "get_config",
+    "get_entry",
+    "list_models",
+    "weights_markdown",
+    "zoo_markdown",
+]
 
 
 RESNET_PAPER = "https://arxiv.org/abs/1512.03385"
@@ -471,5 +481,57 @@ def zoo_markdown(names: list[str] | None = None) -> str:
         lines.append(
             f"| `{name}` | `{entry.timm_name}` | {p.params:,} | {p.macs:,} | "
             f"{c.in_chans}x{c.input_size}x{c.input_size} | {entry.description} |"
+        )
+    return "\n".join(lines)
+
+
+_DATASETS = {
+    "imagenet-1k": "ImageNet-1k",
+    "cifar10": "CIFAR-10",
+    "cifar100": "CIFAR-100",
+    "svhn": "SVHN",
+}
+
+
+def _source(weights: Weights) -> str:
+    """The file's home, short: ``timm/resnet50.a1_in1k`` or the URL's host and owner."""
+    repo_id = getattr(weights.file, "repo_id", None)
+    if repo_id is not None:
+        return f"hf: `{repo_id}`"
+    parts = str(weights.file).split("/")
+    return f"{parts[2]}/{parts[3]}" if len(parts) > 3 else str(weights.file)
+
+
+def weights_markdown(names: list[str] | None = None) -> str:
+    """Every published weight as a Markdown table: name (the default tag in bold), dataset,
+    the top-1/top-5 its source reports (linked to where), params, MACs, licence, source.
+
+    ``docs/zoo.md`` holds this table, and a test keeps it equal to the catalogue.
+
+    Examples:
+        >>> import scalenet
+        >>> table = scalenet.zoo.weights_markdown(["resnet20_cifar.akamaster_cifar10"])
+        >>> print(table.splitlines()[2])
+        | **`resnet20_cifar.akamaster_cifar10`** | CIFAR-10 | [91.73](https://github.com/...
+    """
+    lines = [
+        "| weights | dataset | top-1 (reported) | top-5 (reported) | input | params | MACs | "
+        "licence | source |",
+        "|---|---|---:|---:|---|---:|---:|---|---|",
+    ]
+    chosen = list_models(pretrained=True) if names is None else names
+    for name in chosen:
+        weights = get_weights(name)
+        default = CATALOG[weights.arch][0] is weights
+        shown = f"**`{name}`**" if default else f"`{name}`"
+        top1 = f"[{weights.top1}]({weights.reported})" if weights.top1 is not None else "-"
+        top5 = f"{weights.top5}" if weights.top5 is not None else "-"
+        size = f"{weights.input_size}" + (
+            f" (test {weights.test_input_size})" if weights.test_input_size else ""
+        )
+        lines.append(
+            f"| {shown} | {_DATASETS.get(weights.dataset, weights.dataset)} | {top1} | {top5} | "
+            f"{size} | {weights.params:,} | {weights.macs:,} | {weights.license} | "
+            f"{_source(weights)} |"
         )
     return "\n".join(lines)
