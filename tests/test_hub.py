@@ -183,8 +183,8 @@ def test_create_pretrained_offline_from_the_hub_cache(hub_cache: Path, name: str
 
 
 def test_pretrained_for_a_model_without_weights() -> None:
-    with pytest.raises(WeightsError, match="no published weights for 'resnet20_cifar'"):
-        scalenet.create("resnet20_cifar", pretrained=True)
+    with pytest.raises(WeightsError, match="no published weights for 'plain20_cifar'"):
+        scalenet.create("plain20_cifar", pretrained=True)
 
 
 # --- bad inputs ---------------------------------------------------------------------------------

@@ -389,14 +389,20 @@ def _by_depth(name: str) -> str:
 
 
 def get_config(name: str) -> ResNetConfig | SimpleCNNConfig:
-    """The config of the zoo model ``name``.
+    """The config of the zoo model ``name``; with a tag, the fields its weights need set.
 
     Examples:
         >>> import scalenet
         >>> scalenet.get_config("resnet56_cifar").depths
         (9, 9, 9)
+        >>> scalenet.get_config("resnet56_cifar_proj.pytorchcv_cifar100").num_classes
+        100
     """
-    return get_entry(name).config
+    entry = get_entry(name)
+    tag = split_name(name)[1]
+    if tag is None:
+        return entry.config
+    return entry.config.replace(**_weights(entry, tag).config_changes())
 
 
 def create(name: str, pretrained: bool = False, **overrides: Any) -> ScaleNetModel:
