@@ -50,7 +50,7 @@ def resolve(name: str) -> Weights:
     return get_weights(entry.name, split_name(name)[1])
 
 
-def _occupied(directory: Path) -> bool:
+def occupied(directory: Path) -> bool:
     """Whether ``directory`` exists and is not an empty folder."""
     if not directory.exists() and not directory.is_symlink():
         return False
@@ -89,7 +89,7 @@ def export(name: str, directory: str | os.PathLike[str], *, overwrite: bool = Fa
     """
     weights = resolve(name)
     target = Path(directory).expanduser()
-    if _occupied(target) and not (overwrite and target.is_dir() and not target.is_symlink()):
+    if occupied(target) and not (overwrite and target.is_dir() and not target.is_symlink()):
         raise ConfigError(
             "directory", str(target), "a new or empty folder",
             "it holds files; pass overwrite=True (--overwrite) to replace the model in it"
