@@ -315,10 +315,15 @@ def convert_command(name: str, directory: Path, overwrite: bool) -> None:
     click.echo(f"wrote {folder}: model.safetensors ({human(size)}B), config.json, README.md")
     click.echo(f"weights: {weights.name}{tag_note}, from {weights.file}")
     click.echo(f"licence: {weights.license}")
-    if weights.top1 is not None or weights.top5 is not None:
+    reported = [
+        f"{k} {v:g}%"
+        for k, v in (("top-1", weights.top1), ("top-5", weights.top5))
+        if v is not None
+    ]
+    if reported:
         click.echo(
-            f"reported by the source: top-1 {_percent(weights.top1)}%, top-5 "
-            f"{_percent(weights.top5)}% on {weights.dataset} ({weights.reported})"
+            f"reported by the source: {', '.join(reported)} on {weights.dataset} "
+            f"({weights.reported})"
         )
     click.echo(f'load: scalenet.from_pretrained("{folder}")')
 
