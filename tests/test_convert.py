@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -310,3 +312,31 @@ def test_cli_list_pretrained_markdown() -> None:
         result.stdout
     )
     assert _invoke("list", "nothing.*", "--pretrained").exit_code == 1
+
+
+_IMPORTS = """
+import json, sys
+from scalenet.cli import main
+try:
+    main(sys.argv[1:], prog_name="scalenet")
+except SystemExit as e:
+    code = e.code
+heavy = ("torch", "huggingface_hub", "safetensors", "timm")
+print(json.dumps([code, sorted({m.split(".")[0] for m in sys.modules} & set(heavy))]),
+      file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [(["convert", "resnet20_cifr", "out"], 2), (["list", "resnet20*", "--pretrained"], 0)],
+)
+def test_convert_usage_errors_and_listing_import_no_torch(
+    tmp_path: Path, args: list[str], code: int
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _IMPORTS, *args], capture_output=True, text=True, timeout=120,
+        check=False, cwd=tmp_path,
+    )  # fmt: skip
+    assert json.loads(done.stderr.splitlines()[-1]) == [code, []], done.stderr
+    assert not (tmp_path / "out").exists()
