@@ -6,10 +6,11 @@ fresh namespace and an empty working directory of its own. A block that starts w
 is a doctest transcript, and its output is checked (ELLIPSIS, NORMALIZE_WHITESPACE).
 
 Pages about the Hub (docs/hub.md, docs/timm.md) run against the session's local Hub server
-(olah on 127.0.0.1, tests/hub_servers.py), which serves the repositories they name; every other
-page runs with ``HF_HUB_OFFLINE=1``. The only exemption is a block that needs the real
-internet (pushing to huggingface.co), marked in the Markdown source, where readers see it, with
-``<!-- skip: next "needs the real internet: ..." -->``.
+(olah on 127.0.0.1, tests/hub_servers.py), which serves the repositories they name; docs/hub.md
+pushes too, to a local Hub write API in front of it, and reads the URL weights it converts from
+a local mirror (``docs_weights``). Every other page runs with ``HF_HUB_OFFLINE=1``. The only
+exemption is a block that needs the real internet (pushing to huggingface.co), marked in the
+Markdown source, where readers see it, with ``<!-- skip: next "needs the real internet: ..." -->``.
 
 This file also holds the fixtures that the tests and the docs share: the session's Hub servers.
 """
@@ -29,8 +30,15 @@ from typing import Any
 import pytest
 from sybil import Document, Example, Region, Sybil
 from sybil.parsers.markdown import PythonCodeBlockParser, SkipParser
+from sybil.sybil import SybilCollection
 
-from hub_servers import HubServer, hf_hub_environment, publish_torchvision_resnet50
+from hub_servers import (
+    HubServer,
+    PushServer,
+    hf_hub_environment,
+    publish_torchvision_resnet50,
+)
+from stand_in_weights import StandIn, publish_akamaster, serving
 
 # tests/hub_servers.py's fixtures (hub_server, hf_env, push_server) for tests and docs alike:
 # one olah, and one push endpoint, for the whole session.
@@ -40,6 +48,8 @@ OPTIONFLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 #: The pages whose blocks read from the Hub, and the repositories they name.
 HUB_PAGES = ["docs/hub.md", "docs/timm.md"]
 DOCS_REPO = "my-org/resnet20-cifar10"
+#: The published weights docs/hub.md converts (a URL file: served by a local mirror).
+DOCS_WEIGHTS = "resnet20_cifar.akamaster_cifar10"
 
 _workdirs: dict[int, Path] = {}  # id(document) -> the working directory of its current block
 
@@ -113,6 +123,39 @@ def online(hub_server: HubServer, docs_repos: None, tmp_path: Path) -> Iterator[
         yield
 
 
+@pytest.fixture(scope="session")
+def docs_weights(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, StandIn]:
+    """A stand-in for DOCS_WEIGHTS' file: a seeded random resnet20 in the source's format.
+
+    The machine running the docs has no internet, so the page's conversion reads this file
+    from a local mirror, with the catalogue's hash replaced by the stand-in's for the block
+    (tests/stand_in_weights.py). The page says, rightly, that the accuracy in the card is the
+    source's: the card describes the source's weights, which the stand-in only takes the
+    place of here.
+    """
+    root = tmp_path_factory.mktemp("weights-mirror")
+    return root, publish_akamaster(root, DOCS_WEIGHTS, seed=0)
+
+
+@pytest.fixture
+def online_push(
+    hub_server: HubServer,
+    docs_repos: None,
+    docs_weights: tuple[Path, StandIn],
+    push_server: PushServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[None]:
+    """As ``online``, with the local Hub write API as the endpoint (it reads like the Hub,
+    forwarding to olah) and DOCS_WEIGHTS served by a local mirror."""
+    root, stand_in = docs_weights
+    with (
+        hf_hub_environment(push_server.endpoint, tmp_path / "hf-home"),
+        serving(root, [stand_in], monkeypatch),
+    ):
+        yield
+
+
 def _sybil(fixture: str, **paths: Any) -> Sybil:
     return Sybil(
         parsers=[PastedBlockParser(doctest_optionflags=OPTIONFLAGS), SkipParser()],
@@ -121,6 +164,10 @@ def _sybil(fixture: str, **paths: Any) -> Sybil:
     )
 
 
-pytest_collect_file = (
-    _sybil("offline", patterns=["*.md"], excludes=HUB_PAGES) + _sybil("online", patterns=HUB_PAGES)
+pytest_collect_file = SybilCollection(
+    [
+        _sybil("offline", patterns=["*.md"], excludes=HUB_PAGES),
+        _sybil("online_push", patterns=["docs/hub.md"]),
+        _sybil("online", patterns=[p for p in HUB_PAGES if p != "docs/hub.md"]),
+    ]
 ).pytest()

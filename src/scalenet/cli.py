@@ -33,6 +33,7 @@ from .scaling import ALPHA, BETA, GAMMA, MIN_GROWTH, bracket_budget, compound_sc
 from .sizes import check_input_size, valid_input_sizes
 
 if TYPE_CHECKING:
+    from .pretrained.catalog import Weights
     from .profile import LayerRow, Method, Optimizer
 
 # Start-up time: `scalenet --help` and usage errors import no torch, and neither the zoo nor
@@ -173,8 +174,18 @@ _DEPTH = click.option(
     show_default=True,
     help="A text table, the docs' Markdown table, or bare names.",
 )
-def list_command(pattern: str, fmt: str) -> None:
+@click.option(
+    "--pretrained",
+    is_flag=True,
+    help="List the published weights (arch.tag, the default tag marked *): dataset, "
+    "reported accuracy, source, licence. PATTERN matches arch.tag ('resnet50.*'; a pattern "
+    "without a dot also matches the architecture's tags).",
+)
+def list_command(pattern: str, fmt: str, pretrained: bool) -> None:
     """List zoo models whose names match PATTERN (shell-style, default '*')."""
+    if pretrained:
+        _list_weights(pattern, fmt)
+        return
     from .profile import profile
     from .zoo import ZOO, list_models, zoo_markdown
 
@@ -194,6 +205,127 @@ def list_command(pattern: str, fmt: str) -> None:
             click.echo(
                 f"{name:<20}{human(p.params):>10}{human(p.macs):>12}{size:>8}  {entry.description}"
             )
+
+
+def _source(weights: Weights) -> str:
+    """Where a weights file is: its Hub repository, or its URL's host and first two path parts
+    (``github.com/owner/repo``)."""
+    from urllib.parse import urlsplit
+
+    from .pretrained.catalog import HubFile
+
+    if isinstance(weights.file, HubFile):
+        return f"hf:{weights.file.repo_id}"
+    parts = urlsplit(weights.file.url)
+    return "/".join([parts.netloc, *parts.path.strip("/").split("/")[:2]])
+
+
+def _file_url(weights: Weights) -> str:
+    """A link to the weights file: its Hub repository's page, or its URL."""
+    file = weights.file
+    return f"https://huggingface.co/{file.repo_id}" if hasattr(file, "repo_id") else str(file)
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:g}"
+
+
+def _list_weights(pattern: str, fmt: str) -> None:
+    """``scalenet list --pretrained``: one row per arch.tag."""
+    from .pretrained.catalog import default_tag, get_weights
+    from .zoo import list_models
+
+    patterns = [pattern] if "." in pattern else [pattern, f"{pattern}.*"]
+    names = list_models(patterns, pretrained=True)
+    if not names:
+        raise click.ClickException(
+            f"no published weights match {pattern!r} (`scalenet list --pretrained` lists them)"
+        )
+    if fmt == "names":
+        click.echo("\n".join(names))
+        return
+    rows = []
+    for name in names:
+        w = get_weights(name)
+        default = default_tag(w.arch) == w.tag
+        rows.append((w, default))
+    if fmt == "markdown":
+        click.echo("| weights | dataset | top-1 (%) | top-5 (%) | source | licence |")
+        click.echo("|---|---|---:|---:|---|---|")
+        for w, default in rows:
+            mark = " (default)" if default else ""
+            click.echo(
+                f"| `{w.name}`{mark} | {w.dataset} | {_percent(w.top1)} | {_percent(w.top5)} "
+                f"| [{_source(w)}]({_file_url(w)}) | {w.license} |"
+            )
+        click.echo()
+        click.echo(
+            "Top-1/top-5: as reported by each source (`scalenet.pretrained.get_weights(name)"
+            ".reported`), not measured by scalenet."
+        )
+        return
+    width = max(len(w.name) for w, _ in rows)
+    click.echo(
+        f"{'weights':<{width + 3}}{'dataset':<13}{'top-1':>7}{'top-5':>7}  {'licence':<14}source"
+    )
+    for w, default in rows:
+        mark = " * " if default else "   "
+        click.echo(
+            f"{w.name:<{width}}{mark}{w.dataset:<13}{_percent(w.top1):>7}{_percent(w.top5):>7}"
+            f"  {w.license:<14}{_source(w)}"
+        )
+    click.echo("* the architecture's default tag (pretrained=True without a tag)")
+    click.echo("top-1/top-5 (%): as reported by each source, not measured by scalenet")
+
+
+@main.command("convert")
+@click.argument("name")
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Write into DIRECTORY even if it holds files (the model's files are replaced; "
+    "others are kept).",
+)
+def convert_command(name: str, directory: Path, overwrite: bool) -> None:
+    """Save the published weights NAME (arch.tag, or arch for its default tag) as a folder
+    that scalenet.from_pretrained, timm's local-dir: and the Hub read.
+
+    DIRECTORY gets model.safetensors, config.json and a model card that states the weights'
+    source, licence, dataset and the accuracy the source reports. Upload it with
+    scalenet.from_pretrained(DIRECTORY).push_to_hub("org/name").
+    """
+    from .errors import WeightsError
+    from .pretrained.export import export, occupied, resolve
+
+    weights = resolve(name)  # an unknown name or tag: a usage error, with suggestions
+    if occupied(directory) and not overwrite:
+        what = "holds files" if directory.is_dir() else "is not a folder"
+        raise click.BadParameter(
+            f"{directory} {what}: give a new or empty folder"
+            + (", or --overwrite to replace the model in it" if directory.is_dir() else ""),
+            param_hint="'DIRECTORY'",
+        )
+    try:
+        folder = export(weights.name, directory, overwrite=overwrite)
+    except WeightsError as err:  # not a usage error: the file could not be had
+        raise click.ClickException(str(err)) from None
+    size = (folder / "model.safetensors").stat().st_size
+    tag_note = "" if "." in name else f" (the default tag of {weights.arch})"
+    click.echo(f"wrote {folder}: model.safetensors ({human(size)}B), config.json, README.md")
+    click.echo(f"weights: {weights.name}{tag_note}, from {weights.file}")
+    click.echo(f"licence: {weights.license}")
+    reported = [
+        f"{k} {v:g}%"
+        for k, v in (("top-1", weights.top1), ("top-5", weights.top5))
+        if v is not None
+    ]
+    if reported:
+        click.echo(
+            f"reported by the source: {', '.join(reported)} on {weights.dataset} "
+            f"({weights.reported})"
+        )
+    click.echo(f'load: scalenet.from_pretrained("{folder}")')
 
 
 @main.command()

@@ -214,7 +214,9 @@ def hub_config(model: ScaleNetModel) -> dict[str, Any]:
         "std": list(source.get("std", IMAGENET_STD)),
         "crop_pct": source.get("crop_pct", 0.875),
     }
-    for key in ("license", "paper_ids", "description"):
+    # timm's fields naming the weights (tag, origin) and their licence: a model loaded from
+    # the folder names the same weights (its model card says where they come from).
+    for key in ("tag", "origin_url", "license", "paper_ids", "description"):
         if source.get(key) is not None:
             pretrained_cfg[key] = source[key]
     return {
