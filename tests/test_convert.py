@@ -118,6 +118,29 @@ def test_card_is_parsed_by_huggingface_hub(served: StandIn, tmp_path: Path) -> N
     assert record.origin in text
 
 
+def test_the_card_quotes_the_source_only_for_its_unchanged_weights(
+    served: StandIn, tmp_path: Path
+) -> None:
+    """The accuracy is the published weights': a model built from the tag without them, or
+    trained one step from them, gets no model-index; the published weights keep it through
+    a save and a load (config.json carries their digest)."""
+    assert published_weights(scalenet.create(NAME)) is None  # the tag's config, random weights
+    model = scalenet.create(NAME, pretrained=True)
+    assert published_weights(model) == get_weights(NAME)
+    again = scalenet.from_pretrained(model.save_pretrained(tmp_path / "saved"))
+    assert published_weights(again) == get_weights(NAME)
+    assert ModelCard.load(tmp_path / "saved" / "README.md").data.eval_results
+    optimizer = torch.optim.SGD(again.parameters(), lr=0.1)
+    again.train()
+    torch.nn.functional.cross_entropy(again(_x()), torch.zeros(4, dtype=torch.long)).backward()
+    optimizer.step()
+    assert published_weights(again) is None
+    again.save_pretrained(tmp_path / "tuned")
+    card = ModelCard.load(tmp_path / "tuned" / "README.md")
+    assert card.data.eval_results is None
+    assert "As reported by the source" not in card.text
+
+
 def test_default_tag_is_named_in_the_folder(served: StandIn, tmp_path: Path) -> None:
     assert default_tag("resnet20_cifar") == "akamaster_cifar10"
     out = export("resnet20_cifar", tmp_path / "out")
@@ -130,7 +153,9 @@ def test_default_tag_is_named_in_the_folder(served: StandIn, tmp_path: Path) -> 
 def test_top5_and_hub_source_in_the_card() -> None:
     """A record with top-1 and top-5 from a Hub file (no download: the card only)."""
     record = get_weights("resnet50.a1_in1k")
-    card = ModelCard(model_card(scalenet.create("resnet50.a1_in1k")))
+    with torch.device("meta"):  # the card reads the config alone
+        model = scalenet.create("resnet50.a1_in1k")
+    card = ModelCard(model_card(model, weights=record))
     values = {r.metric_type: r.metric_value for r in card.data.eval_results}
     assert values == {"accuracy": record.top1, "top_5_accuracy": record.top5}
     assert {r.dataset_split for r in card.data.eval_results} == {"validation"}

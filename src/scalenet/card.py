@@ -1,11 +1,11 @@
 """Model cards: YAML front matter (via huggingface_hub) and a Markdown body from the profile.
 
-A model whose ``pretrained_cfg`` names published weights (its ``tag``, for a model of the
-catalogue record's size: :func:`published_weights`) gets a card that says where they come
-from: the source file, origin, dataset and licence, and the accuracy its source reports, as
-text and as the Hub's ``model-index`` metadata. A model loaded from a folder that such a save
-wrote keeps its ``tag`` (config.json's ``pretrained_cfg``), so saving or pushing it again
-writes the same card.
+A model that holds published weights, unchanged (:func:`published_weights`: the ``tag`` its
+``pretrained_cfg`` names, and the digest recorded when they were loaded), gets a card that
+says where they come from: the source file, origin, dataset and licence, and the accuracy its
+source reports, as text and as the Hub's ``model-index`` metadata. A model loaded from a
+folder that such a save wrote keeps both (config.json), so saving or pushing it again writes
+the same card; once the weights change, the card makes no claim for them.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from huggingface_hub import EvalResult, ModelCardData
 from ._format import human
 from .plan import plan
 from .pretrained.catalog import CATALOG, HubFile, Weights
+from .weights import weights_digest
 
 if TYPE_CHECKING:
     from .models.base import ScaleNetModel
@@ -57,21 +58,30 @@ def _cell(value: object) -> str:
 
 
 def published_weights(model: ScaleNetModel) -> Weights | None:
-    """The catalogue record of the weights ``model.pretrained_cfg`` names, if any: its ``tag``,
-    for a model of the record's size (its classes and parameter count; a model given another
-    classifier or input channels is not those weights any more).
+    """The catalogue record of the published weights ``model`` holds, if any: the ones its
+    ``pretrained_cfg`` names (``tag``), loaded by ``create(..., pretrained=True)`` (or timm's),
+    which records their digest (``weights_digest``), and unchanged since: same digest, same
+    classes and parameter count. A model built from a tag without its weights, trained
+    further, cast, or given another head holds no published weights.
 
     Examples:
-        >>> import scalenet
-        >>> published_weights(scalenet.create("resnet20_cifar.akamaster_cifar10")).name
+        >>> import torch, scalenet
+        >>> model = scalenet.create("resnet20_cifar.akamaster_cifar10")  # random weights
+        >>> published_weights(model) is None
+        True
+        >>> digest = scalenet.weights.weights_digest(model)
+        >>> model.pretrained_cfg["weights_digest"] = digest  # as pretrained=True records it
+        >>> published_weights(model).name
         'resnet20_cifar.akamaster_cifar10'
-        >>> published_weights(scalenet.create("resnet20_cifar.akamaster_cifar10", num_classes=5))
-        >>> published_weights(scalenet.create("resnet20_cifar")) is None
+        >>> with torch.no_grad():
+        ...     _ = model.fc.bias.add_(0.1)  # trained further
+        >>> published_weights(model) is None
         True
     """
     tag = model.pretrained_cfg.get("tag")
-    if not tag:
-        return None
+    recorded = model.pretrained_cfg.get("weights_digest")
+    if not tag or not recorded or recorded != weights_digest(model):
+        return None  # not loaded from them, or changed since (trained, cast, a new head)
     params = sum(s.params for s in plan(model.config))
     for records in CATALOG.values():
         for weights in records:
@@ -204,7 +214,9 @@ def model_card(
         ('---', True)
         >>> "| top1 | 91.25 |" in card
         True
-        >>> card = scalenet.card.model_card(scalenet.create("resnet20_cifar.akamaster_cifar10"))
+        >>> model = scalenet.create("resnet20_cifar.akamaster_cifar10")
+        >>> model.pretrained_cfg["weights_digest"] = scalenet.weights.weights_digest(model)
+        >>> card = scalenet.card.model_card(model)  # as if loaded with pretrained=True
         >>> "license: bsd-2-clause" in card, "value: 91.73" in card
         (True, True)
     """

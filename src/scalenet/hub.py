@@ -364,6 +364,8 @@ def from_pretrained(
         "source": where,
         **model_cfg(c),
     }
+    if isinstance(data.get("weights_digest"), str):  # published weights, as saved
+        model.pretrained_cfg["weights_digest"] = data["weights_digest"]
     return model
 
 

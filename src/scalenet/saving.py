@@ -215,7 +215,9 @@ def hub_config(model: ScaleNetModel) -> dict[str, Any]:
         "crop_pct": source.get("crop_pct", 0.875),
     }
     # timm's fields naming the weights (tag, origin) and their licence: a model loaded from
-    # the folder names the same weights (its model card says where they come from).
+    # the folder names the same weights (its model card says where they come from; with the
+    # digest of published weights, beside timm's keys, it quotes their accuracy while they are
+    # unchanged).
     for key in ("tag", "origin_url", "license", "paper_ids", "description"):
         if source.get(key) is not None:
             pretrained_cfg[key] = source[key]
@@ -227,6 +229,7 @@ def hub_config(model: ScaleNetModel) -> dict[str, Any]:
         "model_args": c.to_dict(),
         "scalenet_version": __version__,
         "zoo_name": source.get("architecture"),
+        **({"weights_digest": source["weights_digest"]} if source.get("weights_digest") else {}),
     }
 
 

@@ -36,7 +36,7 @@ from .errors import ConfigError, WeightsError
 from .models.base import ScaleNetModel
 from .pretrained.catalog import HubFile, Weights, get_weights
 from .saving import CONFIG_KEY, CONFIG_NAME, CUSTOM, WEIGHTS_NAME, parse_config
-from .zoo import ZOO, ZooEntry
+from .zoo import ZOO, ZooEntry, _record_digest
 
 __all__ = ["CUSTOM_ARCHITECTURE", "register_all"]
 
@@ -152,8 +152,9 @@ def _build(
     # Simple CNNs keep their blocks in a Sequential (`features.0`...), which timm's feature
     # wrapper must open; ResNet stages (`layer1`...) are feature modules themselves.
     flatten = isinstance(probe, SimpleCNNConfig)
+    catalogued = False
     if pretrained:
-        timm_args = _fetched(variant, timm_args, weights)
+        timm_args, catalogued = _fetched(variant, timm_args, weights)
     model: ScaleNetModel = build_model_with_cfg(
         make,
         variant,
@@ -164,6 +165,8 @@ def _build(
         **kwargs,
     )
     _describe(model, _ENTRIES[variant], probe)
+    if pretrained and catalogued and weights is not None and isinstance(model, ScaleNetModel):
+        _record_digest(model, weights)
     return model
 
 
@@ -230,8 +233,11 @@ def _same_commit(state_dict: dict[str, Any], model: torch.nn.Module) -> dict[str
     return state_dict
 
 
-def _fetched(variant: str, timm_args: dict[str, Any], weights: Weights | None) -> dict[str, Any]:
-    """``timm_args`` with the catalogue's weights given to timm as a local file or a state dict.
+def _fetched(
+    variant: str, timm_args: dict[str, Any], weights: Weights | None
+) -> tuple[dict[str, Any], bool]:
+    """``timm_args`` with the catalogue's weights given to timm as a local file or a state dict,
+    and whether they are ``weights`` (not a file, URL or repository the call named).
 
     scalenet fetches them (the Hub cache, or a ``WeightsError`` at once when the Hub cannot be
     reached, where timm's own download retries for about 47 s; files from other sources
@@ -248,15 +254,21 @@ def _fetched(variant: str, timm_args: dict[str, Any], weights: Weights | None) -
         variant, timm_args.get("pretrained_cfg"), timm_args.get("pretrained_cfg_overlay")
     )
     if cfg.source not in (None, "", "timm") or cfg.file or cfg.state_dict:
-        return timm_args
+        return timm_args, False
     overlay: dict[str, Any] = dict(timm_args.get("pretrained_cfg_overlay") or {})
     file = weights.file if weights is not None else None
     if weights is not None and not isinstance(file, HubFile) and cfg.url == str(file):
         # Another source's file: fetched, checked against its hash, converted.
         overlay["state_dict"] = load_state_dict(weights, cache_dir=timm_args.get("cache_dir"))
+        catalogued = True
     elif cfg.hf_hub_id:  # a Hub repository (the catalogue's, or one the cfg names)
         repo_id, _, revision = str(cfg.hf_hub_id).partition("@")  # timm's "org/name@revision"
         filename = str(cfg.hf_hub_filename or "model.safetensors")
+        catalogued = isinstance(file, HubFile) and (repo_id, filename, revision or None) == (
+            file.repo_id,
+            file.filename,
+            file.revision,
+        )
         shown = f"pretrained_cfg_overlay=dict(file='path/to/{filename}')"
         overlay["file"] = str(
             download(
@@ -269,8 +281,8 @@ def _fetched(variant: str, timm_args: dict[str, Any], weights: Weights | None) -
             )
         )
     else:
-        return timm_args
-    return timm_args | {"pretrained_cfg_overlay": overlay}
+        return timm_args, False
+    return timm_args | {"pretrained_cfg_overlay": overlay}, catalogued
 
 
 def _square(size: object) -> object:

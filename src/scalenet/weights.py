@@ -12,6 +12,7 @@ Examples:
 
 from __future__ import annotations
 
+import hashlib
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -31,6 +32,7 @@ __all__ = [
     "conform",
     "load_weights",
     "read_state_dict",
+    "weights_digest",
 ]
 
 _SHOW = 5  # how many offending keys an error lists
@@ -261,3 +263,28 @@ def set_in_chans(model: ScaleNetModel, in_chans: int) -> None:
     conv.in_channels = in_chans
     model.config = config
     model.in_chans = in_chans
+
+
+def weights_digest(model: nn.Module) -> str:
+    """SHA-256 of a model's weights: every tensor of its state dict (name, dtype, shape and
+    bytes), so any change (training, a cast, another head) changes it.
+
+    A model created with published weights records it (``pretrained_cfg["weights_digest"]``),
+    and its model card claims the source's accuracy only while the weights are still those.
+
+    Examples:
+        >>> import scalenet
+        >>> model = scalenet.create("resnet20_cifar")
+        >>> weights_digest(model) == weights_digest(model)
+        True
+        >>> with torch.no_grad():
+        ...     _ = model.fc.bias.add_(1e-6)
+        >>> len(weights_digest(model))
+        64
+    """
+    digest = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        data = tensor.detach().to("cpu").contiguous().reshape(-1).view(torch.uint8)
+        digest.update(f"{name}\0{tensor.dtype}\0{tuple(tensor.shape)}\0".encode())
+        digest.update(memoryview(data.numpy()))
+    return digest.hexdigest()

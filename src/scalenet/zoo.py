@@ -445,7 +445,18 @@ def create(name: str, pretrained: bool = False, **overrides: Any) -> ScaleNetMod
     else:
         model = config.build()
     model.pretrained_cfg = entry.pretrained_cfg(weights, config)
+    if pretrained and weights is not None:
+        _record_digest(model, weights)
     return model
+
+
+def _record_digest(model: ScaleNetModel, weights: Weights) -> None:
+    """Note the loaded weights' digest when the model holds them unchanged (its classes and
+    input channels theirs): its model card may then quote their reported accuracy."""
+    from .weights import weights_digest
+
+    if model.config.num_classes == weights.num_classes and model.config.in_chans == 3:
+        model.pretrained_cfg["weights_digest"] = weights_digest(model)
 
 
 def _load(weights: Weights, config: ResNetConfig | SimpleCNNConfig) -> ScaleNetModel:
