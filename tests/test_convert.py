@@ -328,14 +328,14 @@ def test_cli_list_pretrained() -> None:
 
 
 def test_cli_list_pretrained_markdown() -> None:
+    """The markdown listing is docs/zoo.md's table for the names asked: the default in bold."""
     result = _invoke("list", "resnet50.*", "--pretrained", "--format", "markdown")
     assert result.exit_code == 0, result.output
-    rows = [line for line in result.stdout.splitlines() if line.startswith("| `")]
+    rows = [line for line in result.stdout.splitlines() if line.startswith(("| `", "| **"))]
     assert len(rows) == len(CATALOG["resnet50"])
-    assert rows[0].startswith(f"| `resnet50.{default_tag('resnet50')}` (default) | imagenet-1k |")
-    assert "[hf:timm/resnet50.a1_in1k](https://huggingface.co/timm/resnet50.a1_in1k)" in (
-        result.stdout
-    )
+    assert rows[0].startswith(f"| **`resnet50.{default_tag('resnet50')}`** | ImageNet-1k |")
+    assert all(row.count("|") == rows[0].count("|") for row in rows)
+    assert "hf:timm/resnet50.a1_in1k" in result.stdout
     assert _invoke("list", "nothing.*", "--pretrained").exit_code == 1
 
 

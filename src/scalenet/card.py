@@ -12,13 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from huggingface_hub import EvalResult, ModelCardData
 
 from ._format import human
 from .plan import plan
-from .pretrained.catalog import CATALOG, HubFile, Weights
+from .pretrained.catalog import CATALOG, HubFile, Weights, short_url
 from .weights import weights_digest
 
 if TYPE_CHECKING:
@@ -111,12 +110,6 @@ def license_metadata(license: str, link: str | None = None) -> dict[str, str]:
     return fields | ({"license_link": link} if link else {})
 
 
-def _source_name(url: str) -> str:
-    """``https://github.com/o/r/blob/...`` -> ``github.com/o/r``: who reports a figure."""
-    parts = urlsplit(url)
-    return "/".join([parts.netloc, *parts.path.strip("/").split("/")[:2]]).rstrip("/")
-
-
 def _file_link(weights: Weights) -> str:
     file = weights.file
     if isinstance(file, HubFile):
@@ -135,7 +128,7 @@ def _eval_results(weights: Weights) -> list[EvalResult]:
         "dataset_type": weights.dataset,
         "dataset_name": name,
         "dataset_split": split,
-        "source_name": _source_name(weights.reported),
+        "source_name": short_url(weights.reported),
         "source_url": weights.reported,
     }
     results = []
@@ -179,7 +172,7 @@ def _weights_section(weights: Weights, license: str) -> list[str]:
     lines += [
         "## Reported accuracy",
         "",
-        f"As reported by the source, [{_source_name(weights.reported)}]({weights.reported}); "
+        f"As reported by the source, [{short_url(weights.reported)}]({weights.reported}); "
         "not measured by scalenet:",
         "",
         "| dataset | split | input | top-1 (%) | top-5 (%) |",

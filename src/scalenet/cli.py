@@ -33,7 +33,6 @@ from .scaling import ALPHA, BETA, GAMMA, MIN_GROWTH, bracket_budget, compound_sc
 from .sizes import check_input_size, valid_input_sizes
 
 if TYPE_CHECKING:
-    from .pretrained.catalog import Weights
     from .profile import LayerRow, Method, Optimizer
 
 # Start-up time: `scalenet --help` and usage errors import no torch, and neither the zoo nor
@@ -207,25 +206,6 @@ def list_command(pattern: str, fmt: str, pretrained: bool) -> None:
             )
 
 
-def _source(weights: Weights) -> str:
-    """Where a weights file is: its Hub repository, or its URL's host and first two path parts
-    (``github.com/owner/repo``)."""
-    from urllib.parse import urlsplit
-
-    from .pretrained.catalog import HubFile
-
-    if isinstance(weights.file, HubFile):
-        return f"hf:{weights.file.repo_id}"
-    parts = urlsplit(weights.file.url)
-    return "/".join([parts.netloc, *parts.path.strip("/").split("/")[:2]])
-
-
-def _file_url(weights: Weights) -> str:
-    """A link to the weights file: its Hub repository's page, or its URL."""
-    file = weights.file
-    return f"https://huggingface.co/{file.repo_id}" if hasattr(file, "repo_id") else str(file)
-
-
 def _percent(value: float | None) -> str:
     return "-" if value is None else f"{value:g}"
 
@@ -249,20 +229,12 @@ def _list_weights(pattern: str, fmt: str) -> None:
         w = get_weights(name)
         default = default_tag(w.arch) == w.tag
         rows.append((w, default))
-    if fmt == "markdown":
-        click.echo("| weights | dataset | top-1 (%) | top-5 (%) | source | licence |")
-        click.echo("|---|---|---:|---:|---|---|")
-        for w, default in rows:
-            mark = " (default)" if default else ""
-            click.echo(
-                f"| `{w.name}`{mark} | {w.dataset} | {_percent(w.top1)} | {_percent(w.top5)} "
-                f"| [{_source(w)}]({_file_url(w)}) | {w.license} |"
-            )
+    if fmt == "markdown":  # the table of docs/zoo.md
+        from .zoo import weights_markdown
+
+        click.echo(weights_markdown(names))
         click.echo()
-        click.echo(
-            "Top-1/top-5: as reported by each source (`scalenet.pretrained.get_weights(name)"
-            ".reported`), not measured by scalenet."
-        )
+        click.echo("Top-1/top-5: as reported by each source (linked), not measured by scalenet.")
         return
     width = max(len(w.name) for w, _ in rows)
     click.echo(
@@ -272,7 +244,7 @@ def _list_weights(pattern: str, fmt: str) -> None:
         mark = " * " if default else "   "
         click.echo(
             f"{w.name:<{width}}{mark}{w.dataset:<13}{_percent(w.top1):>7}{_percent(w.top5):>7}"
-            f"  {w.license:<14}{_source(w)}"
+            f"  {w.license:<14}{w.source}"
         )
     click.echo("* the architecture's default tag (pretrained=True without a tag)")
     click.echo("top-1/top-5 (%): as reported by each source, not measured by scalenet")

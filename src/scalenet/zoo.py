@@ -510,15 +510,6 @@ _DATASETS = {
 }
 
 
-def _source(weights: Weights) -> str:
-    """The file's home, short: ``timm/resnet50.a1_in1k`` or the URL's host and owner."""
-    repo_id = getattr(weights.file, "repo_id", None)
-    if repo_id is not None:
-        return f"hf: `{repo_id}`"
-    parts = str(weights.file).split("/")
-    return f"{parts[2]}/{parts[3]}" if len(parts) > 3 else str(weights.file)
-
-
 def weights_markdown(names: list[str] | None = None) -> str:
     """Every published weight as a Markdown table: name (the default tag in bold), dataset,
     the top-1/top-5 its source reports (linked to where), params, MACs, licence, source.
@@ -549,6 +540,6 @@ def weights_markdown(names: list[str] | None = None) -> str:
         lines.append(
             f"| {shown} | {_DATASETS.get(weights.dataset, weights.dataset)} | {top1} | {top5} | "
             f"{size} | {weights.params:,} | {weights.macs:,} | {weights.license} | "
-            f"{_source(weights)} |"
+            f"{weights.source} |"
         )
     return "\n".join(lines)

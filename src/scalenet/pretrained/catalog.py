@@ -16,6 +16,7 @@ Examples:
 from __future__ import annotations
 
 import fnmatch
+import urllib.parse
 from dataclasses import dataclass
 from typing import Literal
 
@@ -135,10 +136,33 @@ class Weights:
         """``arch.tag``."""
         return f"{self.arch}.{self.tag}"
 
+    @property
+    def source(self) -> str:
+        """Where the file is, short: ``hf:timm/resnet50.a1_in1k``, or ``github.com/o/repo``.
+
+        Examples:
+            >>> get_weights("resnet20_cifar").source
+            'github.com/akamaster/pytorch_resnet_cifar10'
+        """
+        if isinstance(self.file, HubFile):
+            return f"hf:{self.file.repo_id}"
+        return short_url(self.file.url)
+
     def config_changes(self) -> dict[str, int]:
         """The config fields these weights need (applied before any explicit override)."""
         size = self.config_input_size if self.config_input_size is not None else self.input_size
         return {"num_classes": self.num_classes, "input_size": size}
+
+
+def short_url(url: str) -> str:
+    """An URL's host and first two path parts: ``github.com/owner/repo``, who publishes it.
+
+    Examples:
+        >>> short_url("https://github.com/osmr/imgclsmob/releases/download/v0.0.163/x.zip")
+        'github.com/osmr/imgclsmob'
+    """
+    parts = urllib.parse.urlsplit(url)
+    return "/".join([parts.netloc, *parts.path.strip("/").split("/")[:2]]).rstrip("/")
 
 
 def _collect() -> dict[str, tuple[Weights, ...]]:
