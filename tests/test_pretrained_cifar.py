@@ -582,3 +582,22 @@ def test_unknown_tags_and_archs_without_weights_are_named() -> None:
         scalenet.create("plain20_cifar", pretrained=True)
     with pytest.raises(WeightsError, match="no published weights"):
         scalenet.create("plain20_cifar.akamaster_cifar10")
+
+
+@pytest.mark.parametrize("name", ["resnet20_cifar", "resnet20_cifar.akamaster_cifar10"])
+def test_timm_and_scalenet_give_a_name_the_same_preprocessing(name: str) -> None:
+    """No tag: the entry's own preprocessing (CIFAR-10's mean/std), in timm too, though timm
+    registers the default tag's cfg; a tag: its weights' (akamaster normalises with ImageNet's
+    mean/std, its trainer.py), both ways, and in timm's data config."""
+    import timm
+    from timm.data import resolve_data_config
+
+    ours = scalenet.create(name).pretrained_cfg
+    theirs = timm.create_model(name).pretrained_cfg
+    keys = ("mean", "std", "crop_pct", "interpolation", "license", "input_size", "num_classes")
+    assert {k: tuple(ours[k]) if isinstance(ours[k], (list, tuple)) else ours[k] for k in keys} == {
+        k: tuple(theirs[k]) if isinstance(theirs[k], (list, tuple)) else theirs[k] for k in keys
+    }
+    assert ours.get("tag") == theirs.get("tag") == scalenet.pretrained.split_name(name)[1]
+    expected = get_weights(name).mean if "." in name else scalenet.config.CIFAR_MEAN
+    assert resolve_data_config({}, model=timm.create_model(name))["mean"] == expected

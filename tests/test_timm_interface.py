@@ -33,8 +33,14 @@ from scalenet.timm_compat import CUSTOM_ARCHITECTURE, CUSTOM_DEFAULT, REGISTERED
 NAMES = sorted(REGISTERED)
 # TorchScript and torch.fx take resnet1202_cifar 15-25 s each (their cost grows with the module
 # count): it is resnet110_cifar's modules, 200 blocks a stage instead of 18, so those three
-# tests run the others; test_resnet1202_has_resnet110s_modules checks that claim.
-COMPILE_NAMES = [n for n in NAMES if n != "resnet1202_cifar"]
+# tests run the others; test_resnet1202_has_resnet110s_modules checks that claim (and the same
+# of the option-B resnet1202 and resnet1001, whose bottlenecks are resnet50's).
+BIG = {
+    "resnet1202_cifar": ("resnet110_cifar",),
+    "resnet1202_cifar_proj": ("resnet110_cifar_proj",),
+    "resnet1001_cifar_proj": ("resnet110_cifar_proj", "scalenet_resnet50"),
+}
+COMPILE_NAMES = [n for n in NAMES if n not in BIG]
 ENTRIES = {e.timm_name: e for e in scalenet.zoo.ZOO.values()} | {
     CUSTOM_ARCHITECTURE: CUSTOM_DEFAULT
 }
@@ -346,14 +352,20 @@ def test_every_listed_name_builds_with_no_arguments() -> None:
     assert cnn.config == scalenet.SimpleCNNConfig()
 
 
-def test_resnet1202_has_resnet110s_modules() -> None:
-    """What the compile tests skip in resnet1202_cifar: the same module types, wired the same
-    way (one config field apart: blocks per stage), as resnet110_cifar, which they run."""
+@pytest.mark.parametrize("name", sorted(BIG))
+def test_resnet1202_has_resnet110s_modules(name: str) -> None:
+    """What the compile tests skip in the biggest CIFAR nets: the same module types as smaller
+    nets they run. resnet1202_cifar and resnet1202_cifar_proj are resnet110's, wired the same
+    way (one config field apart: blocks per stage); resnet1001_cifar_proj's bottlenecks are
+    resnet50's, its stem and shortcuts resnet110_cifar_proj's."""
     with torch.device("meta"):
-        big = timm.create_model("resnet1202_cifar")
-        small = timm.create_model("resnet110_cifar")
-    assert {type(m) for m in big.modules()} == {type(m) for m in small.modules()}
-    assert big.config.replace(depths=small.config.depths, zero_init_residual=False) == (
-        small.config
-    )
-    assert "resnet110_cifar" in COMPILE_NAMES
+        big = timm.create_model(name)
+        smaller = [timm.create_model(n) for n in BIG[name]]
+    # Every module type of the big net is compiled in a smaller one.
+    assert {type(m) for m in big.modules()} <= {type(m) for s in smaller for m in s.modules()}
+    small = smaller[0]
+    if big.config.block == small.config.block:
+        assert big.config.replace(depths=small.config.depths, zero_init_residual=False) == (
+            small.config
+        )
+    assert set(BIG[name]) <= set(COMPILE_NAMES)

@@ -60,6 +60,11 @@ CUSTOM_DEFAULT = ZooEntry(
 _ENTRIES: dict[str, ZooEntry] = {e.timm_name: e for e in ZOO.values()}
 _ENTRIES[CUSTOM] = CUSTOM_DEFAULT
 
+#: Entries of timm's pretrained cfg that name published weights or their preprocessing.
+_WEIGHTS_KEYS = (
+    "tag", "hf_hub_id", "url", "origin_url", "test_input_size", "test_crop_pct", "crop_pct",
+    "interpolation", "mean", "std", "license",
+)  # fmt: skip
 #: Entries of timm's pretrained cfg that come from the entry, not from the built config.
 _ENTRY_KEYS = ("crop_pct", "interpolation", "mean", "std", "license", "paper_ids", "hf_hub_id")
 
@@ -164,25 +169,36 @@ def _build(
         **timm_args,
         **kwargs,
     )
-    _describe(model, _ENTRIES[variant], probe)
+    overlaid = set(timm_args.get("pretrained_cfg_overlay") or {})
+    _describe(model, _ENTRIES[variant], probe, weights, overlaid)
     if pretrained and catalogued and weights is not None and isinstance(model, ScaleNetModel):
         _record_digest(model, weights)
     return model
 
 
 def _describe(
-    model: torch.nn.Module, entry: ZooEntry, config: ResNetConfig | SimpleCNNConfig
+    model: torch.nn.Module,
+    entry: ZooEntry,
+    config: ResNetConfig | SimpleCNNConfig,
+    weights: Weights | None = None,
+    overlaid: set[str] | None = None,
 ) -> None:
     """Make the model's pretrained cfg describe the model built, not the entry's defaults.
 
     timm sets it from the registered default cfg (as it loads weights by it); input size,
     pool size, first conv and class count must follow the fields the model was built with,
     so that ``timm.data.resolve_data_config({}, model=model)`` gives the right input size.
-    Normalisation, crop and licence stay the entry's (or what ``pretrained_cfg_overlay`` set).
+    Normalisation, crop and licence are the weights' (or what ``pretrained_cfg_overlay`` set);
+    a model built with no weights and no tag has the entry's own, as ``scalenet.create``'s
+    (timm gave it its default tag's cfg).
     """
     built = model.config if isinstance(model, ScaleNetModel) else config
     cfg = dict(getattr(model, "pretrained_cfg", None) or {})
-    derived = replace(entry, config=built).pretrained_cfg()
+    derived = replace(entry, config=built).pretrained_cfg(weights, built)
+    if weights is None and entry.weights:  # drop the default tag's: no weights, no tag
+        kept = overlaid or set()
+        cfg = {k: v for k, v in cfg.items() if k in kept or k not in _WEIGHTS_KEYS}
+        cfg |= {k: v for k, v in derived.items() if k not in kept}
     cfg |= {k: v for k, v in derived.items() if k not in _ENTRY_KEYS or k not in cfg}
     cfg["architecture"] = entry.timm_name
     model.pretrained_cfg = model.default_cfg = cfg  # type: ignore[assignment]
