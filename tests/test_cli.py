@@ -48,9 +48,13 @@ def test_list() -> None:
     result = run("list", "resnet*_cifar")
     assert result.returncode == 0
     lines = result.stdout.splitlines()
-    assert [line.split()[0] for line in lines[1:]] == scalenet.list_models("resnet*_cifar")
+    assert [line.split()[0] for line in lines[1:-1]] == scalenet.list_models("resnet*_cifar")
     assert "269.72 K" in lines[1]
     assert "40.55 M" in lines[1]
+    # The default tag of each architecture's weights: what pretrained=True loads.
+    for line in lines[1:-1]:
+        assert line.split()[6] == scalenet.pretrained.default_tag(line.split()[0])
+    assert lines[-1].startswith("weights: the default tag")
     assert run("list", "nothing*").returncode == 1
 
 

@@ -186,7 +186,7 @@ def list_command(pattern: str, fmt: str, pretrained: bool) -> None:
         _list_weights(pattern, fmt)
         return
     from .profile import profile
-    from .zoo import ZOO, list_models, zoo_markdown
+    from .zoo import ZOO, _weights_cell, list_models, zoo_markdown
 
     names = list_models(pattern)
     if not names:
@@ -196,14 +196,22 @@ def list_command(pattern: str, fmt: str, pretrained: bool) -> None:
     elif fmt == "markdown":
         click.echo(zoo_markdown(names))
     else:
-        click.echo(f"{'name':<20}{'params':>10}{'MACs':>12}{'input':>8}  description")
+        width = max(22, *(len(n) + 2 for n in names))
+        click.echo(
+            f"{'name':<{width}}{'params':>10}{'MACs':>12}{'input':>7}  {'weights':<24}description"
+        )
         for name in names:
             entry = ZOO[name]
             p = profile(entry.config)
             size = f"{entry.config.input_size}"
             click.echo(
-                f"{name:<20}{human(p.params):>10}{human(p.macs):>12}{size:>8}  {entry.description}"
+                f"{name:<{width}}{human(p.params):>10}{human(p.macs):>12}{size:>7}  "
+                f"{_weights_cell(entry):<24}{entry.description}"
             )
+        click.echo(
+            "weights: the default tag (pretrained=True loads it) and how many more "
+            "(`scalenet list --pretrained`)"
+        )
 
 
 def _percent(value: float | None) -> str:

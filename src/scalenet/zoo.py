@@ -475,21 +475,30 @@ def _load(weights: Weights, config: ResNetConfig | SimpleCNNConfig) -> ScaleNetM
     return model
 
 
+def _weights_cell(entry: ZooEntry) -> str:
+    """``tv_in1k (+6)``: the default tag, and how many other tags there are; ``-``: none."""
+    if not entry.weights:
+        return "-"
+    more = f" (+{len(entry.weights) - 1})" if len(entry.weights) > 1 else ""
+    return f"{entry.weights[0].tag}{more}"
+
+
 def zoo_markdown(names: list[str] | None = None) -> str:
-    """The zoo as a Markdown table (name, params, MACs at the default size, input, description).
+    """The zoo as a Markdown table (name, params, MACs at the default size, input, the default
+    tag of its published weights and how many it has, description).
 
     ``docs/zoo.md`` holds this table, and a test keeps it equal to the registry.
 
     Examples:
         >>> import scalenet
         >>> print(scalenet.zoo.zoo_markdown(["resnet20_cifar"]).splitlines()[2])
-        | `resnet20_cifar` | `resnet20_cifar` | 269,722 | 40,551,040 | 3x32x32 | ResNet-20 ...
+        | `resnet20_cifar` | `resnet20_cifar` | 269,722 | 40,551,040 | 3x32x32 | akamaster...
     """
     from .profile import profile
 
     lines = [
-        "| name | timm name | params | MACs | input | description |",
-        "|---|---|---:|---:|---|---|",
+        "| name | timm name | params | MACs | input | weights (default tag) | description |",
+        "|---|---|---:|---:|---|---|---|",
     ]
     for name in list(ZOO) if names is None else names:
         entry = ZOO[name]
@@ -497,7 +506,8 @@ def zoo_markdown(names: list[str] | None = None) -> str:
         c = entry.config
         lines.append(
             f"| `{name}` | `{entry.timm_name}` | {p.params:,} | {p.macs:,} | "
-            f"{c.in_chans}x{c.input_size}x{c.input_size} | {entry.description} |"
+            f"{c.in_chans}x{c.input_size}x{c.input_size} | {_weights_cell(entry)} | "
+            f"{entry.description} |"
         )
     return "\n".join(lines)
 
