@@ -345,12 +345,14 @@ def push_to_hub(
             the Hub's default (public, unless the organisation's default is private). An
             existing repository keeps its visibility.
         token: a Hub token with write access (default: ``HF_TOKEN`` or the stored one).
-        commit_message, commit_description: the commit's title and body.
+        commit_message: the commit's title.
+        commit_description: the commit's body.
         revision: the branch to commit to (default: the main branch); created from the
             default branch if it does not exist. ``refs/pr/N`` adds to an open pull request.
         create_pr: open a pull request with the commit instead of committing to the branch;
             the URL returned is then the pull request's.
-        metrics, training: shown in the model card (see :func:`save_pretrained`).
+        metrics: shown in the model card (see :func:`save_pretrained`).
+        training: shown in the model card (see :func:`save_pretrained`).
 
     Returns:
         The commit's URL, or the pull request's with ``create_pr=True``.
