@@ -184,12 +184,18 @@ def test_a_fifo_as_a_saved_models_config_json_does_not_hang_from_pretrained(
     ("call", "field"),
     [
         # MACs constant in phi: the search for the budget's edge never ended
-        (lambda: scalenet.fit_budget(ResNetConfig(), 4e9, 1.0, 1.0, 1.0), "alpha, beta, gamma"),
-        (lambda: scalenet.fit_budget(ResNetConfig(), 4e9, 0.9, 1.0, 1.0), "alpha, beta, gamma"),
+        (
+            lambda: scalenet.fit_budget(ResNetConfig(), 4e9, alpha=1.0, beta=1.0, gamma=1.0),
+            "alpha, beta, gamma",
+        ),
+        (
+            lambda: scalenet.fit_budget(ResNetConfig(), 4e9, alpha=0.9, beta=1.0, gamma=1.0),
+            "alpha, beta, gamma",
+        ),
         (lambda: scalenet.fit_budget(ResNetConfig(), 4e9, tolerance=0.0), "tolerance"),
         (lambda: scalenet.fit_budget(ResNetConfig(), 4e9, tolerance=math.nan), "tolerance"),
         (lambda: scalenet.fit_budget(ResNetConfig(), 4e9, tolerance=True), "tolerance"),
-        (lambda: scalenet.fit_budget(ResNetConfig(), 4e9, math.inf), "alpha"),
+        (lambda: scalenet.fit_budget(ResNetConfig(), 4e9, alpha=math.inf), "alpha"),
         # overflows: 1.2**5000, int(inf), ceil(2e308)
         (lambda: scalenet.compound_scale(ResNetConfig(), 5000), "phi"),
         (lambda: scalenet.compound_scale(ResNetConfig(), -5000), "phi"),

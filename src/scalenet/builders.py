@@ -48,11 +48,11 @@ STEM_DEFAULTS: dict[str, StemDefaults] = {
 
 def resnet(
     depths: tuple[int, ...] | None = None,
+    *,
     width: int | None = None,
     stem: Stem = "imagenet",
     block: Block | None = None,
     shortcut: bool = True,
-    *,
     depth: int | None = None,
     downsample: Downsample | None = None,
     num_classes: int | None = None,
@@ -64,6 +64,8 @@ def resnet(
     """Build a ResNet by its depth ("ResNet-56") or by any layout of blocks per stage.
 
     Unset arguments take the defaults of the chosen stem's paper; explicit values always win.
+    Every argument after ``depths`` is keyword-only: ``resnet((2, 2, 2, 2), 64)`` raises
+    ``TypeError``; write ``resnet((2, 2, 2, 2), width=64)``.
 
     | argument      | `stem="imagenet"`          | `stem="cifar"`          |
     |---------------|----------------------------|-------------------------|

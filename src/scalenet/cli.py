@@ -435,10 +435,12 @@ def check(target: str, input_size: int, depth: int | None) -> None:
     )
 
 
-def _member(config: ResNetConfig, phi: float, *bases: float) -> tuple[str, ResNetConfig]:
+def _member(
+    config: ResNetConfig, phi: float, alpha: float, beta: float, gamma: float
+) -> tuple[str, ResNetConfig]:
     """``("phi=PHI", config compound-scaled)``, or a usage error past the configs' limits."""
     try:
-        return f"phi={phi:g}", compound_scale(config, phi, *bases)
+        return f"phi={phi:g}", compound_scale(config, phi, alpha=alpha, beta=beta, gamma=gamma)
     except ConfigError as err:
         raise click.BadParameter(f"phi={phi:g} is too large: {err}", param_hint="'--phi'") from None
 
@@ -478,7 +480,7 @@ def scale_command(
     note = ""
     if budget is not None:
         try:
-            bracket = bracket_budget(config, int(budget), alpha, beta, gamma)
+            bracket = bracket_budget(config, int(budget), alpha=alpha, beta=beta, gamma=gamma)
         except ConfigError as err:
             raise click.BadParameter(str(err), param_hint="'--budget'") from None
         family.append((f"<= {human(budget)}", bracket.under))  # the fit, then the next step

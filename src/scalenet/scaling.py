@@ -129,6 +129,7 @@ def scale(
 def compound_scale(
     config: ResNetConfig,
     phi: float,
+    *,
     alpha: float = ALPHA,
     beta: float = BETA,
     gamma: float = GAMMA,
@@ -222,10 +223,10 @@ class BudgetBracket:
 def bracket_budget(
     config: ResNetConfig,
     macs: int | float,
+    *,
     alpha: float = ALPHA,
     beta: float = BETA,
     gamma: float = GAMMA,
-    *,
     tolerance: float = 1e-3,
 ) -> BudgetBracket:
     """The compound-scaled members of ``config`` closest to ``macs`` on either side.
@@ -272,9 +273,12 @@ def bracket_budget(
     if not 1e-9 <= tolerance <= 1:  # nan fails too
         raise ConfigError("tolerance", tolerance, "a number in [1e-9, 1]")
 
+    def member(phi: float) -> ResNetConfig:
+        return compound_scale(config, phi, alpha=alpha, beta=beta, gamma=gamma)
+
     def cost(phi: float) -> float:
         try:
-            return profile(compound_scale(config, phi, alpha, beta, gamma)).macs
+            return profile(member(phi)).macs
         except ConfigError:  # past the configs' size limits: over any budget
             return math.inf
 
@@ -298,9 +302,9 @@ def bracket_budget(
             lo = mid
         else:
             hi = mid
-    under = compound_scale(config, lo, alpha, beta, gamma)
+    under = member(lo)
     over_cost = cost(hi)
-    over = compound_scale(config, hi, alpha, beta, gamma) if math.isfinite(over_cost) else None
+    over = member(hi) if math.isfinite(over_cost) else None
     return BudgetBracket(
         macs=budget,
         under=under,
@@ -316,10 +320,10 @@ def bracket_budget(
 def fit_budget(
     config: ResNetConfig,
     macs: int | float,
+    *,
     alpha: float = ALPHA,
     beta: float = BETA,
     gamma: float = GAMMA,
-    *,
     tolerance: float = 1e-3,
 ) -> ResNetConfig:
     """The largest compound-scaled ``config`` whose MACs (per image) stay within ``macs``.
@@ -340,7 +344,7 @@ def fit_budget(
         >>> scalenet.profile(cfg).macs <= 4_000_000_000
         True
     """
-    bracket = bracket_budget(config, macs, alpha, beta, gamma, tolerance=tolerance)
+    bracket = bracket_budget(config, macs, alpha=alpha, beta=beta, gamma=gamma, tolerance=tolerance)
     if bracket.note:
         warnings.warn(f"fit_budget: {bracket.note}", UserWarning, stacklevel=2)
     return bracket.under
