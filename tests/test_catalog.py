@@ -23,8 +23,13 @@ from scalenet.pretrained import CATALOG, Weights
 
 ALL = [w for ws in CATALOG.values() for w in ws]
 IMAGENET = [w for w in ALL if w.dataset == "imagenet-1k" and w.layout == "timm"]
-# The torchvision-layout ResNets of the zoo, every one of whose timm tags is catalogued.
-TIMM_ARCHS = ("resnet18", "resnet26", "resnet34", "resnet50", "resnet101", "resnet152")
+# The torchvision-layout ResNets of the zoo (ResNeXts and wide ResNets included), every one
+# of whose timm tags is catalogued.
+TIMM_ARCHS = (
+    "resnet18", "resnet26", "resnet34", "resnet50", "resnet101", "resnet152",
+    "resnext50_32x4d", "resnext101_32x8d", "resnext101_64x4d", "wide_resnet50_2",
+    "wide_resnet101_2",
+)  # fmt: skip
 # timm tags of those that are not: no classifier (num_classes=0) and no licence.
 EXCLUDED = {"resnet50.bamboo"}
 LICENSES = {
@@ -41,7 +46,7 @@ def test_every_timm_tag_of_the_torchvision_resnets_is_catalogued() -> None:
     in_timm = {name for arch in TIMM_ARCHS for name in timm.list_pretrained(f"{arch}.*")}
     assert in_timm >= EXCLUDED  # an exclusion that timm dropped is stale
     assert set(ids(IMAGENET)) == in_timm - EXCLUDED
-    assert len(IMAGENET) == len(set(ids(IMAGENET))) == 47
+    assert len(IMAGENET) == len(set(ids(IMAGENET))) == 47 + 23
 
 
 @pytest.mark.parametrize("w", IMAGENET, ids=ids(IMAGENET))

@@ -33,6 +33,11 @@ from scalenet import ConfigError, ResNetConfig, ShapeError, SimpleCNNConfig
         ("dropout", -0.1, r"\[0, 1\)"),
         ("dropout", float("nan"), r"\[0, 1\)"),
         ("input_size", "224", "integer"),
+        ("groups", 2, "1 with block='basic'"),
+        ("base_width", 128, "64 with block='basic'"),
+        ("groups", 0, r"\[1, 65536\]"),
+        ("groups", True, "integer"),
+        ("base_width", 4.0, "integer"),
     ],
 )
 def test_resnet_config_errors_name_field_value_and_allowed(
@@ -106,6 +111,8 @@ def test_input_size_not_divisible_names_stride_and_nearest_sizes() -> None:
             dropout=0.2,
             zero_init_residual=True,
         ),
+        ResNetConfig(depths=(3, 4, 6, 3), block="bottleneck", groups=32, base_width=4),
+        ResNetConfig(depths=(1, 1), block="bottleneck", base_width=128, input_size=32),
         SimpleCNNConfig(),
         SimpleCNNConfig(channels=(8, 16), kernel_size=5, padding=0, hidden=(20, 10), input_size=28),
     ],
@@ -116,8 +123,12 @@ def test_json_round_trip(cfg: ResNetConfig | SimpleCNNConfig) -> None:
     assert back == cfg
     assert scalenet.config_from_dict(json.loads(text)) == cfg
     assert hash(back) == hash(cfg)
-    # Every field is in the dict, with the family tag.
-    assert set(cfg.to_dict()) == {f.name for f in dataclasses.fields(cfg)} | {"family"}
+    # Every field is in the dict, with the family tag; ResNeXt's groups and base_width only
+    # where they are not the plain ResNet's (1 and 64), so earlier configs stay byte-identical.
+    later = {"groups": 1, "base_width": 64} if isinstance(cfg, ResNetConfig) else {}
+    expected = {f.name for f in dataclasses.fields(cfg)} | {"family"}
+    expected -= {k for k, v in later.items() if getattr(cfg, k) == v}
+    assert set(cfg.to_dict()) == expected
 
 
 def test_from_dict_rejects_unknown_keys_and_wrong_family() -> None:

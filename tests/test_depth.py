@@ -247,9 +247,11 @@ def test_a_cifar_name_without_its_suffix_is_suggested() -> None:
 
 
 def test_zoo_descriptions_call_a_model_resnet_n_only_when_resnet_depth_n_builds_it() -> None:
-    """One name, one meaning: a zoo description's "ResNet-N" (or "Plain-N") is the layout
-    ``scalenet.resnet(depth=N)`` builds with the entry's stem, and a written-out layout such as
-    "basic (3, 3, 3, 3)" is the entry's."""
+    """One name, one meaning: a zoo description's "ResNet-N" (or "Plain-N", "ResNeXt-N") is
+    the layout ``scalenet.resnet(depth=N)`` builds with the entry's stem, a written-out layout
+    such as "basic (3, 3, 3, 3)" is the entry's, and an entry with grouped or wide bottlenecks
+    (ResNeXt-50 32x4d is ``resnet(depth=50, groups=32, base_width=4)``, not ``resnet(depth=50)``)
+    writes its "groups G, base_width B" out."""
     named = 0
     for entry in scalenet.zoo.ZOO.values():
         c = entry.config
@@ -257,7 +259,7 @@ def test_zoo_descriptions_call_a_model_resnet_n_only_when_resnet_depth_n_builds_
         if not isinstance(c, scalenet.ResNetConfig):
             assert not re.search(r"ResNet-\d", text), entry.name
             continue
-        for depth in {int(n) for n in re.findall(r"(?:ResNet|Plain)-(\d+)", text)}:
+        for depth in {int(n) for n in re.findall(r"(?:ResNet|ResNeXt|Plain)-(\d+)", text)}:
             with torch.device("meta"):  # the builder, with no memory for the weights
                 built = scalenet.resnet(depth=depth, stem=c.stem).config
             assert (built.depths, built.block) == (c.depths, c.block), (entry.name, depth)
@@ -265,6 +267,11 @@ def test_zoo_descriptions_call_a_model_resnet_n_only_when_resnet_depth_n_builds_
         for block, depths in re.findall(r"(basic|bottleneck) \(([\d, ]+)\)", text):
             assert (block, tuple(int(d) for d in depths.split(", "))) == (c.block, c.depths)
             named += 1
+        grouping = re.findall(r"groups (\d+), base_width (\d+)", text)
+        if (c.groups, c.base_width) != (1, 64):
+            assert grouping == [(str(c.groups), str(c.base_width))], entry.name
+        for groups, base_width in grouping:
+            assert (int(groups), int(base_width)) == (c.groups, c.base_width), entry.name
     assert named >= 20
     # timm's ResNet-26 is a bottleneck (2, 2, 2, 2); the zoo's (3, 3, 3, 3) basic net is not it.
     assert scalenet.resnet_layout(26) == ((2, 2, 2, 2), "bottleneck")

@@ -31,6 +31,12 @@ CONFIGS = {
         dropout=0.5,
         input_size=64,
     ),
+    "resnext_64px": ResNetConfig(
+        depths=(1, 2, 1, 1), block="bottleneck", groups=8, base_width=8, input_size=64
+    ),
+    "wide_bottleneck_cifar": ResNetConfig(
+        depths=(1, 1), width=8, stem="cifar", block="bottleneck", base_width=128, input_size=16
+    ),
     "simple_seed": SimpleCNNConfig(channels=(32, 64, 128), dropout=0.25),
     "simple_444": SimpleCNNConfig(
         channels=(8, 16, 32, 64, 128, 256),
@@ -87,6 +93,7 @@ def test_plan_names_match_the_built_modules_one_to_one(key: str) -> None:
                 (s.padding, s.padding),
             )
             assert (m.bias is not None) == s.bias
+            assert m.groups == s.groups, s.name
         if isinstance(m, nn.Linear):
             assert (m.in_features, m.out_features) == (s.in_channels, s.out_channels)
 

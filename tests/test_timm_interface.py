@@ -39,6 +39,11 @@ BIG = {
     "resnet1202_cifar": ("resnet110_cifar",),
     "resnet1202_cifar_proj": ("resnet110_cifar_proj",),
     "resnet1001_cifar_proj": ("resnet110_cifar_proj", "scalenet_resnet50"),
+    # The 101-layer ResNeXts and wide ResNet (83-127M parameters, 20-30 s a test on 2 cores):
+    # the 50-layer ones' modules, more blocks in stage 3 (and another group count or width).
+    "scalenet_resnext101_32x8d": ("scalenet_resnext50_32x4d",),
+    "scalenet_resnext101_64x4d": ("scalenet_resnext50_32x4d",),
+    "scalenet_wide_resnet101_2": ("scalenet_wide_resnet50_2",),
 }
 COMPILE_NAMES = [n for n in NAMES if n not in BIG]
 ENTRIES = {e.timm_name: e for e in scalenet.zoo.ZOO.values()} | {
@@ -357,7 +362,9 @@ def test_resnet1202_has_resnet110s_modules(name: str) -> None:
     """What the compile tests skip in the biggest CIFAR nets: the same module types as smaller
     nets they run. resnet1202_cifar and resnet1202_cifar_proj are resnet110's, wired the same
     way (one config field apart: blocks per stage); resnet1001_cifar_proj's bottlenecks are
-    resnet50's, its stem and shortcuts resnet110_cifar_proj's."""
+    resnet50's, its stem and shortcuts resnet110_cifar_proj's. The 101-layer ResNeXts and wide
+    ResNet are the 50-layer ones' (blocks per stage apart, and groups/base_width: the same
+    grouped nn.Conv2d with another count)."""
     with torch.device("meta"):
         big = timm.create_model(name)
         smaller = [timm.create_model(n) for n in BIG[name]]
@@ -365,7 +372,6 @@ def test_resnet1202_has_resnet110s_modules(name: str) -> None:
     assert {type(m) for m in big.modules()} <= {type(m) for s in smaller for m in s.modules()}
     small = smaller[0]
     if big.config.block == small.config.block:
-        assert big.config.replace(depths=small.config.depths, zero_init_residual=False) == (
-            small.config
-        )
+        same = {k: getattr(small.config, k) for k in ("depths", "groups", "base_width")}
+        assert big.config.replace(**same, zero_init_residual=False) == small.config
     assert set(BIG[name]) <= set(COMPILE_NAMES)

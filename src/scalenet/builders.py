@@ -60,6 +60,8 @@ def resnet(
     input_size: int | None = None,
     dropout: float = 0.0,
     zero_init_residual: bool = False,
+    groups: int = 1,
+    base_width: int = 64,
 ) -> ResNet:
     """Build a ResNet by its depth ("ResNet-56") or by any layout of blocks per stage.
 
@@ -93,6 +95,10 @@ def resnet(
         input_size: the declared square input size (a multiple of the output stride).
         dropout: dropout probability before the classifier.
         zero_init_residual: zero the last BatchNorm of every residual branch.
+        groups: groups of the bottleneck's 3x3 conv, ResNeXt's cardinality (bottlenecks only).
+        base_width: the bottleneck's inner channels per group at width 64: inner width
+            ``int(planes * base_width / 64) * groups`` (``groups=32, base_width=4``:
+            ResNeXt-50 32x4d; ``base_width=128``: wide_resnet50_2).
 
     See :class:`~scalenet.ResNetConfig` for every field.
 
@@ -112,6 +118,8 @@ def resnet(
         >>> model = scalenet.resnet(depths=(2, 3, 2, 2), width=76)
         >>> model.config.input_size, model.fc.in_features
         (224, 608)
+        >>> scalenet.resnet(depth=50, groups=32, base_width=4).layer1[0].conv2.groups
+        32
     """
     _check_choice("stem", stem, STEM_DEFAULTS)
     defaults = STEM_DEFAULTS[stem]
@@ -137,6 +145,8 @@ def resnet(
         input_size=defaults.input_size if input_size is None else input_size,
         dropout=dropout,
         zero_init_residual=zero_init_residual,
+        groups=groups,
+        base_width=base_width,
     )
     return ResNet(config)
 

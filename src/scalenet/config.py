@@ -107,6 +107,10 @@ class _Config:
     family: ClassVar[str]
     first_conv: ClassVar[str]
     _tuple_fields: ClassVar[tuple[str, ...]] = ()
+    #: Fields added after the first release, with the value that means "as before": left out
+    #: of :meth:`to_dict` at that value, so a saved config stays byte-identical and loads in
+    #: releases that predate the field.
+    _later_fields: ClassVar[dict[str, object]] = {}
 
     def __post_init__(self) -> None:
         for name in self._tuple_fields:
@@ -118,7 +122,9 @@ class _Config:
         raise NotImplementedError
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-serialisable dict of every field, plus ``"family"``.
+        """A JSON-serialisable dict of every field, plus ``"family"`` (a field added in a later
+        release is left out while it has the value that means "as before", such as
+        ``ResNetConfig.groups == 1``).
 
         Examples:
             >>> from scalenet import SimpleCNNConfig
@@ -128,6 +134,8 @@ class _Config:
         out: dict[str, Any] = {"family": self.family}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
+            if f.name in self._later_fields and value == self._later_fields[f.name]:
+                continue
             out[f.name] = list(value) if isinstance(value, tuple) else value
         return out
 
@@ -190,17 +198,34 @@ class ResNetConfig(_Config):
         input_size: the declared square input size; it must be a multiple of the output stride.
         dropout: dropout probability before the classifier.
         zero_init_residual: initialise the last BN of every residual branch to zero.
+        groups: the cardinality of the bottleneck's 3x3 conv (ResNeXt, Xie et al. 2017,
+            arXiv:1611.05431): ``32`` in ResNeXt-50 32x4d. Bottleneck blocks only.
+        base_width: channels per group at the first stage's width 64 (the "4d" of 32x4d);
+            the bottleneck's inner width is torchvision's rule
+            ``int(planes * (base_width / 64)) * groups``, so ``groups=1, base_width=128`` is
+            the wide ResNet of torchvision's ``wide_resnet50_2`` (Zagoruyko and Komodakis
+            2016, arXiv:1605.07146). Bottleneck blocks only.
+
+    The spellings ``groups`` and ``base_width`` are ``nn.Conv2d``'s ``groups`` (what the
+    field sets) and the ``base_width`` shared by timm's ``ResNet`` and torchvision's
+    ``Bottleneck`` (torchvision's ``ResNet`` calls it ``width_per_group``, timm calls the
+    groups ``cardinality``). The defaults ``1`` and ``64`` give the plain ResNet, and a
+    config saved before these fields existed loads as that.
 
     Examples:
         >>> from scalenet import ResNetConfig
         >>> ResNetConfig(depths=(2, 2, 2, 2), width=64).build().fc.in_features
         512
+        >>> cfg = ResNetConfig(depths=(3, 4, 6, 3), block="bottleneck", groups=32, base_width=4)
+        >>> cfg.bottleneck_widths  # ResNeXt-50 32x4d: 128 channels in 32 groups in layer1
+        (128, 256, 512, 1024)
     """
 
     family: ClassVar[str] = "resnet"
     #: module path of the first convolution (timm's ``first_conv``)
     first_conv: ClassVar[str] = "conv1"
     _tuple_fields: ClassVar[tuple[str, ...]] = ("depths",)
+    _later_fields: ClassVar[dict[str, object]] = {"groups": 1, "base_width": 64}
 
     depths: tuple[int, ...] = (2, 2, 2, 2)
     width: int = 64
@@ -213,6 +238,8 @@ class ResNetConfig(_Config):
     input_size: int = 224
     dropout: float = 0.0
     zero_init_residual: bool = False
+    groups: int = 1
+    base_width: int = 64
 
     @property
     def depth(self) -> int:
@@ -235,6 +262,16 @@ class ResNetConfig(_Config):
     def stage_widths(self) -> tuple[int, ...]:
         """The inner width of each stage: ``width * 2**i``."""
         return tuple(self.width << i for i in range(len(self.depths)))
+
+    @property
+    def bottleneck_widths(self) -> tuple[int, ...]:
+        """Channels inside each stage's bottleneck (its 3x3 conv): torchvision's
+        ``int(planes * (base_width / 64)) * groups``; the stage widths for basic blocks."""
+        if self.block != "bottleneck":
+            return self.stage_widths
+        return tuple(
+            int(planes * (self.base_width / 64.0)) * self.groups for planes in self.stage_widths
+        )
 
     @property
     def num_features(self) -> int:
@@ -266,9 +303,37 @@ class ResNetConfig(_Config):
         _check_int("input_size", self.input_size, 1, MAX_INPUT_SIZE)
         _check_probability("dropout", self.dropout)
         _check_bool("zero_init_residual", self.zero_init_residual)
+        self._check_grouping()
         from .sizes import check_input_size
 
         check_input_size(self, self.input_size)
+
+    def _check_grouping(self) -> None:
+        """``groups`` and ``base_width``: bottlenecks only, and every inner width at least 1."""
+        _check_int("groups", self.groups, 1, MAX_CHANNELS)
+        _check_int("base_width", self.base_width, 1, MAX_CHANNELS)
+        if self.block == "basic":
+            # torchvision's BasicBlock raises for these too: it has no grouped conv.
+            if self.groups != 1:
+                raise ConfigError("groups", self.groups, "1 with block='basic'",
+                                  "grouped convs need block='bottleneck'")  # fmt: skip
+            if self.base_width != 64:
+                raise ConfigError("base_width", self.base_width, "64 with block='basic'",
+                                  "wider inner convs need block='bottleneck'")  # fmt: skip
+            return
+        widths = self.bottleneck_widths
+        if widths[0] < 1:
+            raise ConfigError(
+                "base_width", self.base_width,
+                f"at least {-(-64 // self.width)} with width={self.width}",
+                f"int({self.width} * {self.base_width} / 64) is 0 channels per group",
+            )  # fmt: skip
+        if widths[-1] > MAX_CHANNELS:
+            raise ConfigError(
+                "base_width", self.base_width,
+                f"at most {MAX_CHANNELS} bottleneck channels in the last stage",
+                f"groups={self.groups} makes it {widths[-1]}",
+            )  # fmt: skip
 
     def build(self) -> ResNet:
         """Build the :class:`~scalenet.models.ResNet` this config describes."""

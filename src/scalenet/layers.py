@@ -33,9 +33,9 @@ __all__ = [
 ]
 
 
-def conv3x3(cin: int, cout: int, stride: int = 1) -> nn.Conv2d:
-    """3x3 convolution with padding 1 and no bias (BN follows)."""
-    return nn.Conv2d(cin, cout, kernel_size=3, stride=stride, padding=1, bias=False)
+def conv3x3(cin: int, cout: int, stride: int = 1, groups: int = 1) -> nn.Conv2d:
+    """3x3 convolution with padding 1 and no bias (BN follows); ``groups`` as ``nn.Conv2d``'s."""
+    return nn.Conv2d(cin, cout, kernel_size=3, stride=stride, padding=1, groups=groups, bias=False)
 
 
 def conv1x1(cin: int, cout: int, stride: int = 1) -> nn.Conv2d:
@@ -113,7 +113,12 @@ class BasicBlock(nn.Module):
 
 
 class Bottleneck(nn.Module):
-    """1x1, 3x3 (with the stride, like torchvision's v1.5), 1x1 with 4x expansion."""
+    """1x1, 3x3 (with the stride, like torchvision's v1.5), 1x1 with 4x expansion.
+
+    ``groups`` and ``base_width`` are torchvision's: the inner width is
+    ``int(planes * (base_width / 64)) * groups`` and the 3x3 conv has ``groups`` groups
+    (ResNeXt's ``groups=32, base_width=4``; the wide ResNet's ``base_width=128``).
+    """
 
     expansion = 4
 
@@ -124,15 +129,18 @@ class Bottleneck(nn.Module):
         stride: int = 1,
         downsample: nn.Module | None = None,
         residual: bool = True,
+        groups: int = 1,
+        base_width: int = 64,
     ) -> None:
         super().__init__()
-        width = planes * self.expansion
-        self.conv1 = conv1x1(inplanes, planes)
-        self.bn1 = nn.BatchNorm2d(planes)
-        self.conv2 = conv3x3(planes, planes, stride)
-        self.bn2 = nn.BatchNorm2d(planes)
-        self.conv3 = conv1x1(planes, width)
-        self.bn3 = nn.BatchNorm2d(width)
+        inner = int(planes * (base_width / 64.0)) * groups
+        out = planes * self.expansion
+        self.conv1 = conv1x1(inplanes, inner)
+        self.bn1 = nn.BatchNorm2d(inner)
+        self.conv2 = conv3x3(inner, inner, stride, groups)
+        self.bn2 = nn.BatchNorm2d(inner)
+        self.conv3 = conv1x1(inner, out)
+        self.bn3 = nn.BatchNorm2d(out)
         self.relu = nn.ReLU(inplace=True)
         self.downsample = downsample
         self.residual = residual

@@ -46,6 +46,8 @@ class LayerSpec(NamedTuple):
         bias: whether the layer has a bias.
         in_size, out_size: spatial (H, W) before and after the layer.
         shortcut: True for layers on a residual block's shortcut branch.
+        groups: a conv's groups (ResNeXt's grouped 3x3): each output channel sees
+            ``in_channels // groups`` inputs, which divides its params and MACs by ``groups``.
     """
 
     name: str
@@ -60,12 +62,13 @@ class LayerSpec(NamedTuple):
     out_size: tuple[int, int] = (1, 1)
     shortcut: bool = False
     global_pool: bool = False
+    groups: int = 1
 
     @property
     def params(self) -> int:
         """Learnable parameters of this layer (weights and biases of convs, linears and BN)."""
         if self.kind == "conv":
-            weights = self.in_channels * self.out_channels * self.kernel**2
+            weights = self.in_channels // self.groups * self.out_channels * self.kernel**2
             return weights + (self.out_channels if self.bias else 0)
         if self.kind == "bn":
             return 2 * self.out_channels
@@ -78,7 +81,7 @@ class LayerSpec(NamedTuple):
         """Multiply-accumulates of one image through this layer (convs and linears only)."""
         if self.kind == "conv":
             area = self.out_size[0] * self.out_size[1]
-            return area * self.out_channels * self.in_channels * self.kernel**2
+            return area * self.out_channels * (self.in_channels // self.groups) * self.kernel**2
         if self.kind == "linear":
             return self.in_channels * self.out_channels
         return 0
@@ -101,13 +104,18 @@ def _resnet_block(
         yield LayerSpec(f"{name}.conv2", "conv", planes, planes, kernel=3, padding=1)
         yield LayerSpec(f"{name}.bn2", "bn", planes, planes)
     else:
-        yield LayerSpec(f"{name}.conv1", "conv", cin, planes)
-        yield LayerSpec(f"{name}.bn1", "bn", planes, planes)
-        yield LayerSpec(f"{name}.relu", "relu", planes, planes)
-        yield LayerSpec(f"{name}.conv2", "conv", planes, planes, kernel=3, stride=stride, padding=1)
-        yield LayerSpec(f"{name}.bn2", "bn", planes, planes)
-        yield LayerSpec(f"{name}.relu", "relu", planes, planes)
-        yield LayerSpec(f"{name}.conv3", "conv", planes, cout)
+        # ResNeXt / wide ResNet: torchvision's inner width, the 3x3 conv grouped.
+        inner = int(planes * (cfg.base_width / 64.0)) * cfg.groups
+        g = cfg.groups
+        yield LayerSpec(f"{name}.conv1", "conv", cin, inner)
+        yield LayerSpec(f"{name}.bn1", "bn", inner, inner)
+        yield LayerSpec(f"{name}.relu", "relu", inner, inner)
+        yield LayerSpec(
+            f"{name}.conv2", "conv", inner, inner, kernel=3, stride=stride, padding=1, groups=g
+        )
+        yield LayerSpec(f"{name}.bn2", "bn", inner, inner)
+        yield LayerSpec(f"{name}.relu", "relu", inner, inner)
+        yield LayerSpec(f"{name}.conv3", "conv", inner, cout)
         yield LayerSpec(f"{name}.bn3", "bn", cout, cout)
     if cfg.shortcut:
         if stride != 1 or cin != cout:

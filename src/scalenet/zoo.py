@@ -51,6 +51,8 @@ __all__ = [
 
 RESNET_PAPER = "https://arxiv.org/abs/1512.03385"
 EFFICIENTNET_PAPER = "https://arxiv.org/abs/1905.11946"
+RESNEXT_PAPER = "https://arxiv.org/abs/1611.05431"
+WIDE_RESNET_PAPER = "https://arxiv.org/abs/1605.07146"
 
 
 @dataclass(frozen=True)
@@ -174,6 +176,26 @@ def _entries() -> list[ZooEntry]:
             timm_name=f"scalenet_{name}",
         )
         for name, (depths, block) in tv.items()
+    ]
+    # ResNeXt (grouped 3x3 convs) and the wide ResNets (bottlenecks twice as wide inside), with
+    # torchvision's names; timm has models of these names, so they register scalenet-prefixed.
+    grouped = {
+        "resnext50_32x4d": ("ResNeXt-50 32x4d", (3, 4, 6, 3), 32, 4, RESNEXT_PAPER),
+        "resnext101_32x8d": ("ResNeXt-101 32x8d", (3, 4, 23, 3), 32, 8, RESNEXT_PAPER),
+        "resnext101_64x4d": ("ResNeXt-101 64x4d", (3, 4, 23, 3), 64, 4, RESNEXT_PAPER),
+        "wide_resnet50_2": ("Wide ResNet-50-2", (3, 4, 6, 3), 1, 128, WIDE_RESNET_PAPER),
+        "wide_resnet101_2": ("Wide ResNet-101-2", (3, 4, 23, 3), 1, 128, WIDE_RESNET_PAPER),
+    }
+    entries += [
+        ZooEntry(
+            name,
+            ResNetConfig(depths=depths, block="bottleneck", groups=groups, base_width=base_width),
+            f"{title}: bottleneck {depths}, groups {groups}, base_width {base_width} "
+            "(torchvision layout and parameter names), ImageNet stem",
+            paper=paper,
+            timm_name=f"scalenet_{name}",
+        )
+        for name, (title, depths, groups, base_width, paper) in grouped.items()
     ]
     cifar: dict[str, Any] = {"mean": CIFAR_MEAN, "std": CIFAR_STD, "crop_pct": 1.0}
     entries += [

@@ -60,13 +60,26 @@ class ResNet(ScaleNetModel):
         self.feature_info = [{"num_chs": w, "reduction": reduction, "module": "relu"}]
         reduction *= 2 if imagenet else 1
         block = Bottleneck if config.block == "bottleneck" else BasicBlock
+        # Grouped and wide bottlenecks (ResNeXt, wide ResNet); basic blocks take neither.
+        grouping = (
+            {"groups": config.groups, "base_width": config.base_width}
+            if config.block == "bottleneck"
+            else {}
+        )
         inplanes = w
         for i, (planes, stride, depth) in enumerate(resnet_stages(config)):
             blocks: list[nn.Module] = []
             for j in range(depth):
                 s = stride if j == 0 else 1
                 blocks.append(
-                    block(inplanes, planes, s, self._shortcut(inplanes, planes, s), config.shortcut)
+                    block(
+                        inplanes,
+                        planes,
+                        s,
+                        self._shortcut(inplanes, planes, s),
+                        config.shortcut,
+                        **grouping,
+                    )
                 )
                 inplanes = planes * block.expansion
             self.add_module(f"layer{i + 1}", Stage(*blocks))

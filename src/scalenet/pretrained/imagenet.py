@@ -2,9 +2,12 @@
 
 Every ``timm/resnetN.<tag>`` (N = 18, 26, 34, 50, 101, 152) whose architecture is the plain
 torchvision ResNet that scalenet builds (ImageNet stem, no deep stem, no average-pool
-downsampling): 47 tags. Their files are safetensors with torchvision's parameter names: they
-load with no key mapping. Left out: ``resnet50.bamboo`` (no classifier, ``num_classes=0``, and
-no licence in timm's cfg).
+downsampling): 47 tags. Left out: ``resnet50.bamboo`` (no classifier, ``num_classes=0``, and
+no licence in timm's cfg). And every tag of timm's torchvision-layout ResNeXts and wide ResNets
+(``resnext50_32x4d``, ``resnext101_32x8d``, ``resnext101_64x4d``, ``wide_resnet50_2``,
+``wide_resnet101_2``; grouped or wide bottlenecks, same stem and shortcuts): 23 tags, all with
+1000 classes and a licence, none left out. Their files are safetensors with torchvision's
+parameter names: they load with no key mapping.
 
 Facts and their sources:
 
@@ -19,8 +22,9 @@ Facts and their sources:
 - params, MACs (at the config's input size) and file size: scalenet's analytic profile; a test
   recomputes them, and the params agree with the table's ``param_count``.
 
-The default tag of each architecture comes first (``tv_in1k``, what ``pretrained=True`` has
-always loaded; ``bt_in1k`` for resnet26, its only tag), the rest by reported top-1, best first.
+The default tag of each architecture comes first (``tv_in1k``, torchvision's original weights
+and what ``pretrained=True`` has always loaded for the ResNets; ``bt_in1k`` for resnet26, its
+only tag), the rest by reported top-1, best first.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ TIMM = "https://github.com/huggingface/pytorch-image-models"
 TORCHVISION = "https://github.com/pytorch/vision"
 GLUON = "https://cv.gluon.ai/model_zoo/classification.html"
 FACEBOOK_SSL = "https://github.com/facebookresearch/semi-supervised-ImageNet1K-models"
+FACEBOOK_WSL = "https://github.com/facebookresearch/WSL-Images"
 
 #: arch -> (params, float32 bytes of its state dict, {input size: MACs})
 _SIZES = {
@@ -48,6 +53,11 @@ _SIZES = {
     "resnet50": (25_557_032, 102_440_608, {160: 2_087_321_600, 224: 4_089_184_256}),
     "resnet101": (44_549_160, 178_618_016, {160: 3_981_312_000, 224: 7_801_405_440}),
     "resnet152": (60_192_808, 241_376_928, {160: 5_875_302_400, 224: 11_513_626_624}),
+    "resnext50_32x4d": (25_028_904, 100_388_512, {160: 2_159_411_200, 224: 4_230_479_872}),
+    "resnext101_32x8d": (88_791_336, 355_976_864, {160: 8_375_500_800, 224: 16_414_015_488}),
+    "resnext101_64x4d": (83_455_272, 334_632_608, {160: 7_888_896_000, 224: 15_460_270_080}),
+    "wide_resnet50_2": (68_883_240, 275_805_856, {160: 5_816_320_000, 224: 11_398_021_120}),
+    "wide_resnet101_2": (126_886_696, 508_098_208, {160: 11_609_702_400, 224: 22_753_050_624}),
 }
 
 # What a recipe's tags share (timm's cfgs); the Weights defaults are 224 px, crop 0.875,
@@ -64,6 +74,7 @@ _RSB_A3 = _RSB | {"input_size": 160, "test_input_size": 224, "test_crop_pct": 0.
 _RSB_176 = _RSB | {"input_size": 176, "test_input_size": 224, "crop_pct": 0.9}
 _BT = _APACHE | {"test_input_size": 288, "test_crop_pct": 0.95}
 _FB = {"license": "cc-by-nc-4.0", "origin": FACEBOOK_SSL}
+_FB_WSL = {"license": "cc-by-nc-4.0", "origin": FACEBOOK_WSL}
 
 #: tag (or arch.tag where one arch differs) -> the fields its recipe sets
 _RECIPES: dict[str, dict[str, Any]] = {
@@ -76,12 +87,13 @@ _RECIPES: dict[str, dict[str, Any]] = {
     "a3_in1k": _RSB_A3,
     "resnet50.a1h_in1k": _RSB_176,
     "ra4_e3600_r224_in1k": _RSB | {"crop_pct": 0.9, "mean": (0.5,) * 3, "std": (0.5,) * 3},
-    **dict.fromkeys(["bt_in1k", "ra_in1k", "ram_in1k"], _BT),
+    **dict.fromkeys(["bt_in1k", "ra_in1k", "ram_in1k", "racm_in1k"], _BT),
     "gluon_in1k": _APACHE | {"origin": GLUON},
     # timm's cfg names no origin: its model card is the best pointer.
     "am_in1k": _APACHE | {"origin": "https://huggingface.co/timm/resnet50.am_in1k"},
     "fb_ssl_yfcc100m_ft_in1k": _FB,
     "fb_swsl_ig1b_ft_in1k": _FB,
+    "fb_wsl_ig1b_ft_in1k": _FB_WSL,
 }
 
 
@@ -180,6 +192,29 @@ _ROWS: tuple[tuple[str, str, float, float] | tuple[str, str, float, float, float
     ("resnet152", "tv2_in1k", 80.222, 94.650, 82.294, 96.000),
     ("resnet152", "gluon_in1k", 79.712, 94.720),
     ("resnet152", "a3_in1k", 78.896, 94.140, 80.548, 95.004),
+    ("resnext50_32x4d", "tv_in1k", 77.632, 93.674),
+    ("resnext50_32x4d", "fb_swsl_ig1b_ft_in1k", 82.162, 96.224),
+    ("resnext50_32x4d", "a1h_in1k", 81.140, 95.320, 82.016, 95.934),
+    ("resnext50_32x4d", "a1_in1k", 80.526, 94.458, 81.480, 95.152),
+    ("resnext50_32x4d", "a2_in1k", 80.444, 94.630, 81.304, 95.114),
+    ("resnext50_32x4d", "fb_ssl_yfcc100m_ft_in1k", 80.316, 95.386),
+    ("resnext50_32x4d", "ra_in1k", 79.800, 94.608, 80.720, 95.344),
+    ("resnext50_32x4d", "tv2_in1k", 79.384, 94.302, 81.190, 95.344),
+    ("resnext50_32x4d", "gluon_in1k", 79.354, 94.424),
+    ("resnext50_32x4d", "a3_in1k", 77.732, 93.314, 79.258, 94.308),
+    ("resnext101_32x8d", "tv_in1k", 79.308, 94.530),
+    ("resnext101_32x8d", "fb_swsl_ig1b_ft_in1k", 84.276, 97.188),
+    ("resnext101_32x8d", "fb_wsl_ig1b_ft_in1k", 82.720, 96.624),
+    ("resnext101_32x8d", "tv2_in1k", 81.990, 95.716, 82.832, 96.234),
+    ("resnext101_32x8d", "fb_ssl_yfcc100m_ft_in1k", 81.620, 96.036),
+    ("resnext101_64x4d", "tv_in1k", 82.978, 96.252),
+    ("resnext101_64x4d", "c1_in1k", 82.446, 95.920, 83.158, 96.370),
+    ("resnext101_64x4d", "gluon_in1k", 80.640, 95.000),
+    ("wide_resnet50_2", "tv_in1k", 78.486, 94.084),
+    ("wide_resnet50_2", "racm_in1k", 81.466, 95.544, 82.260, 96.062),
+    ("wide_resnet50_2", "tv2_in1k", 80.442, 95.076, 81.612, 95.766),
+    ("wide_resnet101_2", "tv_in1k", 78.862, 94.312),
+    ("wide_resnet101_2", "tv2_in1k", 80.494, 94.978, 82.514, 96.012),
 )
 
 IMAGENET_WEIGHTS: tuple[Weights, ...] = tuple(_timm(*row) for row in _ROWS)
