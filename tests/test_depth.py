@@ -210,7 +210,7 @@ def test_help_shows_the_literal_values_and_the_defaults() -> None:
     assert "stem: Literal['imagenet', 'cifar', 'deep'] = 'imagenet'" in text
     assert "Literal['basic', 'bottleneck']" in text
     assert "Literal['projection', 'pad', 'avgpool']" in text
-    assert "variant: Literal['b', 'c', 'd'] | None = None" in text
+    assert "variant: Optional[Literal['b', 'c', 'd']] = None" in text
     assert re.search(r"`width`\s*\|\s*64\s*\|\s*16", text)
     assert re.search(r"`downsample`\s*\|\s*`\"projection\"`.*\|\s*`\"pad\"`", text)
     assert "6n + 2" in text
