@@ -120,8 +120,11 @@ class ResNet(ScaleNetModel):
                     nn.init.zeros_(m.bn2.weight)
 
     def _input_weight(self) -> Tensor:
-        weight = self.get_submodule(self.config.first_conv).weight
-        assert isinstance(weight, Tensor)
+        # hasattr, not get_submodule: TorchScript resolves it per module (see Stage).
+        if hasattr(self.conv1, "weight"):
+            weight: Tensor = self.conv1.weight  # type: ignore[assignment]
+        else:  # the deep stem: an nn.Sequential whose first module is the first conv
+            weight = self.conv1[0].weight  # type: ignore[index]
         return weight
 
     def forward_features(self, x: Tensor) -> Tensor:
