@@ -23,13 +23,15 @@ from scalenet.pretrained import CATALOG, Weights
 
 ALL = [w for ws in CATALOG.values() for w in ws]
 IMAGENET = [w for w in ALL if w.dataset == "imagenet-1k" and w.layout == "timm"]
-# The torchvision-layout ResNets of the zoo (ResNeXts and wide ResNets included), every one
-# of whose timm tags is catalogued.
-TIMM_ARCHS = (
-    "resnet18", "resnet26", "resnet34", "resnet50", "resnet101", "resnet152",
+# The torchvision-layout ResNets (ResNeXts and wide ResNets included) and the ResNet-Ds of
+# the zoo, every one of whose timm tags is catalogued.
+TV_ARCHS = ("resnet18", "resnet26", "resnet34", "resnet50", "resnet101", "resnet152")
+GROUPED_ARCHS = (
     "resnext50_32x4d", "resnext101_32x8d", "resnext101_64x4d", "wide_resnet50_2",
     "wide_resnet101_2",
 )  # fmt: skip
+D_ARCHS = tuple(f"resnet{n}d" for n in (18, 26, 34, 50, 101, 152, 200))
+TIMM_ARCHS = TV_ARCHS + GROUPED_ARCHS + D_ARCHS
 # timm tags of those that are not: no classifier (num_classes=0) and no licence.
 EXCLUDED = {"resnet50.bamboo"}
 LICENSES = {
@@ -46,7 +48,7 @@ def test_every_timm_tag_of_the_torchvision_resnets_is_catalogued() -> None:
     in_timm = {name for arch in TIMM_ARCHS for name in timm.list_pretrained(f"{arch}.*")}
     assert in_timm >= EXCLUDED  # an exclusion that timm dropped is stale
     assert set(ids(IMAGENET)) == in_timm - EXCLUDED
-    assert len(IMAGENET) == len(set(ids(IMAGENET))) == 47 + 23
+    assert len(IMAGENET) == len(set(ids(IMAGENET))) == 47 + 23 + 15
 
 
 @pytest.mark.parametrize("w", IMAGENET, ids=ids(IMAGENET))
@@ -74,7 +76,10 @@ def test_imagenet_record_matches_timms_pretrained_cfg(w: Weights) -> None:
 @pytest.mark.parametrize("arch", TIMM_ARCHS)
 def test_default_tag_first_then_by_reported_top1(arch: str) -> None:
     records = CATALOG[arch]
-    assert records[0].tag == ("bt_in1k" if arch == "resnet26" else "tv_in1k")
+    if arch in D_ARCHS:  # no torchvision weights: timm's default tag
+        assert records[0].tag == timm.models.get_pretrained_cfg(arch).tag
+    else:
+        assert records[0].tag == ("bt_in1k" if arch == "resnet26" else "tv_in1k")
     top1 = [w.top1 for w in records[1:]]
     assert top1 == sorted(top1, reverse=True)  # type: ignore[type-var]
 

@@ -207,9 +207,10 @@ def test_explicit_values_win_over_the_stem_defaults() -> None:
 
 def test_help_shows_the_literal_values_and_the_defaults() -> None:
     text = pydoc.render_doc(scalenet.resnet, renderer=pydoc.plaintext)
-    assert "stem: Literal['imagenet', 'cifar'] = 'imagenet'" in text
+    assert "stem: Literal['imagenet', 'cifar', 'deep'] = 'imagenet'" in text
     assert "Literal['basic', 'bottleneck']" in text
-    assert "Literal['projection', 'pad']" in text
+    assert "Literal['projection', 'pad', 'avgpool']" in text
+    assert "variant: Optional[Literal['b', 'c', 'd']] = None" in text
     assert re.search(r"`width`\s*\|\s*64\s*\|\s*16", text)
     assert re.search(r"`downsample`\s*\|\s*`\"projection\"`.*\|\s*`\"pad\"`", text)
     assert "6n + 2" in text

@@ -37,6 +37,15 @@ CONFIGS = {
     "wide_bottleneck_cifar": ResNetConfig(
         depths=(1, 1), width=8, stem="cifar", block="bottleneck", base_width=128, input_size=16
     ),
+    # ResNet-D: deep stem, average-pool shortcuts (one stride-1 with no pool, two strided).
+    "resnet_d_bottleneck": ResNetConfig(
+        depths=(1, 1, 1),
+        width=4,
+        stem="deep",
+        block="bottleneck",
+        downsample="avgpool",
+        input_size=64,
+    ),
     "simple_seed": SimpleCNNConfig(channels=(32, 64, 128), dropout=0.25),
     "simple_444": SimpleCNNConfig(
         channels=(8, 16, 32, 64, 128, 256),
@@ -160,7 +169,9 @@ def test_valid_sizes_hand_derived() -> None:
     assert scalenet.nearest_valid_sizes(cnn, 400) == (380, 444)
 
 
-@pytest.mark.parametrize("key", ["resnet18", "resnet20_pad", "simple_444", "simple_nopool"])
+@pytest.mark.parametrize(
+    "key", ["resnet18", "resnet20_pad", "resnet_d_bottleneck", "simple_444", "simple_nopool"]
+)
 def test_valid_sizes_are_exactly_those_where_every_stride_divides(key: str) -> None:
     """Brute force on the meta device: a size is valid iff every strided module's real
     output is exactly its input divided by its stride, and the network runs."""
@@ -182,7 +193,11 @@ def test_valid_sizes_are_exactly_those_where_every_stride_divides(key: str) -> N
 
     for m in strided:
         m.register_forward_hook(check)
-    top, step = {"resnet18": (600, 7), "resnet20_pad": (130, 1)}.get(key, (600, 1))
+    top, step = {
+        "resnet18": (600, 7),
+        "resnet20_pad": (130, 1),
+        "resnet_d_bottleneck": (200, 1),
+    }.get(key, (600, 1))
     valid = set(scalenet.valid_input_sizes(cfg, 1, top))
     for size in range(1, top, step):
         exact = True

@@ -8,7 +8,7 @@ Examples:
 """
 
 # No ``from __future__ import annotations``: help() then shows every Literal's values.
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 from .config import (
     Block,
@@ -26,6 +26,8 @@ from .models.simple_cnn import SimpleCNN
 
 __all__ = ["resnet", "simple_cnn"]
 
+Variant = Literal["b", "c", "d"]
+
 
 class StemDefaults(NamedTuple):
     """What an unset argument of :func:`resnet` means, for one stem."""
@@ -39,11 +41,37 @@ class StemDefaults(NamedTuple):
 
 #: The builder's defaults by stem, from each stem's paper: torchvision's ResNet-18 for
 #: ``"imagenet"``; the ResNet paper's CIFAR ResNet-20 (width 16, option-A shortcuts) for
-#: ``"cifar"``.
+#: ``"cifar"``; the ImageNet stem's for ``"deep"`` (which changes the stem only).
 STEM_DEFAULTS: dict[str, StemDefaults] = {
     "imagenet": StemDefaults((2, 2, 2, 2), 64, "projection", 1000, 224),
     "cifar": StemDefaults((3, 3, 3), 16, "pad", 10, 32),
+    "deep": StemDefaults((2, 2, 2, 2), 64, "projection", 1000, 224),
 }
+
+#: The ResNet variants of He et al. 2019 ("Bag of Tricks", https://arxiv.org/abs/1812.01187)
+#: by the letter timm appends to their names: (stem, downsample).
+VARIANTS: dict[str, tuple[Stem, Downsample]] = {
+    "b": ("imagenet", "projection"),
+    "c": ("deep", "projection"),
+    "d": ("deep", "avgpool"),
+}
+
+
+def _variant(variant: str, stem: str, downsample: str | None) -> tuple[Stem, Downsample]:
+    """The stem and shortcut of a Bag-of-Tricks ``variant``, checked against explicit ones."""
+    _check_choice("variant", variant, VARIANTS)
+    want_stem, want_down = VARIANTS[variant]
+    if stem not in ("imagenet", want_stem):
+        raise ConfigError(
+            "stem", stem, f"{want_stem!r} (or unset) with variant={variant!r}",
+            f"variant={variant!r} sets stem={want_stem!r}, downsample={want_down!r}",
+        )  # fmt: skip
+    if downsample not in (None, want_down):
+        raise ConfigError(
+            "downsample", downsample, f"{want_down!r} (or unset) with variant={variant!r}",
+            f"variant={variant!r} sets stem={want_stem!r}, downsample={want_down!r}",
+        )  # fmt: skip
+    return want_stem, want_down
 
 
 def resnet(
@@ -54,6 +82,7 @@ def resnet(
     block: Block | None = None,
     shortcut: bool = True,
     depth: int | None = None,
+    variant: Variant | None = None,
     downsample: Downsample | None = None,
     num_classes: int | None = None,
     in_chans: int = 3,
@@ -78,18 +107,35 @@ def resnet(
     | `num_classes` | 1000                       | 10                      |
     | `input_size`  | 224                        | 32                      |
 
+    ``stem="deep"`` takes the ImageNet stem's defaults: it changes the stem only.
+
+    The variants of He et al. 2019 ("Bag of Tricks for Image Classification with
+    Convolutional Neural Networks", https://arxiv.org/abs/1812.01187) go by the letter that
+    timm appends to their names (``resnet50c``, ``resnet50d``), as ``variant=``: ``"b"`` is the
+    default (the stride on the bottleneck's 3x3 conv, torchvision's "v1.5"), ``"c"`` adds the
+    deep stem (``stem="deep"``) and ``"d"`` also the average-pool shortcut
+    (``downsample="avgpool"``). A letter rather than a name per tweak because that is how
+    the nets are known and named (timm, GluonCV, the paper's figure 2): ``resnet(depth=50,
+    variant="d")`` is timm's ``resnet50d``. timm's ``s``/``e``/``t`` letters (a 64-wide or
+    tiered deep stem) are not scalenet's deep stem, and are not offered.
+
     Args:
         depths: blocks per stage, one entry per stage; or give ``depth``.
         width: channels of the first stage, doubled at each later stage.
-        stem: ``"imagenet"`` (7x7/2 conv + 3x3/2 max pool) or ``"cifar"`` (3x3/1 conv).
+        stem: ``"imagenet"`` (7x7/2 conv + 3x3/2 max pool), ``"cifar"`` (3x3/1 conv) or
+            ``"deep"`` (three 3x3 convs, ``width // 2``, ``width // 2``, ``width`` channels,
+            the first with stride 2, + 3x3/2 max pool: ResNet-C).
         block: ``"basic"`` or ``"bottleneck"``; with ``depth``, it follows the depth's rule.
         shortcut: ``False`` gives the ResNet paper's plain network (no identity path).
+        variant: ``"b"``, ``"c"`` or ``"d"``: the Bag of Tricks variant, which sets ``stem``
+            and ``downsample`` (giving either with another value is an error).
         depth: the "N" of "ResNet-N" (weighted layers), instead of ``depths``. ImageNet stem:
             10, 18, 34 (basic) or 14, 26, 50, 101, 152, 200 (bottleneck), as in torchvision
             and timm. CIFAR stem: 6n + 2 with basic blocks (20, 32, 44, 56, 110, 1202...) or
             9n + 2 with ``block="bottleneck"`` (164...), three stages of n blocks.
-        downsample: the shortcut where the shape changes: ``"projection"`` (1x1 conv + BN) or
-            ``"pad"`` (strided identity with zero channels, no parameters).
+        downsample: the shortcut where the shape changes: ``"projection"`` (1x1 conv + BN),
+            ``"pad"`` (strided identity with zero channels, no parameters) or ``"avgpool"``
+            (2x2/2 average pool, then 1x1 conv + BN: ResNet-D).
         num_classes: classifier outputs (0: pooled features out).
         in_chans: input channels.
         input_size: the declared square input size (a multiple of the output stride).
@@ -120,7 +166,12 @@ def resnet(
         (224, 608)
         >>> scalenet.resnet(depth=50, groups=32, base_width=4).layer1[0].conv2.groups
         32
+        >>> d = scalenet.resnet(depth=50, variant="d")  # timm's resnet50d
+        >>> d.config.stem, d.config.downsample, d.config == scalenet.get_config("resnet50d")
+        ('deep', 'avgpool', True)
     """
+    if variant is not None:
+        stem, downsample = _variant(variant, stem, downsample)
     _check_choice("stem", stem, STEM_DEFAULTS)
     defaults = STEM_DEFAULTS[stem]
     if depth is not None:

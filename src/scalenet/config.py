@@ -36,9 +36,9 @@ __all__ = [
     "config_from_dict",
 ]
 
-Stem = Literal["imagenet", "cifar"]
+Stem = Literal["imagenet", "cifar", "deep"]
 Block = Literal["basic", "bottleneck"]
-Downsample = Literal["projection", "pad"]
+Downsample = Literal["projection", "pad", "avgpool"]
 Pool = Literal["max", "avg", "none"]
 
 #: Hard limits that keep a typo from asking for a network no machine can hold.
@@ -105,7 +105,6 @@ class _Config:
     """Shared machinery: validation on construction, dict/JSON round trip."""
 
     family: ClassVar[str]
-    first_conv: ClassVar[str]
     _tuple_fields: ClassVar[tuple[str, ...]] = ()
     #: Fields added after the first release, with the value that means "as before": left out
     #: of :meth:`to_dict` at that value, so a saved config stays byte-identical and loads in
@@ -116,6 +115,11 @@ class _Config:
         for name in self._tuple_fields:
             object.__setattr__(self, name, _as_tuple(getattr(self, name)))
         self.validate()
+
+    @property
+    def first_conv(self) -> str:  # pragma: no cover - every subclass overrides it
+        """Module path of the first convolution (timm's ``first_conv``)."""
+        raise NotImplementedError
 
     def validate(self) -> None:  # pragma: no cover - every subclass overrides it
         """Raise ConfigError/ShapeError if any field is not allowed."""
@@ -186,13 +190,24 @@ class ResNetConfig(_Config):
         depths: blocks per stage, one entry per stage (4 for ImageNet layouts, 3 for CIFAR).
         width: channels of the first stage; each later stage doubles them. Bottleneck blocks
             output ``4 * width`` channels per stage (torchvision's expansion).
-        stem: ``"imagenet"`` (7x7/2 conv, BN, ReLU, 3x3/2 max pool) or ``"cifar"``
-            (3x3/1 conv, BN, ReLU).
+        stem: ``"imagenet"`` (7x7/2 conv, BN, ReLU, 3x3/2 max pool), ``"cifar"``
+            (3x3/1 conv, BN, ReLU) or ``"deep"``: the ImageNet stem with its 7x7 conv replaced
+            by three 3x3 convs of ``width // 2``, ``width // 2`` and ``width`` channels (the
+            first with stride 2; BN and ReLU between them), the ResNet-C tweak of He et al.
+            2019, "Bag of Tricks for Image Classification with Convolutional Neural Networks"
+            (https://arxiv.org/abs/1812.01187), timm's ``stem_type="deep"`` with
+            ``stem_width=32`` at width 64. Its module is ``conv1`` (an ``nn.Sequential``:
+            ``conv1.0``, ``conv1.1``, ``conv1.3``, ``conv1.4``, ``conv1.6``), then ``bn1``,
+            as in timm, so timm's ``resnet50d`` checkpoints load with no key mapping.
         block: ``"basic"`` (two 3x3 convs) or ``"bottleneck"`` (1x1, 3x3 with the stride, 1x1).
         shortcut: ``False`` gives the plain network of the ResNet paper: the same layers with no
             identity path (``downsample`` then has no effect).
-        downsample: the shortcut where shape changes: ``"projection"`` (1x1 conv + BN, option B)
-            or ``"pad"`` (strided identity with zero channel padding, option A, no parameters).
+        downsample: the shortcut where shape changes: ``"projection"`` (1x1 conv + BN, option B),
+            ``"pad"`` (strided identity with zero channel padding, option A, no parameters) or
+            ``"avgpool"`` (2x2/2 average pool, ``ceil_mode=True``, ``count_include_pad=False``,
+            then a stride-1 1x1 conv + BN: the ResNet-D tweak of the Bag of Tricks paper,
+            timm's ``avg_down=True``; a stride-1 shortcut has no pool, its ``downsample.0`` is
+            an ``nn.Identity`` as in timm, and the conv and BN are ``downsample.1``/``.2``).
         num_classes: classifier outputs; 0 leaves the classifier out (pooled features out).
         in_chans: input channels.
         input_size: the declared square input size; it must be a multiple of the output stride.
@@ -222,8 +237,6 @@ class ResNetConfig(_Config):
     """
 
     family: ClassVar[str] = "resnet"
-    #: module path of the first convolution (timm's ``first_conv``)
-    first_conv: ClassVar[str] = "conv1"
     _tuple_fields: ClassVar[tuple[str, ...]] = ("depths",)
     _later_fields: ClassVar[dict[str, object]] = {"groups": 1, "base_width": 64}
 
@@ -242,8 +255,24 @@ class ResNetConfig(_Config):
     base_width: int = 64
 
     @property
+    def first_conv(self) -> str:
+        """Module path of the first convolution (timm's ``first_conv``): ``"conv1"``, or
+        ``"conv1.0"`` for the deep stem."""
+        return "conv1.0" if self.stem == "deep" else "conv1"
+
+    @property
+    def stem_widths(self) -> tuple[int, ...]:
+        """Output channels of the stem's convolutions: ``(width,)``, or ``(width // 2,
+        width // 2, width)`` for the deep stem."""
+        if self.stem == "deep":
+            return (self.width // 2, self.width // 2, self.width)
+        return (self.width,)
+
+    @property
     def depth(self) -> int:
         """Weighted layers, the "N" of "ResNet-N": stem conv, block convs and the classifier.
+
+        The deep stem counts as one layer, as the Bag of Tricks paper names its ResNet-50-D.
 
         Examples:
             >>> from scalenet import ResNetConfig
@@ -295,6 +324,11 @@ class ResNetConfig(_Config):
                 f"{len(self.depths)} stages double it to {self.width << (len(self.depths) - 1)}",
             )
         _check_choice("stem", self.stem, get_args(Stem))
+        if self.stem == "deep" and self.width < 2:
+            raise ConfigError(
+                "width", self.width, "at least 2 with stem='deep'",
+                "the deep stem's first two convs have width // 2 channels",
+            )  # fmt: skip
         _check_choice("block", self.block, get_args(Block))
         _check_bool("shortcut", self.shortcut)
         _check_choice("downsample", self.downsample, get_args(Downsample))
@@ -370,8 +404,6 @@ class SimpleCNNConfig(_Config):
     """
 
     family: ClassVar[str] = "simple_cnn"
-    #: module path of the first convolution (timm's ``first_conv``)
-    first_conv: ClassVar[str] = "features.0.conv"
     _tuple_fields: ClassVar[tuple[str, ...]] = ("channels", "hidden")
 
     channels: tuple[int, ...] = (32, 64, 128)
@@ -386,6 +418,11 @@ class SimpleCNNConfig(_Config):
     input_size: int = 32
     global_pool: bool = False
     conv_bias: bool = True
+
+    @property
+    def first_conv(self) -> str:
+        """Module path of the first convolution (timm's ``first_conv``)."""
+        return "features.0.conv"
 
     @property
     def conv_padding(self) -> int:

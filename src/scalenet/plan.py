@@ -48,6 +48,10 @@ class LayerSpec(NamedTuple):
         shortcut: True for layers on a residual block's shortcut branch.
         groups: a conv's groups (ResNeXt's grouped 3x3): each output channel sees
             ``in_channels // groups`` inputs, which divides its params and MACs by ``groups``.
+        global_pool: an ``avgpool`` over the whole map (the head's).
+        ceil_mode: the window's output size rounds up (PyTorch's ``ceil_mode=True``: the
+            average-pool shortcut's 2x2/2 pool gives ``ceil(H / 2)``, as the strided convs of
+            the main path do, so the two agree at every size).
     """
 
     name: str
@@ -63,6 +67,7 @@ class LayerSpec(NamedTuple):
     shortcut: bool = False
     global_pool: bool = False
     groups: int = 1
+    ceil_mode: bool = False
 
     @property
     def params(self) -> int:
@@ -119,10 +124,18 @@ def _resnet_block(
         yield LayerSpec(f"{name}.bn3", "bn", cout, cout)
     if cfg.shortcut:
         if stride != 1 or cin != cout:
+            ds = f"{name}.downsample"
             if cfg.downsample == "projection":
-                ds = f"{name}.downsample"
                 yield LayerSpec(f"{ds}.0", "conv", cin, cout, stride=stride, shortcut=True)
                 yield LayerSpec(f"{ds}.1", "bn", cout, cout, shortcut=True)
+            elif cfg.downsample == "avgpool":  # a stride-1 shortcut's downsample.0: Identity
+                if stride != 1:
+                    yield LayerSpec(
+                        f"{ds}.0", "avgpool", cin, cin, kernel=2, stride=stride,
+                        shortcut=True, ceil_mode=True,
+                    )  # fmt: skip
+                yield LayerSpec(f"{ds}.1", "conv", cin, cout, shortcut=True)
+                yield LayerSpec(f"{ds}.2", "bn", cout, cout, shortcut=True)
             else:
                 yield LayerSpec(
                     f"{name}.downsample", "pad", cin, cout, stride=stride, shortcut=True
@@ -144,11 +157,20 @@ def _resnet_templates(cfg: ResNetConfig) -> Iterator[LayerSpec]:
     w = cfg.width
     if cfg.stem == "imagenet":
         yield LayerSpec("conv1", "conv", cfg.in_chans, w, kernel=7, stride=2, padding=3)
+    elif cfg.stem == "deep":  # timm's nn.Sequential: conv, bn, relu, conv, bn, relu, conv
+        cin = cfg.in_chans
+        for i, cout in enumerate(cfg.stem_widths):
+            stride = 2 if i == 0 else 1
+            yield LayerSpec(f"conv1.{3 * i}", "conv", cin, cout, kernel=3, stride=stride, padding=1)
+            if i < 2:
+                yield LayerSpec(f"conv1.{3 * i + 1}", "bn", cout, cout)
+                yield LayerSpec(f"conv1.{3 * i + 2}", "relu", cout, cout)
+            cin = cout
     else:
         yield LayerSpec("conv1", "conv", cfg.in_chans, w, kernel=3, stride=1, padding=1)
     yield LayerSpec("bn1", "bn", w, w)
     yield LayerSpec("relu", "relu", w, w)
-    if cfg.stem == "imagenet":
+    if cfg.stem != "cifar":
         yield LayerSpec("maxpool", "maxpool", w, w, kernel=3, stride=2, padding=1)
     cin = w
     for i, (planes, stride, depth) in enumerate(resnet_stages(cfg)):
@@ -196,7 +218,14 @@ def _templates(cfg: Config) -> Iterator[LayerSpec]:
 
 
 def _window_out(size: int, spec: LayerSpec) -> int:
-    return (size + 2 * spec.padding - spec.kernel) // spec.stride + 1
+    if not spec.ceil_mode:
+        return (size + 2 * spec.padding - spec.kernel) // spec.stride + 1
+    # PyTorch's ceil mode: round up, but the last window must start inside the map (or its
+    # left padding).
+    out = -(-(size + 2 * spec.padding - spec.kernel) // spec.stride) + 1
+    if (out - 1) * spec.stride >= size + spec.padding:
+        out -= 1
+    return out
 
 
 # --- the walk -----------------------------------------------------------------------------------

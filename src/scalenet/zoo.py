@@ -3,7 +3,7 @@
 Examples:
     >>> import scalenet
     >>> scalenet.list_models("resnet2*")
-    ['resnet26', 'resnet20_cifar', 'resnet20_cifar_proj']
+    ['resnet26', 'resnet26d', 'resnet200d', 'resnet20_cifar', 'resnet20_cifar_proj']
     >>> scalenet.list_models("resnet20_cifar*", pretrained=True)[0]
     'resnet20_cifar.akamaster_cifar10'
     >>> model = scalenet.create("resnet20_cifar", num_classes=100)
@@ -53,6 +53,7 @@ RESNET_PAPER = "https://arxiv.org/abs/1512.03385"
 EFFICIENTNET_PAPER = "https://arxiv.org/abs/1905.11946"
 RESNEXT_PAPER = "https://arxiv.org/abs/1611.05431"
 WIDE_RESNET_PAPER = "https://arxiv.org/abs/1605.07146"
+BAG_OF_TRICKS_PAPER = "https://arxiv.org/abs/1812.01187"
 
 
 @dataclass(frozen=True)
@@ -196,6 +197,19 @@ def _entries() -> list[ZooEntry]:
             timm_name=f"scalenet_{name}",
         )
         for name, (title, depths, groups, base_width, paper) in grouped.items()
+    ]
+    # He et al. 2019's ResNet-D (timm's resnet50d...): deep stem, average-pool shortcuts.
+    entries += [
+        ZooEntry(
+            f"resnet{depth}d",
+            ResNetConfig(depths=depths, block=block, stem="deep", downsample="avgpool"),
+            f"ResNet-{depth}-D: deep 3x3 stem, average-pool shortcuts (timm's layout and "
+            "parameter names)",
+            paper=BAG_OF_TRICKS_PAPER,
+            timm_name=f"scalenet_resnet{depth}d",
+        )
+        for depth in (18, 26, 34, 50, 101, 152, 200)
+        for depths, block in [resnet_layout(depth)]
     ]
     cifar: dict[str, Any] = {"mean": CIFAR_MEAN, "std": CIFAR_STD, "crop_pct": 1.0}
     entries += [

@@ -1,7 +1,9 @@
 """ResNet of any depth, width, stem and block, built from a :class:`ResNetConfig`.
 
 Parameter names follow torchvision (``conv1``, ``bn1``, ``layer1``... ``downsample.0/1``, ``fc``),
-so torchvision and timm ResNet checkpoints load with ``strict=True``.
+so torchvision and timm ResNet checkpoints load with ``strict=True``; the deep stem and the
+average-pool shortcut (``stem="deep"``, ``downsample="avgpool"``) take timm's names
+(``conv1.0``... ``conv1.6``, ``downsample.1/2``), so timm's ResNet-D checkpoints do too.
 
 Examples:
     >>> import torch, scalenet
@@ -45,9 +47,12 @@ class ResNet(ScaleNetModel):
     def __init__(self, config: ResNetConfig) -> None:
         super().__init__(config)
         w, cin = config.width, config.in_chans
-        imagenet = config.stem == "imagenet"
+        imagenet = config.stem != "cifar"  # the ImageNet and the deep stem reduce by 4
         # Children in forward order (timm's feature extractor runs them in sequence).
-        if imagenet:
+        self.conv1: nn.Module
+        if config.stem == "deep":
+            self.conv1 = _deep_stem(cin, config.stem_widths)
+        elif imagenet:
             self.conv1 = nn.Conv2d(cin, w, kernel_size=7, stride=2, padding=3, bias=False)
         else:
             self.conv1 = nn.Conv2d(cin, w, kernel_size=3, stride=1, padding=1, bias=False)
@@ -100,12 +105,19 @@ class ResNet(ScaleNetModel):
             return None
         if cfg.downsample == "pad":
             return PadShortcut(inplanes, out, stride)
+        if cfg.downsample == "avgpool":  # timm's downsample_avg
+            pool: nn.Module = (
+                nn.AvgPool2d(2, stride, ceil_mode=True, count_include_pad=False)
+                if stride != 1
+                else nn.Identity()
+            )
+            return nn.Sequential(pool, conv1x1(inplanes, out), nn.BatchNorm2d(out))
         return nn.Sequential(conv1x1(inplanes, out, stride), nn.BatchNorm2d(out))
 
     def _init_weights(self) -> None:
         # torchvision's initialisation; the classifier keeps PyTorch's default. On the meta
         # device (a model about to receive loaded weights) there is nothing to initialise.
-        if self.conv1.weight.is_meta:
+        if self._input_weight().is_meta:
             return
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
@@ -121,7 +133,12 @@ class ResNet(ScaleNetModel):
                     nn.init.zeros_(m.bn2.weight)
 
     def _input_weight(self) -> Tensor:
-        return self.conv1.weight
+        # hasattr, not get_submodule: TorchScript resolves it per module (see Stage).
+        if hasattr(self.conv1, "weight"):
+            weight: Tensor = self.conv1.weight  # type: ignore[assignment]
+        else:  # the deep stem: an nn.Sequential whose first module is the first conv
+            weight = self.conv1[0].weight  # type: ignore[index]
+        return weight
 
     def forward_features(self, x: Tensor) -> Tensor:
         """Stem and every stage: the last feature map, (N, num_features, H/32, W/32) or so."""
@@ -173,3 +190,18 @@ class ResNet(ScaleNetModel):
             "stem": r"^conv1|bn1|maxpool",
             "blocks": r"^layer(\d+)" if coarse else r"^layer(\d+)\.(\d+)",
         }
+
+
+def _deep_stem(in_chans: int, widths: tuple[int, ...]) -> nn.Sequential:
+    """timm's deep stem (``stem_type="deep"``): three 3x3 convs, the first with stride 2, with
+    BN and ReLU between them (the BN and ReLU after the last are the model's ``bn1``/``relu``)."""
+    a, b, c = widths
+    return nn.Sequential(
+        nn.Conv2d(in_chans, a, kernel_size=3, stride=2, padding=1, bias=False),
+        nn.BatchNorm2d(a),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(a, b, kernel_size=3, stride=1, padding=1, bias=False),
+        nn.BatchNorm2d(b),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(b, c, kernel_size=3, stride=1, padding=1, bias=False),
+    )

@@ -1,13 +1,16 @@
-"""ImageNet-1k weights from timm's Hub repositories, for the torchvision-layout ResNets.
+"""ImageNet-1k weights from timm's Hub repositories, for the torchvision-layout ResNets and the
+ResNet-Ds.
 
 Every ``timm/resnetN.<tag>`` (N = 18, 26, 34, 50, 101, 152) whose architecture is the plain
 torchvision ResNet that scalenet builds (ImageNet stem, no deep stem, no average-pool
 downsampling): 47 tags. Left out: ``resnet50.bamboo`` (no classifier, ``num_classes=0``, and
 no licence in timm's cfg). And every tag of timm's torchvision-layout ResNeXts and wide ResNets
 (``resnext50_32x4d``, ``resnext101_32x8d``, ``resnext101_64x4d``, ``wide_resnet50_2``,
-``wide_resnet101_2``; grouped or wide bottlenecks, same stem and shortcuts): 23 tags, all with
-1000 classes and a licence, none left out. Their files are safetensors with torchvision's
-parameter names: they load with no key mapping.
+``wide_resnet101_2``; grouped or wide bottlenecks, same stem and shortcuts): 23 tags; and every
+``timm/resnetNd.<tag>`` (N = 18, 26, 34, 50, 101, 152, 200: deep stem and average-pool
+shortcuts, He et al. 2019): 15 tags; all with 1000 classes and a licence, none left out. Their
+files are safetensors with torchvision's (timm's, for the deep stem and the average-pool
+shortcut) parameter names: they load with no key mapping.
 
 Facts and their sources:
 
@@ -23,8 +26,10 @@ Facts and their sources:
   recomputes them, and the params agree with the table's ``param_count``.
 
 The default tag of each architecture comes first (``tv_in1k``, torchvision's original weights
-and what ``pretrained=True`` has always loaded for the ResNets; ``bt_in1k`` for resnet26, its
-only tag), the rest by reported top-1, best first.
+and what ``pretrained=True`` has always loaded for the ResNets, and the ResNeXts' and wide
+ResNets' default too; ``bt_in1k`` for resnet26, its only tag; timm's default tag for the
+ResNet-Ds, ``ra2_in1k``, or ``bt_in1k`` for resnet26d, its only tag), the rest by reported
+top-1, best first.
 """
 
 from __future__ import annotations
@@ -58,6 +63,13 @@ _SIZES = {
     "resnext101_64x4d": (83_455_272, 334_632_608, {160: 7_888_896_000, 224: 15_460_270_080}),
     "wide_resnet50_2": (68_883_240, 275_805_856, {160: 5_816_320_000, 224: 11_398_021_120}),
     "wide_resnet101_2": (126_886_696, 508_098_208, {160: 11_609_702_400, 224: 22_753_050_624}),
+    "resnet18d": (11_708_744, 46_873_888, {224: 2_053_713_920}),
+    "resnet26d": (16_014_408, 64_181_536, {224: 2_581_897_216}),
+    "resnet34d": (21_816_904, 87_336_224, {224: 3_903_401_984}),
+    "resnet50d": (25_576_264, 102_518_048, {160: 2_209_587_200, 224: 4_328_824_832}),
+    "resnet101d": (44_568_392, 178_695_456, {224: 8_041_046_016, 256: 10_501_963_776}),
+    "resnet152d": (60_212_040, 241_454_368, {224: 11_753_267_200, 256: 15_350_579_200}),
+    "resnet200d": (64_693_064, 259_476_768, {256: 19_913_981_952}),
 }
 
 # What a recipe's tags share (timm's cfgs); the Weights defaults are 224 px, crop 0.875,
@@ -75,6 +87,10 @@ _RSB_176 = _RSB | {"input_size": 176, "test_input_size": 224, "crop_pct": 0.9}
 _BT = _APACHE | {"test_input_size": 288, "test_crop_pct": 0.95}
 _FB = {"license": "cc-by-nc-4.0", "origin": FACEBOOK_SSL}
 _FB_WSL = {"license": "cc-by-nc-4.0", "origin": FACEBOOK_WSL}
+# timm's RandAugment recipe of the ResNet-Ds: at 256 px (test 320) for the deeper ones.
+_RA2_256 = _APACHE | {"input_size": 256, "crop_pct": 0.95, "test_input_size": 320}
+_RA2_256 |= {"test_crop_pct": 1.0}
+_HALF = {"mean": (0.5,) * 3, "std": (0.5,) * 3}
 
 #: tag (or arch.tag where one arch differs) -> the fields its recipe sets
 _RECIPES: dict[str, dict[str, Any]] = {
@@ -86,8 +102,12 @@ _RECIPES: dict[str, dict[str, Any]] = {
     ),
     "a3_in1k": _RSB_A3,
     "resnet50.a1h_in1k": _RSB_176,
-    "ra4_e3600_r224_in1k": _RSB | {"crop_pct": 0.9, "mean": (0.5,) * 3, "std": (0.5,) * 3},
-    **dict.fromkeys(["bt_in1k", "ra_in1k", "ram_in1k", "racm_in1k"], _BT),
+    "ra4_e3600_r224_in1k": _RSB | {"crop_pct": 0.9} | _HALF,
+    "resnet50d.ra4_e3600_r224_in1k": _RSB | _HALF,
+    **dict.fromkeys(["bt_in1k", "ra_in1k", "ram_in1k", "racm_in1k", "ra2_in1k"], _BT),
+    **dict.fromkeys(
+        ["resnet101d.ra2_in1k", "resnet152d.ra2_in1k", "resnet200d.ra2_in1k"], _RA2_256
+    ),
     "gluon_in1k": _APACHE | {"origin": GLUON},
     # timm's cfg names no origin: its model card is the best pointer.
     "am_in1k": _APACHE | {"origin": "https://huggingface.co/timm/resnet50.am_in1k"},
@@ -215,6 +235,21 @@ _ROWS: tuple[tuple[str, str, float, float] | tuple[str, str, float, float, float
     ("wide_resnet50_2", "tv2_in1k", 80.442, 95.076, 81.612, 95.766),
     ("wide_resnet101_2", "tv_in1k", 78.862, 94.312),
     ("wide_resnet101_2", "tv2_in1k", 80.494, 94.978, 82.514, 96.012),
+    ("resnet18d", "ra2_in1k", 72.296, 90.682, 73.790, 91.834),
+    ("resnet18d", "ra4_e3600_r224_in1k", 74.356, 91.826, 76.012, 92.784),
+    ("resnet26d", "bt_in1k", 76.698, 93.156, 77.422, 93.634),
+    ("resnet34d", "ra2_in1k", 77.108, 93.372, 78.440, 94.348),
+    ("resnet50d", "ra2_in1k", 80.546, 95.160, 81.354, 95.742),
+    ("resnet50d", "ra4_e3600_r224_in1k", 80.956, 95.380, 81.840, 95.926),
+    ("resnet50d", "a1_in1k", 80.730, 94.678, 81.466, 95.218),
+    ("resnet50d", "a2_in1k", 80.268, 94.642, 81.164, 95.100),
+    ("resnet50d", "gluon_in1k", 79.080, 94.458),
+    ("resnet50d", "a3_in1k", 77.222, 93.256, 78.742, 94.236),
+    ("resnet101d", "ra2_in1k", 82.254, 96.070, 83.020, 96.456),
+    ("resnet101d", "gluon_in1k", 80.466, 95.034),
+    ("resnet152d", "ra2_in1k", 83.160, 96.370, 83.684, 96.750),
+    ("resnet152d", "gluon_in1k", 80.476, 95.194),
+    ("resnet200d", "ra2_in1k", 83.250, 96.552, 83.976, 96.820),
 )
 
 IMAGENET_WEIGHTS: tuple[Weights, ...] = tuple(_timm(*row) for row in _ROWS)
