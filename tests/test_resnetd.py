@@ -73,7 +73,9 @@ def test_every_d_net_is_resnet_depth_variant_d_and_timms_layout(name: str) -> No
     with torch.device("meta"):
         built = scalenet.resnet(depth=depth, variant="d")
         ref = timm.create_model(name)
-    assert built.config == scalenet.get_config(name)
+    zoo = scalenet.get_config(name)  # the deep ones at timm's default size, 256
+    assert built.config == zoo.replace(input_size=built.config.input_size)
+    assert zoo.input_size == ref.pretrained_cfg["input_size"][-1]
     assert shapes(built) == shapes(ref)
 
 

@@ -378,6 +378,8 @@ def test_resnet1202_has_resnet110s_modules(name: str) -> None:
     assert {type(m) for m in big.modules()} <= {type(m) for s in smaller for m in s.modules()}
     small = smaller[0]
     if big.config.block == small.config.block:
-        same = {k: getattr(small.config, k) for k in ("depths", "groups", "base_width")}
+        same = {
+            k: getattr(small.config, k) for k in ("depths", "groups", "base_width", "input_size")
+        }
         assert big.config.replace(**same, zero_init_residual=False) == small.config
     assert set(BIG[name]) <= set(COMPILE_NAMES)

@@ -202,7 +202,13 @@ def _entries() -> list[ZooEntry]:
     entries += [
         ZooEntry(
             f"resnet{depth}d",
-            ResNetConfig(depths=depths, block=block, stem="deep", downsample="avgpool"),
+            ResNetConfig(
+                depths=depths,
+                block=block,
+                stem="deep",
+                downsample="avgpool",
+                input_size=256 if depth > 100 else 224,  # timm's size for the deep ones
+            ),
             f"ResNet-{depth}-D: deep 3x3 stem, average-pool shortcuts (timm's layout and "
             "parameter names)",
             paper=BAG_OF_TRICKS_PAPER,
