@@ -17,7 +17,7 @@ from huggingface_hub import EvalResult, ModelCardData
 
 from ._format import human
 from .plan import plan
-from .pretrained.catalog import CATALOG, HubFile, Weights, short_url
+from .pretrained.catalog import CATALOG, DATASETS, HubFile, Weights, short_url
 from .weights import weights_digest
 
 if TYPE_CHECKING:
@@ -41,14 +41,6 @@ HUB_LICENSES = frozenset((
     "lppl-1.3c", "ms-pl", "apple-ascl", "mpl-2.0", "odc-by", "odbl", "openrail++", "osl-3.0",
     "postgresql", "ofl-1.1", "ncsa", "unlicense", "zlib", "pddl", "lgpl-lr", "unknown", "other",
 ))  # fmt: skip
-
-#: The catalogue's data sets: (name shown, the split their accuracy is measured on).
-_DATASETS = {
-    "imagenet-1k": ("ImageNet-1k", "validation"),
-    "cifar10": ("CIFAR-10", "test"),
-    "cifar100": ("CIFAR-100", "test"),
-    "svhn": ("SVHN", "test"),
-}
 
 
 def _cell(value: object) -> str:
@@ -121,7 +113,7 @@ def _file_link(weights: Weights) -> str:
 
 def _eval_results(weights: Weights) -> list[EvalResult]:
     """The accuracy the source reports, as the Hub's model-index entries."""
-    name, split = _DATASETS.get(weights.dataset, (weights.dataset, None))
+    name, split = DATASETS[weights.dataset]
     common: dict[str, Any] = {
         "task_type": "image-classification",
         "task_name": "Image Classification",
@@ -144,7 +136,7 @@ def _eval_results(weights: Weights) -> list[EvalResult]:
 
 
 def _weights_section(weights: Weights, license: str) -> list[str]:
-    name, split = _DATASETS.get(weights.dataset, (weights.dataset, "test"))
+    name, split = DATASETS[weights.dataset]
     mean = ", ".join(f"{v:g}" for v in weights.mean)
     std = ", ".join(f"{v:g}" for v in weights.std)
     lines = [

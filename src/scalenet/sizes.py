@@ -19,6 +19,7 @@ Examples:
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from .config import SimpleCNNConfig
@@ -42,6 +43,14 @@ def model_cfg(config: Config) -> dict[str, Any]:
         >>> cfg["input_size"], cfg["min_input_size"], cfg["pool_size"], cfg["first_conv"]
         ((3, 32, 32), (3, 4, 4), (8, 8), 'conv1')
     """
+    return dict(_model_cfg(config))
+
+
+@functools.lru_cache(maxsize=512)
+def _model_cfg(config: Config) -> dict[str, Any]:
+    """:func:`model_cfg`, once per config (a frozen dataclass): timm's registration asks it for
+    every zoo entry and every published weight at import, and a plan of resnet1202 has 3,000
+    layers. Callers get a copy (the values are immutable)."""
     specs = plan(config)
     first_head = next(i for i, s in enumerate(specs) if s.global_pool or s.kind == "flatten")
     fixed = isinstance(config, SimpleCNNConfig) and not config.global_pool

@@ -31,7 +31,7 @@ from .config import (
 )
 from .depth import nearest_depths, resnet_layout
 from .errors import ConfigError, WeightsError
-from .pretrained.catalog import CATALOG, Weights, get_weights, split_name
+from .pretrained.catalog import CATALOG, DATASETS, Weights, get_weights, split_name
 from .scaling import compound_scale
 from .sizes import model_cfg
 
@@ -554,14 +554,6 @@ def zoo_markdown(names: list[str] | None = None) -> str:
     return "\n".join(lines)
 
 
-_DATASETS = {
-    "imagenet-1k": "ImageNet-1k",
-    "cifar10": "CIFAR-10",
-    "cifar100": "CIFAR-100",
-    "svhn": "SVHN",
-}
-
-
 def weights_markdown(names: list[str] | None = None) -> str:
     """Every published weight as a Markdown table: name (the default tag in bold), dataset,
     the top-1/top-5 its source reports (linked to where), params, MACs, licence, source.
@@ -590,7 +582,7 @@ def weights_markdown(names: list[str] | None = None) -> str:
             f" (test {weights.test_input_size})" if weights.test_input_size else ""
         )
         lines.append(
-            f"| {shown} | {_DATASETS.get(weights.dataset, weights.dataset)} | {top1} | {top5} | "
+            f"| {shown} | {DATASETS[weights.dataset][0]} | {top1} | {top5} | "
             f"{size} | {weights.params:,} | {weights.macs:,} | {weights.license} | "
             f"{weights.source} |"
         )

@@ -40,6 +40,14 @@ Layout = Literal["timm", "pytorchcv", "akamaster"]
 
 Dataset = Literal["imagenet-1k", "cifar10", "cifar100", "svhn"]
 
+#: Each data set's name as shown, and the split its sources report accuracy on.
+DATASETS: dict[str, tuple[str, str]] = {
+    "imagenet-1k": ("ImageNet-1k", "validation"),
+    "cifar10": ("CIFAR-10", "test"),
+    "cifar100": ("CIFAR-100", "test"),
+    "svhn": ("SVHN", "test"),
+}
+
 
 @dataclass(frozen=True)
 class HubFile:
