@@ -113,6 +113,17 @@ def test_input_size_not_divisible_names_stride_and_nearest_sizes() -> None:
         ),
         ResNetConfig(depths=(3, 4, 6, 3), block="bottleneck", groups=32, base_width=4),
         ResNetConfig(depths=(1, 1), block="bottleneck", base_width=128, input_size=32),
+        ResNetConfig(
+            depths=(4, 4, 4),
+            width=16,
+            stem="cifar",
+            downsample="projection",
+            num_classes=10,
+            input_size=32,
+            preact=True,
+            widen_factor=10,
+            block_dropout=0.3,
+        ),
         SimpleCNNConfig(),
         SimpleCNNConfig(channels=(8, 16), kernel_size=5, padding=0, hidden=(20, 10), input_size=28),
     ],
@@ -123,9 +134,14 @@ def test_json_round_trip(cfg: ResNetConfig | SimpleCNNConfig) -> None:
     assert back == cfg
     assert scalenet.config_from_dict(json.loads(text)) == cfg
     assert hash(back) == hash(cfg)
-    # Every field is in the dict, with the family tag; ResNeXt's groups and base_width only
-    # where they are not the plain ResNet's (1 and 64), so earlier configs stay byte-identical.
-    later = {"groups": 1, "base_width": 64} if isinstance(cfg, ResNetConfig) else {}
+    # Every field is in the dict, with the family tag; the fields added later (ResNeXt's, the
+    # pre-activation and wide ResNets') only where they are not the plain ResNet's, so earlier
+    # configs stay byte-identical.
+    later: dict[str, object] = (
+        {"groups": 1, "base_width": 64, "preact": False, "widen_factor": 1, "block_dropout": 0}
+        if isinstance(cfg, ResNetConfig)
+        else {}
+    )
     expected = {f.name for f in dataclasses.fields(cfg)} | {"family"}
     expected -= {k for k, v in later.items() if getattr(cfg, k) == v}
     assert set(cfg.to_dict()) == expected

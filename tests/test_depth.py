@@ -252,7 +252,8 @@ def test_zoo_descriptions_call_a_model_resnet_n_only_when_resnet_depth_n_builds_
     the layout ``scalenet.resnet(depth=N)`` builds with the entry's stem, a written-out layout
     such as "basic (3, 3, 3, 3)" is the entry's, and an entry with grouped or wide bottlenecks
     (ResNeXt-50 32x4d is ``resnet(depth=50, groups=32, base_width=4)``, not ``resnet(depth=50)``)
-    writes its "groups G, base_width B" out."""
+    writes its "groups G, base_width B" out; "WRN-d-k" is ``scalenet.wrn(d, k)``, and the
+    pre-activation nets say so."""
     named = 0
     for entry in scalenet.zoo.ZOO.values():
         c = entry.config
@@ -273,6 +274,13 @@ def test_zoo_descriptions_call_a_model_resnet_n_only_when_resnet_depth_n_builds_
             assert grouping == [(str(c.groups), str(c.base_width))], entry.name
         for groups, base_width in grouping:
             assert (int(groups), int(base_width)) == (c.groups, c.base_width), entry.name
+        # "WRN-d-k" is scalenet.wrn(d, k), the paper's count; "Pre-activation" says preact.
+        for depth, k in re.findall(r"WRN-(\d+)-(\d+)", text):
+            with torch.device("meta"):
+                built = scalenet.wrn(int(depth), int(k)).config
+            assert built == c, entry.name
+            named += 1
+        assert ("Pre-activation" in text or "WRN-" in text) == c.preact, entry.name
     assert named >= 20
     # timm's ResNet-26 is a bottleneck (2, 2, 2, 2); the zoo's (3, 3, 3, 3) basic net is not it.
     assert scalenet.resnet_layout(26) == ((2, 2, 2, 2), "bottleneck")

@@ -13,9 +13,10 @@ import csv
 import dataclasses
 import hashlib
 import importlib.resources
+import re
 import time
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 from huggingface_hub import constants
+from pytorchcv.models.preresnet_cifar import get_preresnet_cifar
 from pytorchcv.models.resnet_cifar import get_resnet_cifar
+from pytorchcv.models.resnext_cifar import get_resnext_cifar
+from pytorchcv.models.wrn_cifar import get_wrn_cifar
 from torch import Tensor, nn
 
 import scalenet
@@ -220,20 +224,42 @@ def _split(ref: nn.Module) -> tuple[Any, Any]:
 
 
 @pytest.mark.parametrize(
-    ("name", "blocks", "bottleneck", "changes"),
+    ("name", "reference", "changes"),
     [
-        ("resnet20_cifar_proj.pytorchcv_cifar10", 20, False, {}),
-        ("resnet56_cifar_proj.pytorchcv_cifar100", 56, False, {}),
-        ("resnet20_cifar_proj.pytorchcv_svhn", 20, False, {}),
+        ("resnet20_cifar_proj.pytorchcv_cifar10", lambda c: get_resnet_cifar(c, 20, False), {}),
+        ("resnet56_cifar_proj.pytorchcv_cifar100", lambda c: get_resnet_cifar(c, 56, False), {}),
+        ("resnet20_cifar_proj.pytorchcv_svhn", lambda c: get_resnet_cifar(c, 20, False), {}),
         # resnet1001's file layout on a 29-layer bottleneck net (3 units a stage)
-        ("resnet1001_cifar_proj.pytorchcv_cifar10", 29, True, {"depths": (3, 3, 3)}),
+        (
+            "resnet1001_cifar_proj.pytorchcv_cifar10",
+            lambda c: get_resnet_cifar(c, 29, True),
+            {"depths": (3, 3, 3)},
+        ),
+        # The pre-activation nets, WRNs and ResNeXts: their own file layouts, some made
+        # smaller (fewer blocks, a narrower WRN) with the same keys per unit.
+        ("preresnet20_cifar.pytorchcv_cifar100", lambda c: get_preresnet_cifar(c, 20, False), {}),
+        (
+            "preresnet164_cifar.pytorchcv_cifar10",
+            lambda c: get_preresnet_cifar(c, 29, True),
+            {"depths": (3, 3, 3)},
+        ),
+        (
+            "wrn28_10_cifar.pytorchcv_svhn",
+            lambda c: get_wrn_cifar(c, 16, 2),
+            {"depths": (2, 2, 2), "widen_factor": 2},
+        ),
+        ("resnext29_32x4d_cifar.pytorchcv_cifar10", lambda c: get_resnext_cifar(c, 29, 32, 4), {}),
     ],
 )
 def test_pytorchcv_file_loads_bit_identical(
-    mirror: Any, tmp_path: Path, name: str, blocks: int, bottleneck: bool, changes: dict[str, Any]
+    mirror: Any,
+    tmp_path: Path,
+    name: str,
+    reference: Callable[[int], nn.Module],
+    changes: dict[str, Any],
 ) -> None:
     weights = get_weights(name)
-    ref = _randomise(get_resnet_cifar(weights.num_classes, blocks, bottleneck))
+    ref = _randomise(reference(weights.num_classes))
     weights = _publish(weights, mirror.root, ref.state_dict(), tmp_path)
     _assert_same_logits(weights, ref, tmp_path / "cache", **changes)
     assert mirror.requests == ["/mirror/" + weights.file.url.removeprefix("https://")]
@@ -458,7 +484,7 @@ def _pytorchcv_csv() -> dict[str, list[str]]:
 
 
 def test_records_sizes_are_scalenets() -> None:
-    assert len(CIFAR) == 28
+    assert len(CIFAR) == 70
     figures: dict[tuple[str, int], tuple[int, int, int]] = {}
     for w in CIFAR:
         if (w.arch, w.num_classes) not in figures:
@@ -473,15 +499,25 @@ def test_records_sizes_are_scalenets() -> None:
 
 
 def test_pytorchcv_records_follow_its_csv() -> None:
+    """Every CIFAR-10/100 and SVHN row of pytorchcv's table for a net scalenet builds (its
+    ResNets, pre-activation ResNets, WRNs and ResNeXts) that has a file is a record, with
+    pytorchcv's params, error and file."""
     table = _pytorchcv_csv()
-    records = [w for w in CIFAR if w.layout == "pytorchcv"]
-    names = {f"resnet{w.arch.split('_')[0][6:]}_{w.dataset}": w for w in records}
-    depths = {"resnet20", "resnet56", "resnet110", "resnet1001", "resnet1202"}
-    datasets = {"cifar10", "cifar100", "svhn"}
-    expected = {n for n in table if n.count("_") == 1 and set(n.split("_")) <= depths | datasets}
-    assert set(names) == expected
-    assert len(names) == 14
-    for name, w in names.items():
+    records = {
+        w.file.member.split("-")[0]: w
+        for w in CIFAR
+        if w.layout == "pytorchcv" and isinstance(w.file, UrlFile) and w.file.member
+    }
+    assert len(records) == len([w for w in CIFAR if w.layout == "pytorchcv"])
+    family = re.compile(
+        r"(resnet(20|56|110|1001|1202)|preresnet(20|56|110|164bn|272bn|542bn|1001|1202)"
+        r"|wrn(16_10|28_10|40_8)|resnext(29_32x4d|29_16x64d|272_1x64d|272_2x32d))"
+        r"_(cifar10|cifar100|svhn)"
+    )
+    expected = {n for n, row in table.items() if family.fullmatch(n) and row[3] != "NA"}
+    assert set(records) == expected
+    assert len(records) == 56
+    for name, w in records.items():
         _, params, error, sha1, tag, *_ = table[name]
         assert w.params == int(params), name  # pytorchcv's own count
         assert w.top1 == pytest.approx(100 - int(error) / 100)
@@ -492,6 +528,7 @@ def test_pytorchcv_records_follow_its_csv() -> None:
             algorithm="sha1",
             member=f"{name}-{error}-{sha1[:8]}.pth",
         )
+        assert name.rsplit("_", 1)[1] == w.dataset
 
 
 def test_default_tag_is_best_cifar10() -> None:

@@ -145,7 +145,7 @@ def test_basic_blocks_refuse_grouping_as_torchvision_does(groups: int, base_widt
 
 def test_a_base_width_that_leaves_no_channels_is_refused() -> None:
     # int(8 * 4 / 64) = 0 channels per group in the first stage.
-    with pytest.raises(ConfigError, match=r"base_width=4.*at least 8 with width=8"):
+    with pytest.raises(ConfigError, match=r"base_width=4.*at least 8 with 8 channels in the first"):
         ResNetConfig(depths=(1, 1), width=8, block="bottleneck", groups=2, base_width=4,
                      input_size=32)  # fmt: skip
 

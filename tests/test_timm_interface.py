@@ -48,6 +48,19 @@ BIG = {
     "scalenet_resnet101d": ("scalenet_resnet50d",),
     "scalenet_resnet152d": ("scalenet_resnet50d",),
     "scalenet_resnet200d": ("scalenet_resnet50d",),
+    # Pre-activation nets, WRNs and CIFAR ResNeXts: each family's smallest net has every
+    # module type of the others (blocks per stage, widen_factor, groups/base_width apart).
+    "preresnet56_cifar": ("preresnet20_cifar",),
+    "preresnet110_cifar": ("preresnet20_cifar",),
+    "preresnet1202_cifar": ("preresnet20_cifar",),
+    "preresnet272_cifar": ("preresnet164_cifar",),
+    "preresnet542_cifar": ("preresnet164_cifar",),
+    "preresnet1001_cifar": ("preresnet164_cifar",),
+    "wrn28_10_cifar": ("wrn16_10_cifar",),
+    "wrn40_8_cifar": ("wrn16_10_cifar",),
+    "resnext29_16x64d_cifar": ("resnext29_32x4d_cifar",),
+    "resnext272_1x64d_cifar": ("resnext29_32x4d_cifar",),
+    "resnext272_2x32d_cifar": ("resnext29_32x4d_cifar",),
 }
 #: The nets the compile tests, the backward pass and the full-size forward run on; the BIG
 #: ones get the eval-mode checks at a small input (one build each, cached).
@@ -379,7 +392,8 @@ def test_resnet1202_has_resnet110s_modules(name: str) -> None:
     small = smaller[0]
     if big.config.block == small.config.block:
         same = {
-            k: getattr(small.config, k) for k in ("depths", "groups", "base_width", "input_size")
+            k: getattr(small.config, k)
+            for k in ("depths", "groups", "base_width", "input_size", "widen_factor")
         }
         assert big.config.replace(**same, zero_init_residual=False) == small.config
     assert set(BIG[name]) <= set(COMPILE_NAMES)

@@ -30,7 +30,7 @@ from .scaling import compound_scale, fit_budget, scale
 from .sizes import check_input_size, nearest_valid_sizes, valid_input_sizes
 
 if TYPE_CHECKING:  # imported on first use (__getattr__ below); mypy and IDEs see them here
-    from .builders import resnet, simple_cnn
+    from .builders import resnet, simple_cnn, wrn
     from .hub import from_pretrained, push_to_hub, save_pretrained
     from .inference import optimize_for_inference
     from .models import ResNet, ScaleNetModel, SimpleCNN
@@ -77,12 +77,14 @@ __all__ = [
     "scale",
     "simple_cnn",
     "valid_input_sizes",
+    "wrn",
 ]
 
 #: The names imported on first use, and the module that defines each.
 _LAZY = {
     "resnet": "builders",
     "simple_cnn": "builders",
+    "wrn": "builders",
     "from_pretrained": "hub",
     "push_to_hub": "hub",
     "save_pretrained": "hub",

@@ -24,7 +24,7 @@ from .errors import ConfigError
 from .models.resnet import ResNet
 from .models.simple_cnn import SimpleCNN
 
-__all__ = ["resnet", "simple_cnn"]
+__all__ = ["resnet", "simple_cnn", "wrn"]
 
 Variant = Literal["b", "c", "d"]
 
@@ -91,6 +91,9 @@ def resnet(
     zero_init_residual: bool = False,
     groups: int = 1,
     base_width: int = 64,
+    preact: bool = False,
+    widen_factor: int = 1,
+    block_dropout: float = 0.0,
 ) -> ResNet:
     """Build a ResNet by its depth ("ResNet-56") or by any layout of blocks per stage.
 
@@ -145,6 +148,11 @@ def resnet(
         base_width: the bottleneck's inner channels per group at width 64: inner width
             ``int(planes * base_width / 64) * groups`` (``groups=32, base_width=4``:
             ResNeXt-50 32x4d; ``base_width=128``: wide_resnet50_2).
+        preact: pre-activation blocks, BN and ReLU before each conv (ResNet v2, He et al.
+            2016), and a final BN-ReLU.
+        widen_factor: the WRN's k: every stage ``k`` times wider, the stem not. With the
+            CIFAR stem and basic blocks, ``depth`` then counts as the WRN paper's 6n + 4.
+        block_dropout: dropout between the two convs of every basic block (WRN's).
 
     See :class:`~scalenet.ResNetConfig` for every field.
 
@@ -169,6 +177,10 @@ def resnet(
         >>> d = scalenet.resnet(depth=50, variant="d")  # timm's resnet50d
         >>> d.config.stem, d.config.downsample, d.config == scalenet.get_config("resnet50d")
         ('deep', 'avgpool', True)
+        >>> w = scalenet.resnet(depth=28, stem="cifar", preact=True, widen_factor=10,
+        ...                     downsample="projection", block_dropout=0.3)  # WRN-28-10
+        >>> w.config.depths, w.config.stage_widths
+        ((4, 4, 4), (160, 320, 640))
     """
     if variant is not None:
         stem, downsample = _variant(variant, stem, downsample)
@@ -179,7 +191,8 @@ def resnet(
             raise ConfigError(
                 "depth", depth, "either depth or depths, not both", f"depths={depths!r}"
             )
-        depths, block = resnet_layout(depth, stem, block)
+        wide = isinstance(widen_factor, int) and widen_factor > 1
+        depths, block = resnet_layout(depth, stem, block, wide=wide)
     elif isinstance(depths, int) and not isinstance(depths, bool):
         raise ConfigError(
             "depths", depths, "a tuple of blocks per stage", f"for ResNet-{depths}, use depth="
@@ -198,8 +211,69 @@ def resnet(
         zero_init_residual=zero_init_residual,
         groups=groups,
         base_width=base_width,
+        preact=preact,
+        widen_factor=widen_factor,
+        block_dropout=block_dropout,
     )
     return ResNet(config)
+
+
+def wrn(
+    depth: int = 28,
+    widen_factor: int = 10,
+    *,
+    block_dropout: float = 0.0,
+    num_classes: int = 10,
+    in_chans: int = 3,
+    input_size: int = 32,
+) -> ResNet:
+    """The wide ResNet WRN-``depth``-``widen_factor`` of Zagoruyko and Komodakis 2016
+    ("Wide Residual Networks", https://arxiv.org/abs/1605.07146), for 32x32 images.
+
+    Pre-activation basic blocks in three stages of n blocks, depth = 6n + 4 (the paper's
+    count), a 3x3 stem conv of 16 channels and stages of ``16k``, ``32k``, ``64k`` channels,
+    1x1 projection shortcuts where the shape changes, and the paper's dropout between each
+    block's convs as ``block_dropout`` (0.3 in its CIFAR runs; 0 here, as in pytorchcv's
+    models, whose weights load into these). It is :func:`resnet` with ``stem="cifar",
+    preact=True, width=16, widen_factor=k, downsample="projection"``.
+
+    Args:
+        depth: 6n + 4: 16, 22, 28, 40...
+        widen_factor: the widening factor k (1 is the thin pre-activation ResNet).
+        block_dropout: dropout probability between the convs of each block.
+        num_classes: classifier outputs.
+        in_chans: input channels.
+        input_size: the declared square input size (a multiple of 4).
+
+    Raises:
+        ConfigError: ``depth`` is no 6n + 4 (the message names the nearest that are), or
+            another field is not allowed.
+
+    Examples:
+        >>> import scalenet
+        >>> model = scalenet.wrn(28, 10)  # WRN-28-10
+        >>> sum(p.numel() for p in model.parameters())  # pytorchcv's wrn28_10_cifar10
+        36479194
+        >>> model.config.depth, model.config.depths, model.config == scalenet.get_config(
+        ...     "wrn28_10_cifar")
+        (28, (4, 4, 4), True)
+    """
+    depths, _ = resnet_layout(depth, "cifar", "basic", wide=True)
+    return ResNet(
+        ResNetConfig(
+            depths=depths,
+            width=16,
+            stem="cifar",
+            block="basic",
+            downsample="projection",
+            num_classes=num_classes,
+            in_chans=in_chans,
+            input_size=input_size,
+            preact=True,
+            widen_factor=widen_factor,
+            block_dropout=block_dropout,
+        )
+    )
 
 
 def simple_cnn(

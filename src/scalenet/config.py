@@ -220,6 +220,23 @@ class ResNetConfig(_Config):
             ``int(planes * (base_width / 64)) * groups``, so ``groups=1, base_width=128`` is
             the wide ResNet of torchvision's ``wide_resnet50_2`` (Zagoruyko and Komodakis
             2016, arXiv:1605.07146). Bottleneck blocks only.
+        preact: pre-activation blocks (ResNet v2, He et al. 2016, "Identity Mappings in Deep
+            Residual Networks", arXiv:1603.05027): each conv is preceded by its BN and ReLU
+            (``bn1``, ``conv1``, ``bn2``, ``conv2``..., as timm's ``PreActBasic`` and
+            ``PreActBottleneck``), nothing follows the residual add, the stem is its conv
+            alone (and the ImageNet stems' max pool), and a final ``final_bn`` + ``final_relu``
+            close the last stage. A projection or average-pool shortcut reads the block's
+            pre-activated input and has no BN (``downsample.0`` is the 1x1 conv, after the
+            pool when there is one); an identity or zero-pad shortcut reads the block's input.
+            timm's ``resnetv2_*`` and pytorchcv's ``preresnet*`` are this network.
+        widen_factor: the WRN's widening factor k (Zagoruyko and Komodakis 2016, "Wide
+            Residual Networks", arXiv:1605.07146): every stage is ``k`` times wider, the stem
+            is not (WRN-28-10: ``width=16, widen_factor=10`` gives 16 stem channels and stages
+            of 160, 320, 640). The paper's and pytorchcv's ``k``; not to be confused with
+            ``base_width``, which widens a bottleneck's inner convs only.
+        block_dropout: dropout probability between the convs of each basic block (after the
+            ReLU that precedes the second conv), the WRN paper's dropout; ``dropout`` is the
+            classifier's. Basic blocks only.
 
     The spellings ``groups`` and ``base_width`` are ``nn.Conv2d``'s ``groups`` (what the
     field sets) and the ``base_width`` shared by timm's ``ResNet`` and torchvision's
@@ -238,7 +255,13 @@ class ResNetConfig(_Config):
 
     family: ClassVar[str] = "resnet"
     _tuple_fields: ClassVar[tuple[str, ...]] = ("depths",)
-    _later_fields: ClassVar[dict[str, object]] = {"groups": 1, "base_width": 64}
+    _later_fields: ClassVar[dict[str, object]] = {
+        "groups": 1,
+        "base_width": 64,
+        "preact": False,
+        "widen_factor": 1,
+        "block_dropout": 0.0,
+    }
 
     depths: tuple[int, ...] = (2, 2, 2, 2)
     width: int = 64
@@ -253,6 +276,9 @@ class ResNetConfig(_Config):
     zero_init_residual: bool = False
     groups: int = 1
     base_width: int = 64
+    preact: bool = False
+    widen_factor: int = 1
+    block_dropout: float = 0.0
 
     @property
     def first_conv(self) -> str:
@@ -273,6 +299,8 @@ class ResNetConfig(_Config):
         """Weighted layers, the "N" of "ResNet-N": stem conv, block convs and the classifier.
 
         The deep stem counts as one layer, as the Bag of Tricks paper names its ResNet-50-D.
+        A wide ResNet (``widen_factor > 1``, CIFAR stem, basic blocks) is counted as the WRN
+        paper counts it, 6n + 4 for n blocks per stage: its WRN-28-10 has 4 blocks per stage.
 
         Examples:
             >>> from scalenet import ResNetConfig
@@ -280,7 +308,15 @@ class ResNetConfig(_Config):
             50
         """
         convs = 3 if self.block == "bottleneck" else 2  # per block
+        if self.is_wrn:
+            return convs * sum(self.depths) + 4
         return convs * sum(self.depths) + 2
+
+    @property
+    def is_wrn(self) -> bool:
+        """A wide ResNet as the WRN paper names them: ``widen_factor > 1``, the CIFAR stem,
+        basic blocks (its depth is counted 6n + 4, see :attr:`depth`)."""
+        return self.widen_factor > 1 and self.stem == "cifar" and self.block == "basic"
 
     @property
     def expansion(self) -> int:
@@ -289,8 +325,8 @@ class ResNetConfig(_Config):
 
     @property
     def stage_widths(self) -> tuple[int, ...]:
-        """The inner width of each stage: ``width * 2**i``."""
-        return tuple(self.width << i for i in range(len(self.depths)))
+        """The inner width of each stage: ``width * widen_factor * 2**i``."""
+        return tuple((self.width * self.widen_factor) << i for i in range(len(self.depths)))
 
     @property
     def bottleneck_widths(self) -> tuple[int, ...]:
@@ -316,12 +352,15 @@ class ResNetConfig(_Config):
         """
         _check_int_tuple("depths", self.depths, 1, MAX_BLOCKS)
         _check_int("width", self.width, 1, MAX_CHANNELS)
-        if self.width << (len(self.depths) - 1) > MAX_CHANNELS:
+        _check_int("widen_factor", self.widen_factor, 1, MAX_CHANNELS)
+        last = (self.width * self.widen_factor) << (len(self.depths) - 1)
+        if last > MAX_CHANNELS:
+            k = f" x widen_factor {self.widen_factor}" if self.widen_factor > 1 else ""
             raise ConfigError(
                 "width",
                 self.width,
                 f"at most {MAX_CHANNELS} channels in the last stage",
-                f"{len(self.depths)} stages double it to {self.width << (len(self.depths) - 1)}",
+                f"{len(self.depths)} stages double it{k} to {last}",
             )
         _check_choice("stem", self.stem, get_args(Stem))
         if self.stem == "deep" and self.width < 2:
@@ -337,6 +376,13 @@ class ResNetConfig(_Config):
         _check_int("input_size", self.input_size, 1, MAX_INPUT_SIZE)
         _check_probability("dropout", self.dropout)
         _check_bool("zero_init_residual", self.zero_init_residual)
+        _check_bool("preact", self.preact)
+        _check_probability("block_dropout", self.block_dropout)
+        if self.block_dropout and self.block != "basic":
+            raise ConfigError(
+                "block_dropout", self.block_dropout, "0 with block='bottleneck'",
+                "the WRN paper's dropout sits between a basic block's two convs",
+            )  # fmt: skip
         self._check_grouping()
         from .sizes import check_input_size
 
@@ -357,10 +403,11 @@ class ResNetConfig(_Config):
             return
         widths = self.bottleneck_widths
         if widths[0] < 1:
+            planes = self.stage_widths[0]
             raise ConfigError(
                 "base_width", self.base_width,
-                f"at least {-(-64 // self.width)} with width={self.width}",
-                f"int({self.width} * {self.base_width} / 64) is 0 channels per group",
+                f"at least {-(-64 // planes)} with {planes} channels in the first stage",
+                f"int({planes} * {self.base_width} / 64) is 0 channels per group",
             )  # fmt: skip
         if widths[-1] > MAX_CHANNELS:
             raise ConfigError(

@@ -44,10 +44,15 @@ def _saved(specs: list[LayerSpec], config: Config) -> tuple[int, int, int]:
     saved: set[int] = set()
     main, short, block, next_id = 0, 0, "", 1
     index_bytes = mask_bytes = 0
+    # A pre-activation block's projection (or pool + conv) shortcut reads the tensor its
+    # first BN-ReLU makes, not the block's input.
+    preact_short = isinstance(config, ResNetConfig) and config.preact and config.downsample != "pad"
+    pending = False
     for s in specs:
         name_block = ".".join(s.name.split(".")[:2]) if s.name.startswith("layer") else ""
         if name_block != block:
             block, short = name_block, main
+            pending = preact_short and bool(name_block)
         current = short if s.shortcut else main
         if s.kind in ("conv", "bn", "linear", "maxpool", "avgpool"):
             saved.add(current)
@@ -66,6 +71,8 @@ def _saved(specs: list[LayerSpec], config: Config) -> tuple[int, int, int]:
             short = out
         else:
             main = out
+            if pending and s.kind == "relu":
+                short, pending = out, False
     return sum(sizes[t] for t in saved), index_bytes, mask_bytes
 
 

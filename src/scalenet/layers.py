@@ -25,6 +25,8 @@ __all__ = [
     "BasicBlock",
     "Bottleneck",
     "PadShortcut",
+    "PreActBasicBlock",
+    "PreActBottleneck",
     "Stage",
     "check_input",
     "checkpoint_seq",
@@ -82,9 +84,17 @@ class Stage(nn.Sequential):
 
 
 class BasicBlock(nn.Module):
-    """Two 3x3 convs (torchvision's ``BasicBlock``); ``residual=False`` drops the identity path."""
+    """Two 3x3 convs (torchvision's ``BasicBlock``); ``residual=False`` drops the identity path.
+
+    ``block_dropout`` puts a dropout between the convs (after the first ReLU), as the WRN
+    paper does; it is ``drop``, ``None`` at 0 (no module, so the block's modules stay
+    torchvision's).
+    """
 
     expansion = 1
+    #: (conv, BN) pairs that :func:`scalenet.optimize_for_inference` may fold: each BN reads
+    #: only its conv's output.
+    fold_pairs: tuple[tuple[str, str], ...] = (("conv1", "bn1"), ("conv2", "bn2"))
 
     def __init__(
         self,
@@ -93,11 +103,13 @@ class BasicBlock(nn.Module):
         stride: int = 1,
         downsample: nn.Module | None = None,
         residual: bool = True,
+        block_dropout: float = 0.0,
     ) -> None:
         super().__init__()
         self.conv1 = conv3x3(inplanes, planes, stride)
         self.bn1 = nn.BatchNorm2d(planes)
         self.relu = nn.ReLU(inplace=True)
+        self.drop: nn.Module | None = nn.Dropout(block_dropout) if block_dropout > 0 else None
         self.conv2 = conv3x3(planes, planes)
         self.bn2 = nn.BatchNorm2d(planes)
         self.downsample = downsample
@@ -105,6 +117,8 @@ class BasicBlock(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         out: Tensor = self.relu(self.bn1(self.conv1(x)))
+        if self.drop is not None:
+            out = self.drop(out)
         out = self.bn2(self.conv2(out))
         if self.residual:
             out += x if self.downsample is None else self.downsample(x)
@@ -121,6 +135,11 @@ class Bottleneck(nn.Module):
     """
 
     expansion = 4
+    fold_pairs: tuple[tuple[str, str], ...] = (
+        ("conv1", "bn1"),
+        ("conv2", "bn2"),
+        ("conv3", "bn3"),
+    )
 
     def __init__(
         self,
@@ -152,6 +171,100 @@ class Bottleneck(nn.Module):
         if self.residual:
             out += x if self.downsample is None else self.downsample(x)
         out = self.relu(out)
+        return out
+
+
+class PreActBasicBlock(nn.Module):
+    """The pre-activation basic block (He et al. 2016, arXiv:1603.05027): BN, ReLU, 3x3 conv,
+    BN, ReLU, (dropout), 3x3 conv, then the residual add, with nothing after it.
+
+    A ``downsample`` with weights (projection, average pool + conv) reads the pre-activated
+    input, as in the paper's and timm's ``PreActBasic``; one without (:class:`PadShortcut`)
+    and the identity read the block's input. ``residual=False`` drops the shortcut.
+    """
+
+    expansion = 1
+    #: conv1 feeds only bn2; bn1 reads the block's input, which the shortcut reads too.
+    fold_pairs: tuple[tuple[str, str], ...] = (("conv1", "bn2"),)
+
+    def __init__(
+        self,
+        inplanes: int,
+        planes: int,
+        stride: int = 1,
+        downsample: nn.Module | None = None,
+        residual: bool = True,
+        block_dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.bn1 = nn.BatchNorm2d(inplanes)
+        self.conv1 = conv3x3(inplanes, planes, stride)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.drop: nn.Module | None = nn.Dropout(block_dropout) if block_dropout > 0 else None
+        self.conv2 = conv3x3(planes, planes)
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample = downsample
+        self.residual = residual
+        self.preact_shortcut = downsample is not None and any(True for _ in downsample.parameters())
+
+    def forward(self, x: Tensor) -> Tensor:
+        pre = self.relu(self.bn1(x))
+        out: Tensor = self.conv1(pre)
+        out = self.relu(self.bn2(out))
+        if self.drop is not None:
+            out = self.drop(out)
+        out = self.conv2(out)
+        if self.residual:
+            if self.downsample is None:
+                out += x
+            else:
+                out += self.downsample(pre if self.preact_shortcut else x)
+        return out
+
+
+class PreActBottleneck(nn.Module):
+    """The pre-activation bottleneck: (BN, ReLU, conv) x 3 -- 1x1, 3x3 with the stride (and
+    ``groups``), 1x1 with 4x expansion -- then the residual add (timm's ``PreActBottleneck``,
+    pytorchcv's ``PreResBottleneck``). Shortcuts as in :class:`PreActBasicBlock`.
+    """
+
+    expansion = 4
+    fold_pairs: tuple[tuple[str, str], ...] = (("conv1", "bn2"), ("conv2", "bn3"))
+
+    def __init__(
+        self,
+        inplanes: int,
+        planes: int,
+        stride: int = 1,
+        downsample: nn.Module | None = None,
+        residual: bool = True,
+        groups: int = 1,
+        base_width: int = 64,
+    ) -> None:
+        super().__init__()
+        inner = int(planes * (base_width / 64.0)) * groups
+        out = planes * self.expansion
+        self.bn1 = nn.BatchNorm2d(inplanes)
+        self.conv1 = conv1x1(inplanes, inner)
+        self.bn2 = nn.BatchNorm2d(inner)
+        self.conv2 = conv3x3(inner, inner, stride, groups)
+        self.bn3 = nn.BatchNorm2d(inner)
+        self.conv3 = conv1x1(inner, out)
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample = downsample
+        self.residual = residual
+        self.preact_shortcut = downsample is not None and any(True for _ in downsample.parameters())
+
+    def forward(self, x: Tensor) -> Tensor:
+        pre = self.relu(self.bn1(x))
+        out: Tensor = self.conv1(pre)
+        out = self.conv2(self.relu(self.bn2(out)))
+        out = self.conv3(self.relu(self.bn3(out)))
+        if self.residual:
+            if self.downsample is None:
+                out += x
+            else:
+                out += self.downsample(pre if self.preact_shortcut else x)
         return out
 
 

@@ -98,14 +98,62 @@ Config = ResNetConfig | SimpleCNNConfig
 # --- size-free templates: specs whose channels and sizes the walk fills in ----------------------
 
 
+def _preact_block(
+    cfg: ResNetConfig, name: str, cin: int, planes: int, stride: int
+) -> Iterator[LayerSpec]:
+    """BN, ReLU, conv per conv; a projection reads the pre-activated input (no BN of its own)."""
+    cout = planes * cfg.expansion
+    yield LayerSpec(f"{name}.bn1", "bn", cin, cin)
+    yield LayerSpec(f"{name}.relu", "relu", cin, cin)
+    if cfg.block == "basic":
+        yield LayerSpec(f"{name}.conv1", "conv", cin, planes, kernel=3, stride=stride, padding=1)
+        yield LayerSpec(f"{name}.bn2", "bn", planes, planes)
+        yield LayerSpec(f"{name}.relu", "relu", planes, planes)
+        if cfg.block_dropout > 0:
+            yield LayerSpec(f"{name}.drop", "dropout", planes, planes)
+        yield LayerSpec(f"{name}.conv2", "conv", planes, planes, kernel=3, padding=1)
+    else:
+        inner = int(planes * (cfg.base_width / 64.0)) * cfg.groups
+        yield LayerSpec(f"{name}.conv1", "conv", cin, inner)
+        yield LayerSpec(f"{name}.bn2", "bn", inner, inner)
+        yield LayerSpec(f"{name}.relu", "relu", inner, inner)
+        yield LayerSpec(
+            f"{name}.conv2", "conv", inner, inner, kernel=3, stride=stride, padding=1,
+            groups=cfg.groups,
+        )  # fmt: skip
+        yield LayerSpec(f"{name}.bn3", "bn", inner, inner)
+        yield LayerSpec(f"{name}.relu", "relu", inner, inner)
+        yield LayerSpec(f"{name}.conv3", "conv", inner, cout)
+    if cfg.shortcut:
+        if stride != 1 or cin != cout:
+            ds = f"{name}.downsample"
+            if cfg.downsample == "projection":
+                yield LayerSpec(f"{ds}.0", "conv", cin, cout, stride=stride, shortcut=True)
+            elif cfg.downsample == "avgpool":
+                if stride != 1:
+                    yield LayerSpec(
+                        f"{ds}.0", "avgpool", cin, cin, kernel=2, stride=stride,
+                        shortcut=True, ceil_mode=True,
+                    )  # fmt: skip
+                yield LayerSpec(f"{ds}.1", "conv", cin, cout, shortcut=True)
+            else:
+                yield LayerSpec(ds, "pad", cin, cout, stride=stride, shortcut=True)
+        yield LayerSpec(f"{name}.add", "add", cout, cout)
+
+
 def _resnet_block(
     cfg: ResNetConfig, name: str, cin: int, planes: int, stride: int
 ) -> Iterator[LayerSpec]:
+    if cfg.preact:
+        yield from _preact_block(cfg, name, cin, planes, stride)
+        return
     cout = planes * cfg.expansion
     if cfg.block == "basic":
         yield LayerSpec(f"{name}.conv1", "conv", cin, planes, kernel=3, stride=stride, padding=1)
         yield LayerSpec(f"{name}.bn1", "bn", planes, planes)
         yield LayerSpec(f"{name}.relu", "relu", planes, planes)
+        if cfg.block_dropout > 0:
+            yield LayerSpec(f"{name}.drop", "dropout", planes, planes)
         yield LayerSpec(f"{name}.conv2", "conv", planes, planes, kernel=3, padding=1)
         yield LayerSpec(f"{name}.bn2", "bn", planes, planes)
     else:
@@ -168,8 +216,9 @@ def _resnet_templates(cfg: ResNetConfig) -> Iterator[LayerSpec]:
             cin = cout
     else:
         yield LayerSpec("conv1", "conv", cfg.in_chans, w, kernel=3, stride=1, padding=1)
-    yield LayerSpec("bn1", "bn", w, w)
-    yield LayerSpec("relu", "relu", w, w)
+    if not cfg.preact:  # a pre-activation stem is its conv: the first block's BN-ReLU follows
+        yield LayerSpec("bn1", "bn", w, w)
+        yield LayerSpec("relu", "relu", w, w)
     if cfg.stem != "cifar":
         yield LayerSpec("maxpool", "maxpool", w, w, kernel=3, stride=2, padding=1)
     cin = w
@@ -177,6 +226,9 @@ def _resnet_templates(cfg: ResNetConfig) -> Iterator[LayerSpec]:
         for j in range(depth):
             yield from _resnet_block(cfg, f"layer{i + 1}.{j}", cin, planes, stride if j == 0 else 1)
             cin = planes * cfg.expansion
+    if cfg.preact:
+        yield LayerSpec("final_bn", "bn", cin, cin)
+        yield LayerSpec("final_relu", "relu", cin, cin)
     yield LayerSpec("avgpool", "avgpool", cin, cin, global_pool=True)
     yield LayerSpec("flatten", "flatten", cin, cin)
     if cfg.dropout > 0:

@@ -25,6 +25,7 @@ from .config import (
     CIFAR_STD,
     IMAGENET_MEAN,
     IMAGENET_STD,
+    Block,
     ResNetConfig,
     SimpleCNNConfig,
     Stem,
@@ -54,6 +55,7 @@ EFFICIENTNET_PAPER = "https://arxiv.org/abs/1905.11946"
 RESNEXT_PAPER = "https://arxiv.org/abs/1611.05431"
 WIDE_RESNET_PAPER = "https://arxiv.org/abs/1605.07146"
 BAG_OF_TRICKS_PAPER = "https://arxiv.org/abs/1812.01187"
+PREACT_PAPER = "https://arxiv.org/abs/1603.05027"
 
 
 @dataclass(frozen=True)
@@ -251,6 +253,66 @@ def _entries() -> list[ZooEntry]:
             **cifar,
         )
         for depth in (20, 32, 44, 56, 110, 1001, 1202)
+    ]  # fmt: skip
+    # Pre-activation ResNets (He et al. 2016) as pytorchcv builds them, whose CIFAR/SVHN
+    # weights these load: projection shortcuts; 164, 272, 542 and 1001 have bottlenecks. From
+    # 272 layers on, untrained outputs reach 1e22 or overflow unless the residual branches
+    # start at zero, as they do here (and for the 272-layer ResNeXts).
+    preact: dict[str, tuple[int, Block]] = {
+        "preresnet20_cifar": (20, "basic"),
+        "preresnet56_cifar": (56, "basic"),
+        "preresnet110_cifar": (110, "basic"),
+        "preresnet164_cifar": (164, "bottleneck"),
+        "preresnet272_cifar": (272, "bottleneck"),
+        "preresnet542_cifar": (542, "bottleneck"),
+        "preresnet1001_cifar": (1001, "bottleneck"),
+        "preresnet1202_cifar": (1202, "basic"),
+    }
+    entries += [
+        ZooEntry(
+            name,
+            _cifar_resnet(depth, shortcut=True).replace(
+                depths=resnet_layout(depth, "cifar", block)[0], block=block, preact=True,
+                downsample="projection", zero_init_residual=depth > 200,
+            ),
+            f"Pre-activation ResNet-{depth} for CIFAR ({rule}, BN-ReLU before each conv, "
+            "projection shortcuts)",
+            paper=PREACT_PAPER,
+            **cifar,
+        )
+        for name, (depth, block) in preact.items()
+        for rule in ["9n+2, bottlenecks" if block == "bottleneck" else "6n+2"]
+    ]  # fmt: skip
+    # Wide ResNets (Zagoruyko and Komodakis 2016): WRN-d-k, pre-activation basic blocks.
+    entries += [
+        ZooEntry(
+            f"wrn{depth}_{k}_cifar",
+            ResNetConfig(
+                depths=resnet_layout(depth, "cifar", "basic", wide=True)[0], width=16,
+                stem="cifar", downsample="projection", num_classes=10, input_size=32,
+                preact=True, widen_factor=k,
+            ),
+            f"WRN-{depth}-{k} for CIFAR (6n+4, stages 16k/32k/64k, pre-activation)",
+            paper=WIDE_RESNET_PAPER,
+            **cifar,
+        )
+        for depth, k in ((16, 10), (28, 10), (40, 8))
+    ]  # fmt: skip
+    # CIFAR ResNeXts (Xie et al. 2017): 64-wide stem, bottleneck stages of 256/512/1024.
+    entries += [
+        ZooEntry(
+            f"resnext{depth}_{groups}x{base_width}d_cifar",
+            ResNetConfig(
+                depths=resnet_layout(depth, "cifar", "bottleneck")[0], width=64, stem="cifar",
+                block="bottleneck", downsample="projection", num_classes=10, input_size=32,
+                groups=groups, base_width=base_width, zero_init_residual=depth > 200,
+            ),
+            f"ResNeXt-{depth} {groups}x{base_width}d for CIFAR (9n+2, bottlenecks with groups "
+            f"{groups}, base_width {base_width}, projection shortcuts)",
+            paper=RESNEXT_PAPER,
+            **cifar,
+        )
+        for depth, groups, base_width in ((29, 32, 4), (29, 16, 64), (272, 1, 64), (272, 2, 32))
     ]  # fmt: skip
     entries += [
         ZooEntry(

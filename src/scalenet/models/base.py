@@ -138,7 +138,9 @@ class ScaleNetModel(nn.Module):
             x: the input batch.
             indices: which levels: ``None`` all, an int ``n`` the last ``n``, a sequence the
                 levels at those indices (negative ones count from the end).
-            norm: accepted for timm's API; scalenet models have no final norm layer.
+            norm: apply a pre-activation ResNet's final BN-ReLU (``final_bn``,
+                ``final_relu``) to the last stage's map, as ``forward_features`` does (timm's
+                ``norm``); other models have no final norm and ignore it.
             stop_early: stop after the last level asked for (the returned final map is then
                 that level's, not ``forward_features``').
             output_fmt: ``"NCHW"``, the only layout.
@@ -160,7 +162,8 @@ class ScaleNetModel(nn.Module):
             raise ConfigError("output_fmt", output_fmt, "'NCHW' (scalenet models are NCHW)")
         dtype = self._input_weight().dtype
         check_input(x, self.in_chans, self.min_input_size, self.fixed_input_size, dtype)
-        x, maps = self._intermediates(x, take, last if stop_early else len(self.feature_info) - 1)
+        last = last if stop_early else len(self.feature_info) - 1
+        x, maps = self._intermediates(x, take, last, norm)
         return maps if intermediates_only else (x, maps)
 
     def prune_intermediate_layers(
@@ -172,8 +175,9 @@ class ScaleNetModel(nn.Module):
         """Drop the layers after the last level in ``indices`` (timm's API); returns the levels.
 
         The head goes too when ``prune_head`` (or when layers were dropped, as its input
-        changed): the model then returns its last kept feature map. A pruned model no longer
-        matches its config, so ``save_pretrained`` refuses it.
+        changed): the model then returns its last kept feature map. ``prune_norm`` removes a
+        pre-activation ResNet's final BN-ReLU (dropped anyway with the last stage). A pruned
+        model no longer matches its config, so ``save_pretrained`` refuses it.
 
         Examples:
             >>> import torch, scalenet
@@ -185,6 +189,8 @@ class ScaleNetModel(nn.Module):
         """
         take, last = self._feature_indices(indices)
         prune_end = self._drop_levels_after(last)
+        if prune_norm:
+            self._drop_norm()
         if prune_end:
             self.num_features = self.feature_info[last]["num_chs"]
         if prune_head or prune_end:
@@ -192,10 +198,13 @@ class ScaleNetModel(nn.Module):
         return take
 
     def _intermediates(
-        self, x: Tensor, take: list[int], last: int
+        self, x: Tensor, take: list[int], last: int, norm: bool = False
     ) -> tuple[Tensor, list[Tensor]]:  # pragma: no cover - abstract
         """Run levels 0..``last``; the final map and the maps of the levels in ``take``."""
         raise NotImplementedError
+
+    def _drop_norm(self) -> None:
+        """Remove a final norm layer (timm's ``prune_norm``); models without one have none."""
 
     def _drop_levels_after(self, last: int) -> bool:  # pragma: no cover - abstract
         """Remove the layers after level ``last``; whether there were any."""

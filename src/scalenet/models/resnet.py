@@ -25,6 +25,8 @@ from ..layers import (
     BasicBlock,
     Bottleneck,
     PadShortcut,
+    PreActBasicBlock,
+    PreActBottleneck,
     Stage,
     checkpoint_seq,
     conv1x1,
@@ -56,21 +58,25 @@ class ResNet(ScaleNetModel):
             self.conv1 = nn.Conv2d(cin, w, kernel_size=7, stride=2, padding=3, bias=False)
         else:
             self.conv1 = nn.Conv2d(cin, w, kernel_size=3, stride=1, padding=1, bias=False)
-        self.bn1 = nn.BatchNorm2d(w)
-        self.relu = nn.ReLU(inplace=True)
+        # A pre-activation net's stem is its conv (and pool): the first block's BN-ReLU follows.
+        self.bn1: nn.Module = nn.Identity() if config.preact else nn.BatchNorm2d(w)
+        self.relu: nn.Module = nn.Identity() if config.preact else nn.ReLU(inplace=True)
         self.maxpool: nn.Module = (
             nn.MaxPool2d(kernel_size=3, stride=2, padding=1) if imagenet else nn.Identity()
         )
         reduction = 2 if imagenet else 1
-        self.feature_info = [{"num_chs": w, "reduction": reduction, "module": "relu"}]
+        stem_out = "conv1" if config.preact else "relu"
+        self.feature_info = [{"num_chs": w, "reduction": reduction, "module": stem_out}]
         reduction *= 2 if imagenet else 1
-        block = Bottleneck if config.block == "bottleneck" else BasicBlock
-        # Grouped and wide bottlenecks (ResNeXt, wide ResNet); basic blocks take neither.
-        grouping = (
-            {"groups": config.groups, "base_width": config.base_width}
-            if config.block == "bottleneck"
-            else {}
-        )
+        block: type[nn.Module]
+        if config.block == "bottleneck":
+            block = PreActBottleneck if config.preact else Bottleneck
+            # Grouped and wide bottlenecks (ResNeXt, wide ResNet); basic blocks take neither.
+            extra: dict[str, Any] = {"groups": config.groups, "base_width": config.base_width}
+        else:
+            block = PreActBasicBlock if config.preact else BasicBlock
+            extra = {"block_dropout": config.block_dropout}
+        expansion = config.expansion
         inplanes = w
         for i, (planes, stride, depth) in enumerate(resnet_stages(config)):
             blocks: list[nn.Module] = []
@@ -83,15 +89,18 @@ class ResNet(ScaleNetModel):
                         s,
                         self._shortcut(inplanes, planes, s),
                         config.shortcut,
-                        **grouping,
+                        **extra,
                     )
                 )
-                inplanes = planes * block.expansion
+                inplanes = planes * expansion
             self.add_module(f"layer{i + 1}", Stage(*blocks))
             reduction *= stride
             self.feature_info.append(
                 {"num_chs": inplanes, "reduction": reduction, "module": f"layer{i + 1}"}
             )
+        # Pre-activation: the last block ends at its add; BN and ReLU close the network.
+        self.final_bn: nn.Module | None = nn.BatchNorm2d(inplanes) if config.preact else None
+        self.final_relu: nn.Module | None = nn.ReLU(inplace=True) if config.preact else None
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.num_features = self.head_hidden_size = inplanes
         self.drop: nn.Module = nn.Dropout(config.dropout) if config.dropout > 0 else nn.Identity()
@@ -105,14 +114,16 @@ class ResNet(ScaleNetModel):
             return None
         if cfg.downsample == "pad":
             return PadShortcut(inplanes, out, stride)
+        # Pre-activation shortcuts read the BN-ReLU'd input and have no BN of their own.
+        bn = [] if cfg.preact else [nn.BatchNorm2d(out)]
         if cfg.downsample == "avgpool":  # timm's downsample_avg
             pool: nn.Module = (
                 nn.AvgPool2d(2, stride, ceil_mode=True, count_include_pad=False)
                 if stride != 1
                 else nn.Identity()
             )
-            return nn.Sequential(pool, conv1x1(inplanes, out), nn.BatchNorm2d(out))
-        return nn.Sequential(conv1x1(inplanes, out, stride), nn.BatchNorm2d(out))
+            return nn.Sequential(pool, conv1x1(inplanes, out), *bn)
+        return nn.Sequential(conv1x1(inplanes, out, stride), *bn)
 
     def _init_weights(self) -> None:
         # torchvision's initialisation; the classifier keeps PyTorch's default. On the meta
@@ -131,6 +142,10 @@ class ResNet(ScaleNetModel):
                     nn.init.zeros_(m.bn3.weight)
                 elif isinstance(m, BasicBlock):
                     nn.init.zeros_(m.bn2.weight)
+                elif isinstance(m, PreActBottleneck):  # no BN ends the branch: its conv (timm)
+                    nn.init.zeros_(m.conv3.weight)
+                elif isinstance(m, PreActBasicBlock):
+                    nn.init.zeros_(m.conv2.weight)
 
     def _input_weight(self) -> Tensor:
         # hasattr, not get_submodule: TorchScript resolves it per module (see Stage).
@@ -149,17 +164,29 @@ class ResNet(ScaleNetModel):
                     x = checkpoint_seq(stage, x)
                 else:
                     x = stage(x)
+        if self.final_bn is not None and self.final_relu is not None:
+            x = self.final_relu(self.final_bn(x))
         return x
 
-    def _intermediates(self, x: Tensor, take: list[int], last: int) -> tuple[Tensor, list[Tensor]]:
+    def _intermediates(
+        self, x: Tensor, take: list[int], last: int, norm: bool = False
+    ) -> tuple[Tensor, list[Tensor]]:
         maps = []
         x = self.relu(self.bn1(self.conv1(x)))
         if 0 in take:
             maps.append(x)
         x = self.maxpool(x)
-        for level, stage in enumerate(self._stages()[:last], start=1):
+        stages = self._stages()
+        for level, stage in enumerate(stages[:last], start=1):
             x = checkpoint_seq(stage, x) if self.grad_checkpointing else stage(x)
-            if level in take:
+            if level == len(stages) and self.final_bn is not None and self.final_relu is not None:
+                # The last stage of a pre-activation net: forward_features' map is after the
+                # final BN-ReLU; the level's map is before it unless ``norm`` (timm's rule).
+                closed = self.final_relu(self.final_bn(x))
+                if level in take:
+                    maps.append(closed if norm else x)
+                x = closed
+            elif level in take:
                 maps.append(x)
         return x, maps
 
@@ -169,7 +196,12 @@ class ResNet(ScaleNetModel):
             setattr(self, name, Stage())  # empty: passes its input through
         if last == 0:
             self.maxpool = nn.Identity()
+        if last < len(stages):  # the final BN-ReLU belongs to the last stage's width
+            self._drop_norm()
         return last < len(stages)
+
+    def _drop_norm(self) -> None:
+        self.final_bn = self.final_relu = None
 
     def _stages(self) -> list[nn.Module]:
         return [m for m in self.children() if hasattr(m, "is_stage")]
@@ -188,7 +220,10 @@ class ResNet(ScaleNetModel):
         """timm's parameter groups: the stem, then each stage (coarse) or each block."""
         return {
             "stem": r"^conv1|bn1|maxpool",
-            "blocks": r"^layer(\d+)" if coarse else r"^layer(\d+)\.(\d+)",
+            "blocks": [
+                (r"^layer(\d+)" if coarse else r"^layer(\d+)\.(\d+)", None),
+                (r"^final_bn", (99999,)),  # a pre-activation net's closing BN: last (timm's)
+            ],
         }
 
 

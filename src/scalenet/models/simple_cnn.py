@@ -119,7 +119,9 @@ class SimpleCNN(ScaleNetModel):
         out: Tensor = self.features(x)
         return out
 
-    def _intermediates(self, x: Tensor, take: list[int], last: int) -> tuple[Tensor, list[Tensor]]:
+    def _intermediates(
+        self, x: Tensor, take: list[int], last: int, norm: bool = False
+    ) -> tuple[Tensor, list[Tensor]]:
         maps = []
         for level, block in enumerate(list(self.features.children())[: last + 1]):
             x = checkpoint(block, x, use_reentrant=False) if self.grad_checkpointing else block(x)

@@ -3,8 +3,11 @@
 Three sources, each file checked against the hash its source publishes:
 
 - **pytorchcv** (imgclsmob, MIT): ResNet-20/56/110/1001/1202 with projection shortcuts
-  (option B: the ``_proj`` architectures; 1001 has bottlenecks) on CIFAR-10, CIFAR-100 and
-  SVHN. Trained with Gluon by imgclsmob and converted; released as ``.pth.zip`` archives.
+  (option B: the ``_proj`` architectures; 1001 has bottlenecks), the pre-activation
+  ResNet-20/56/110/164/272/542/1001/1202 (``preresnetN_cifar``; pytorchcv's ``164bn``,
+  ``272bn`` and ``542bn``), WRN-16-10/28-10/40-8 and ResNeXt-29 (32x4d, 16x64d) and -272
+  (1x64d, 2x32d) on CIFAR-10, CIFAR-100 and SVHN (every row of its table with a file).
+  Trained with Gluon by imgclsmob and converted; released as ``.pth.zip`` archives.
   Facts: pytorchcv 0.0.74's ``pytorchcv/models/common/model_metainfos.csv`` (name, params,
   top-1 error in hundredths of a percent, SHA-1 of the ``.pth`` inside the zip, release tag)
   and ``model_store.get_model_file`` (the URL rule and that the SHA-1 is of the extracted
@@ -34,6 +37,8 @@ Order: within an architecture, the default (first) record is the one trained on 
 
 from __future__ import annotations
 
+import re
+
 from ..config import IMAGENET_MEAN, IMAGENET_STD
 from .catalog import Dataset, UrlFile, Weights
 
@@ -61,6 +66,36 @@ _SIZES: dict[tuple[str, int], tuple[int, int, int]] = {
     ("resnet1001_cifar_proj", 100): (10_351_732, 1_491_018_752, 42_007_376),
     ("resnet1202_cifar_proj", 10): (19_424_026, 2_829_501_056, 78_055_400),
     ("resnet1202_cifar_proj", 100): (19_429_876, 2_829_506_816, 78_078_800),
+    ("preresnet20_cifar", 10): (272_282, 40_813_184, 1_094_632),
+    ("preresnet20_cifar", 100): (278_132, 40_818_944, 1_118_032),
+    ("preresnet56_cifar", 10): (855_578, 125_747_840, 3_438_568),
+    ("preresnet56_cifar", 100): (861_428, 125_753_600, 3_461_968),
+    ("preresnet110_cifar", 10): (1_730_522, 253_149_824, 6_954_472),
+    ("preresnet110_cifar", 100): (1_736_372, 253_155_584, 6_977_872),
+    ("preresnet164_cifar", 10): (1_703_258, 247_646_720, 6_909_928),
+    ("preresnet164_cifar", 100): (1_726_388, 247_669_760, 7_002_448),
+    ("preresnet272_cifar", 10): (2_816_090, 408_078_848, 11_425_768),
+    ("preresnet272_cifar", 100): (2_839_220, 408_101_888, 11_518_288),
+    ("preresnet542_cifar", 10): (5_598_170, 809_159_168, 22_715_368),
+    ("preresnet542_cifar", 100): (5_621_300, 809_182_208, 22_807_888),
+    ("preresnet1001_cifar", 10): (10_327_706, 1_490_995_712, 41_907_688),
+    ("preresnet1001_cifar", 100): (10_350_836, 1_491_018_752, 42_000_208),
+    ("preresnet1202_cifar", 10): (19_423_834, 2_829_501_056, 78_053_864),
+    ("preresnet1202_cifar", 100): (19_429_684, 2_829_506_816, 78_077_264),
+    ("wrn16_10_cifar", 10): (17_116_634, 2_412_173_568, 68_502_504),
+    ("wrn16_10_cifar", 100): (17_174_324, 2_412_231_168, 68_733_264),
+    ("wrn28_10_cifar", 10): (36_479_194, 5_243_328_768, 145_988_584),
+    ("wrn28_10_cifar", 100): (36_536_884, 5_243_386_368, 146_219_344),
+    ("wrn40_8_cifar", 10): (35_748_314, 5_172_024_320, 143_079_400),
+    ("wrn40_8_cifar", 100): (35_794_484, 5_172_070_400, 143_264_080),
+    ("resnext29_32x4d_cifar", 10): (4_775_754, 774_055_936, 19_203_880),
+    ("resnext29_32x4d_cifar", 100): (4_868_004, 774_148_096, 19_572_880),
+    ("resnext29_16x64d_cifar", 10): (68_155_210, 10_688_866_304, 273_022_760),
+    ("resnext29_16x64d_cifar", 100): (68_247_460, 10_688_958_464, 273_391_760),
+    ("resnext272_1x64d_cifar", 10): (44_540_746, 6_523_922_432, 178_822_952),
+    ("resnext272_1x64d_cifar", 100): (44_632_996, 6_524_014_592, 179_191_952),
+    ("resnext272_2x32d_cifar", 10): (32_928_586, 4_825_229_312, 132_374_312),
+    ("resnext272_2x32d_cifar", 100): (33_020_836, 4_825_321_472, 132_743_312),
 }
 
 _CLASSES: dict[Dataset, int] = {"cifar10": 10, "cifar100": 100, "svhn": 10}
@@ -105,6 +140,50 @@ _PYTORCHCV: dict[str, tuple[str, str, str]] = {
     "resnet1001_svhn": ("0241", "9e3d4bb55961db4c0f46a961b5323a4e03aea602", "v0.0.408"),
     "resnet1202_cifar10": ("0353", "1d5a21290117903fb5fd6ba59f3f7e7da7c08836", "v0.0.214"),
     "resnet1202_cifar100": ("2156", "86ecd091e5ac9677bf4518c644d08eb3e1d1708a", "v0.0.410"),
+    # Pre-activation ResNets, WRNs and ResNeXts (the rows with a file; preresnet1001_svhn,
+    # preresnet1202_cifar100 and preresnet1202_svhn have none).
+    "preresnet20_cifar10": ("0651", "76cec68d11de5b25be2ea5935681645b76195f1d", "v0.0.164"),
+    "preresnet20_cifar100": ("3022", "3dbfa6a2b850572bccb28cc2477a0e46c24abcb8", "v0.0.187"),
+    "preresnet20_svhn": ("0322", "c3c00fed49c1d6d9deda6436d041c5788d549299", "v0.0.269"),
+    "preresnet56_cifar10": ("0449", "e9124fcf167d8ca50addef00c3afa4da9f828f29", "v0.0.164"),
+    "preresnet56_cifar100": ("2505", "ca90a2be6002cd378769b9d4e7c497dd883d31d9", "v0.0.188"),
+    "preresnet56_svhn": ("0280", "b51b41476710c0e2c941356ffe992ff883a3ee87", "v0.0.269"),
+    "preresnet110_cifar10": ("0386", "cc08946a2126a1224d1d2560a47cf766a763c52c", "v0.0.164"),
+    "preresnet110_cifar100": ("2267", "3954e91581b7f3e5f689385d15f618fe16e995af", "v0.0.191"),
+    "preresnet110_svhn": ("0279", "aa49e0a3c4a918e227ca2d5a5608704f026134c3", "v0.0.269"),
+    "preresnet164bn_cifar10": ("0364", "429012d412e82df7961fa071f97c938530e1b005", "v0.0.196"),
+    "preresnet164bn_cifar100": ("2018", "a8e67ca6e14f88b009d618b0e9b554312d862174", "v0.0.192"),
+    "preresnet164bn_svhn": ("0258", "94d42de440d5f057a38f4c8cdbdb24acfee3981c", "v0.0.269"),
+    "preresnet272bn_cifar10": ("0325", "1a6a016eb4e4a5549c1fcb89ed5af4c1e5715b72", "v0.0.389"),
+    "preresnet272bn_cifar100": ("1963", "6fe0d2e24a60d12ab6b3d0e46065e2f14a46bc0b", "v0.0.389"),
+    "preresnet272bn_svhn": ("0234", "c04ef5c20a53f76824339fe75185d181be4bce61", "v0.0.389"),
+    "preresnet542bn_cifar10": ("0314", "66fd6f2033dff08428e586bcce3e5151ed4274f9", "v0.0.391"),
+    "preresnet542bn_cifar100": ("1871", "07f1fb258207d295789981519e8dab892fc08f8d", "v0.0.391"),
+    "preresnet542bn_svhn": ("0236", "6bdf92368873ce1288526dc405f15e689a1d3117", "v0.0.391"),
+    "preresnet1001_cifar10": ("0265", "9fedfe5fd643e7355f1062a6db68da310c8962be", "v0.0.209"),
+    "preresnet1001_cifar100": ("1841", "88f14ed9df1573e98b0ec2a07009a15066855fda", "v0.0.283"),
+    "preresnet1202_cifar10": ("0339", "6fc686b02191226f39e25a76fc5da26857f7acd9", "v0.0.246"),
+    "resnext29_32x4d_cifar10": ("0315", "30413525cd4466dbef759294eda9b702bc39648f", "v0.0.169"),
+    "resnext29_32x4d_cifar100": ("1950", "13ba13d92f6751022549a3b370ae86d3b13ae2d1", "v0.0.200"),
+    "resnext29_32x4d_svhn": ("0280", "e85c5217944cdfafb0a538dd7cc817cffaada7c4", "v0.0.275"),
+    "resnext29_16x64d_cifar10": ("0241", "4133d3d04f9b10b132dcb959601d36f10123f8c2", "v0.0.176"),
+    "resnext29_16x64d_cifar100": ("1693", "05e9a7f113099a98b219cad622ecfad5517a3b54", "v0.0.322"),
+    "resnext29_16x64d_svhn": ("0268", "74332b714cd278bfca3f09dafe2a9d117510e9a4", "v0.0.358"),
+    "resnext272_1x64d_cifar10": ("0255", "070ccc35c2841b7715b9eb271197c9bb316f3093", "v0.0.372"),
+    "resnext272_1x64d_cifar100": ("1911", "114eb0f8a0d471487e819b8fd156c1286ef91b7a", "v0.0.372"),
+    "resnext272_1x64d_svhn": ("0235", "ab0448469bbd7d476f8bed1bf86403304b028e7c", "v0.0.372"),
+    "resnext272_2x32d_cifar10": ("0274", "d2ace03c413be7e42c839c84db8dd0ebb5d69512", "v0.0.375"),
+    "resnext272_2x32d_cifar100": ("1834", "0b30c4701a719995412882409339f3553a54c9d1", "v0.0.375"),
+    "resnext272_2x32d_svhn": ("0244", "39b8a33612d335a0193b867b38c0b09d168de6c3", "v0.0.375"),
+    "wrn16_10_cifar10": ("0293", "ce810d8a17a2deb73eddb5bec8709f93278bc53e", "v0.0.166"),
+    "wrn16_10_cifar100": ("1895", "bef9809c845deb1b2bb0c9aaaa7c58bd97740504", "v0.0.204"),
+    "wrn16_10_svhn": ("0278", "5ab2a4edd5398a03d2e28db1b075bf0313ae5828", "v0.0.271"),
+    "wrn28_10_cifar10": ("0239", "fe97dcd6d0dd8dda8e9e38e6cfa320cffb9955ce", "v0.0.166"),
+    "wrn28_10_cifar100": ("1788", "8c3fe8185d3af9cc3813fe376cab895f6780ac18", "v0.0.320"),
+    "wrn28_10_svhn": ("0271", "d62b6bbaef7228706a67c2c8416681f97c6d4688", "v0.0.276"),
+    "wrn40_8_cifar10": ("0237", "8dc84ec730f35c4b8968a022bc045c0665410840", "v0.0.166"),
+    "wrn40_8_cifar100": ("1803", "0d18bfbff85951d88a881dc6a15ad46f56ea8c28", "v0.0.321"),
+    "wrn40_8_svhn": ("0254", "dee59602c10e5d56bd9c168e8e8400792b9a8b08", "v0.0.277"),
 }
 
 
@@ -115,11 +194,28 @@ def pytorchcv_file(name: str, error: str, sha1: str, tag: str) -> UrlFile:
     return UrlFile(url, sha1, algorithm="sha1", member=member)
 
 
+#: pytorchcv's model names that are not scalenet's ``<name>_cifar``.
+_PYTORCHCV_ARCH = {
+    "preresnet164bn": "preresnet164_cifar",
+    "preresnet272bn": "preresnet272_cifar",
+    "preresnet542bn": "preresnet542_cifar",
+}
+
+
+def _pytorchcv_arch(model: str) -> str:
+    """scalenet's architecture for pytorchcv's ``model`` (its name less the data set)."""
+    if model in _PYTORCHCV_ARCH:
+        return _PYTORCHCV_ARCH[model]
+    if model.startswith("resnet") and model[6:].isdigit():
+        return f"{model}_cifar_proj"  # pytorchcv's CIFAR ResNets have projection shortcuts
+    return f"{model}_cifar"
+
+
 def _pytorchcv(name: str) -> Weights:
     error, sha1, release = _PYTORCHCV[name]
-    depth, dataset = name.removeprefix("resnet").split("_")
+    model, dataset = name.rsplit("_", 1)
     return _record(
-        f"resnet{depth}_cifar_proj",
+        _pytorchcv_arch(model),
         f"pytorchcv_{dataset}",
         dataset,  # type: ignore[arg-type]
         file=pytorchcv_file(name, error, sha1, release),
@@ -222,13 +318,18 @@ def _akamaster(depth: int) -> Weights:
 
 
 def _default_first(records: list[Weights]) -> tuple[Weights, ...]:
-    """Grouped by architecture (option A, then B; by depth); in each, CIFAR-10 records first
-    (highest top-1 first), then CIFAR-100, then SVHN."""
+    """Grouped by architecture (ResNets with option A, then B, pre-activation ResNets, WRNs,
+    ResNeXts; by depth); in each, CIFAR-10 records first (highest top-1 first), then
+    CIFAR-100, then SVHN."""
     order = {"cifar10": 0, "cifar100": 1, "svhn": 2}
+    families = ("resnet", "preresnet", "wrn", "resnext")
 
-    def key(w: Weights) -> tuple[bool, int, int, float, str]:
-        depth = int(w.arch.removeprefix("resnet").split("_")[0])
-        return w.arch.endswith("_proj"), depth, order[w.dataset], -(w.top1 or 0.0), w.tag
+    def key(w: Weights) -> tuple[int, bool, int, str, int, float, str]:
+        match = re.match(r"([a-z]+)(\d+)", w.arch)
+        assert match is not None, w.arch
+        family, depth = families.index(match[1]), int(match[2])
+        proj = w.arch.endswith("_proj")
+        return family, proj, depth, w.arch, order[w.dataset], -(w.top1 or 0.0), w.tag
 
     return tuple(sorted(records, key=key))
 

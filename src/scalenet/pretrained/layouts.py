@@ -28,10 +28,21 @@ __all__ = ["convert", "from_akamaster", "from_pytorchcv", "from_timm"]
 
 _BN = r"(weight|bias|running_mean|running_var|num_batches_tracked)"
 
-#: pytorchcv's ``CIFARResNet`` (``pytorchcv/models/resnet_cifar.py``, units from
-#: ``resnet.py``'s ``ResUnit``): each conv is a ``ConvBlock`` holding ``conv`` and ``bn``.
+#: pytorchcv's ``CIFARResNet`` and ``CIFARResNeXt`` (``pytorchcv/models/resnet_cifar.py``,
+#: ``resnext_cifar.py``; units from ``resnet.py``'s ``ResUnit``): each conv is a ``ConvBlock``
+#: holding ``conv`` and ``bn``. Its pre-activation nets (``preresnet_cifar.py``,
+#: ``wrn_cifar.py``: ``PreResUnit``) keep the names with the order reversed -- a
+#: ``PreConvBlock``'s ``bn`` comes before its ``conv``, which is scalenet's ``bnK`` then
+#: ``convK`` -- and add a bare conv stem (``init_block``), a bare 1x1 ``identity_conv`` and a
+#: final ``post_activ.bn``.
 _PYTORCHCV: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
     (re.compile(r"features\.init_block\.conv\.(weight)"), lambda m: f"conv1.{m[1]}"),
+    (re.compile(r"features\.init_block\.(weight)"), lambda m: f"conv1.{m[1]}"),
+    (re.compile(rf"features\.post_activ\.bn\.{_BN}"), lambda m: f"final_bn.{m[1]}"),
+    (
+        re.compile(r"features\.stage([1-9]\d*)\.unit([1-9]\d*)\.identity_conv\.(weight)"),
+        lambda m: f"layer{m[1]}.{int(m[2]) - 1}.downsample.0.{m[3]}",
+    ),
     (re.compile(rf"features\.init_block\.bn\.{_BN}"), lambda m: f"bn1.{m[1]}"),
     (
         re.compile(r"features\.stage([1-9]\d*)\.unit([1-9]\d*)\.body\.conv([1-3])\.conv\.(weight)"),
@@ -113,12 +124,14 @@ def _with_batch_counts(state: dict[str, Tensor]) -> dict[str, Tensor]:
 
 
 def from_pytorchcv(state: object, source: str = "the file") -> dict[str, Tensor]:
-    """pytorchcv's (imgclsmob's) CIFAR ResNets, basic or bottleneck, to scalenet's names.
+    """pytorchcv's (imgclsmob's) CIFAR ResNets, ResNeXts, pre-activation ResNets and WRNs
+    to scalenet's names.
 
-    ``features.init_block.conv/bn`` -> ``conv1``/``bn1``;
-    ``features.stageS.unitU.body.convK.conv/bn`` -> ``layerS.(U-1).convK``/``bnK``;
-    ``features.stageS.unitU.identity_conv.conv/bn`` -> ``layerS.(U-1).downsample.0/1``;
-    ``output`` -> ``fc``.
+    ``features.init_block.conv/bn`` (or the bare conv ``features.init_block``) ->
+    ``conv1``/``bn1``; ``features.stageS.unitU.body.convK.conv/bn`` ->
+    ``layerS.(U-1).convK``/``bnK``; ``features.stageS.unitU.identity_conv.conv/bn`` (or the
+    bare conv ``identity_conv``) -> ``layerS.(U-1).downsample.0/1``;
+    ``features.post_activ.bn`` -> ``final_bn``; ``output`` -> ``fc``.
 
     Raises:
         WeightsError: a key with no counterpart (the first few named).
