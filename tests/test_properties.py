@@ -18,19 +18,28 @@ SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[Healt
 
 @st.composite
 def resnet_configs(draw: st.DrawFn) -> ResNetConfig:
-    stem = draw(st.sampled_from(["imagenet", "cifar"]))
+    """Any stem, block, shortcut and variant: pre-activation, widened (WRN), grouped or
+    widened inside (ResNeXt, wide bottleneck), with block dropout."""
+    stem = draw(st.sampled_from(["imagenet", "cifar", "deep"]))
     stages = draw(st.integers(1, 4))
+    block = draw(st.sampled_from(["basic", "bottleneck"]))
+    bottleneck = block == "bottleneck"
     cfg = ResNetConfig(
         depths=tuple(draw(st.lists(st.integers(1, 2), min_size=stages, max_size=stages))),
-        width=draw(st.integers(1, 6)),
+        width=draw(st.integers(2 if stem == "deep" else 1, 6)),
         stem=stem,
-        block=draw(st.sampled_from(["basic", "bottleneck"])),
+        block=block,
         shortcut=draw(st.booleans()),
-        downsample=draw(st.sampled_from(["projection", "pad"])),
+        downsample=draw(st.sampled_from(["projection", "pad", "avgpool"])),
         num_classes=draw(st.integers(1, 12)),
         in_chans=draw(st.integers(1, 4)),
-        input_size=32 if stem == "imagenet" else 16,
+        input_size=16 if stem == "cifar" else 32,
         dropout=draw(st.sampled_from([0.0, 0.3])),
+        preact=draw(st.booleans()),
+        widen_factor=draw(st.integers(1, 3)),
+        block_dropout=0.0 if bottleneck else draw(st.sampled_from([0.0, 0.2])),
+        groups=draw(st.sampled_from([1, 2])) if bottleneck else 1,
+        base_width=draw(st.sampled_from([64, 128])) if bottleneck else 64,
     )
     sizes = scalenet.valid_input_sizes(cfg, 1, 80)
     return cfg.replace(input_size=draw(st.sampled_from(sizes[:3])))
@@ -85,6 +94,11 @@ def check_against_plan(cfg: ResNetConfig | SimpleCNNConfig) -> None:
         assert model(x).shape == (2, cfg.num_classes)
         seen = stage_outputs(model, x)
     specs = scalenet.plan(cfg)
+    # The plan's parameter count is the module's, and names the modules that hold them.
+    assert sum(s.params for s in specs) == sum(p.numel() for p in model.parameters())
+    assert {s.name for s in specs if s.params} == {
+        n for n, m in model.named_modules() if any(True for _ in m.parameters(recurse=False))
+    }
     assert seen
     for name, shape in seen.items():
         last = [s for s in specs if s.name.startswith(name + ".")][-1]
@@ -122,7 +136,8 @@ ANY = st.one_of(
             [
                 "depths", "width", "stem", "block", "shortcut", "downsample", "channels",
                 "kernel_size", "padding", "pool", "hidden", "num_classes", "in_chans",
-                "input_size", "dropout", "global_pool", "typo",
+                "input_size", "dropout", "global_pool", "typo", "groups", "base_width",
+                "preact", "widen_factor", "block_dropout",
             ]
         ),
         ANY,
