@@ -308,3 +308,69 @@ def test_intermediates_and_pruning_follow_timm_for_the_final_norm() -> None:
         model.prune_intermediate_layers(1, prune_norm=True)
         assert model.final_bn is None
         torch.testing.assert_close(model(x), maps[-1])
+
+
+# -- the command line and compound scaling on the new variants -------------------------------
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["preresnet20_cifar", "preresnet164_cifar", "wrn16_10_cifar", "resnext29_32x4d_cifar"],
+)
+def test_summary_check_and_scale_work_on_each_variant(name: str) -> None:
+    from click.testing import CliRunner
+
+    from scalenet.cli import main
+
+    runner = CliRunner()
+    summary = runner.invoke(main, ["summary", name])
+    assert summary.exit_code == 0, summary.output
+    params = scalenet.profile(name).params
+    assert f"Total params: {params:,}" in summary.output
+    ok = runner.invoke(main, ["check", name, "--input-size", "36"])
+    assert ok.exit_code == 0, ok.output
+    bad = runner.invoke(main, ["check", name, "--input-size", "33"])
+    assert bad.exit_code != 0
+    assert "nearest valid sizes are 32 or 36" in bad.output
+    scaled = runner.invoke(main, ["scale", name, "--phi", "2"])
+    assert scaled.exit_code == 0, scaled.output
+    grown = scalenet.compound_scale(scalenet.get_config(name), 2)
+    assert f"{grown.input_size}" in scaled.output
+    assert str(grown.depths) in scaled.output
+
+
+def test_compound_scaling_keeps_the_variant() -> None:
+    """A WRN grows in depth, width (stem and stages together: the widen factor is kept) and
+    resolution; a ResNeXt keeps its groups and base width, so every grouped conv still
+    divides. Params and MACs of the grown configs are their built modules'."""
+    for name in ("wrn16_10_cifar", "resnext29_32x4d_cifar", "preresnet20_cifar"):
+        base = scalenet.get_config(name)
+        grown = scalenet.compound_scale(base, 3)
+        assert (grown.depths > base.depths, grown.width > base.width) == (True, True), name
+        assert grown.input_size > base.input_size, name
+        keep = ("preact", "widen_factor", "groups", "base_width", "stem", "block", "downsample")
+        assert {f: getattr(grown, f) for f in keep} == {f: getattr(base, f) for f in keep}
+        with torch.device("meta"):
+            model = grown.build()
+        assert scalenet.profile(grown).params == count_params(model)
+        for m in model.modules():
+            if isinstance(m, nn.Conv2d):
+                assert (m.in_channels % m.groups, m.out_channels % m.groups) == (0, 0)
+
+
+def test_the_cli_depth_option_and_name_hints_follow_the_wrn_rule() -> None:
+    from click.testing import CliRunner
+
+    from scalenet.cli import main
+
+    result = CliRunner().invoke(main, ["summary", "wrn28_10_cifar", "--depth", "40"])
+    assert result.exit_code == 0, result.output
+    # WRN-40-10: 55.8M parameters in the WRN paper's table 1; exactly, the module's count.
+    assert f"Total params: {count_params(scalenet.wrn(40, 10)):,}" in result.output
+    assert round(count_params(scalenet.wrn(40, 10)) / 1e6, 1) == 55.8
+    with pytest.raises(ConfigError, match=r"scalenet\.wrn\(22, 8\) builds it"):
+        scalenet.create("wrn22_8_cifar")
+    with pytest.raises(ConfigError, match=r"nearest: scalenet\.wrn\(22, 10\) or scalenet\.wrn"):
+        scalenet.create("wrn26_10_cifar")
+    with pytest.raises(ConfigError, match=r"resnet\(depth=32, stem=\"cifar\", preact=True"):
+        scalenet.create("preresnet32_cifar")

@@ -75,7 +75,7 @@ def _at_depth(config: Config, name: str, depth: int) -> ResNetConfig:
         )
     block = config.block if config.stem == "cifar" else None
     try:
-        depths, block = resnet_layout(depth, config.stem, block)
+        depths, block = resnet_layout(depth, config.stem, block, wide=config.widen_factor > 1)
         return config.replace(depths=depths, block=block)
     except ConfigError as err:
         raise click.BadParameter(str(err), param_hint="'--depth'") from None

@@ -470,18 +470,33 @@ def _arch_entry(name: str) -> ZooEntry:
 
 
 #: "resnet26", "resnet21_cifar", "plain74_cifar": names of a depth that is not in the zoo.
-_DEPTH_NAME = re.compile(r"(resnet|plain)(\d{1,6})(_cifar)?")
+_DEPTH_NAME = re.compile(
+    r"(resnet|plain|preresnet)(\d{1,6})(_cifar)?|wrn(\d{1,6})_(\d{1,4})(_cifar)?"
+)
 
 
 def _by_depth(name: str) -> str:
     """How to build the ResNet a zoo-style name asks for, or the rule its depth breaks."""
     match = _DEPTH_NAME.fullmatch(name)
     assert match is not None
+    if match.group(4):  # wrnD_K: the WRN paper's WRN-D-K
+        depth, k = int(match.group(4)), int(match.group(5))
+        try:
+            resnet_layout(depth, "cifar", "basic", wide=True)
+        except ConfigError as err:
+            near = " or ".join(
+                f"scalenet.wrn({d}, {k})" for d in nearest_depths(depth, "cifar", wide=True)
+            )
+            return f"there is no WRN-{depth}-{k}: depth must be {err.allowed}; nearest: {near}"
+        return f"not in the zoo, but scalenet.wrn({depth}, {k}) builds it"
     kind, depth, cifar = match.group(1), int(match.group(2)), bool(match.group(3))
+    extra = {"plain": ", shortcut=False", "preresnet": ", preact=True"}.get(kind, "")
+    if kind == "preresnet" and cifar:
+        extra += ', downsample="projection"'
 
     def call(depth: int) -> str:
         args = f"depth={depth}" + (', stem="cifar"' if cifar else "")
-        return f"scalenet.resnet({args}{', shortcut=False' if kind == 'plain' else ''})"
+        return f"scalenet.resnet({args}{extra})"
 
     stem: Stem = "cifar" if cifar else "imagenet"
     try:
