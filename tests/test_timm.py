@@ -14,6 +14,7 @@ from torch import nn
 
 import scalenet
 from scalenet.timm_compat import CUSTOM_ARCHITECTURE
+from test_timm_interface import BIG
 
 ENTRIES = list(scalenet.zoo.ZOO.values())
 NAMES = [e.timm_name for e in ENTRIES]
@@ -63,7 +64,7 @@ def test_overridden_input_size_moves_the_pretrained_cfg() -> None:
     assert tuple(features.shape[2:]) == tuple(cfg["pool_size"]) == (8, 8)  # 256 / 32
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", [n for n in NAMES if n not in BIG])  # see BIG's comment
 def test_grad_checkpointing_changes_nothing(name: str) -> None:
     torch.manual_seed(0)
     model = timm.create_model(name, num_classes=3).eval()
