@@ -1,6 +1,6 @@
 """Speed of scalenet models against the references, in one run, as median ratios.
 
-    python benchmarks/speed.py [--repeats 15] [--quick] [--part loading|saving]
+    python benchmarks/speed.py [--repeats 15] [--quick] [--part variants|loading|saving]
 
 Ratios are reference time / scalenet time (>= 1.0: scalenet is no slower). Every comparison
 interleaves the two models run by run (so drift in machine load hits both) and reports the
@@ -8,11 +8,15 @@ median ratio over ``--repeats`` runs after warm-up.
 
 1. forward (eval, no_grad) and forward+backward (train) at batch 8, 224 px: scalenet's resnet18
    and resnet50 against torchvision's and timm's;
-2. resnet56_cifar against a straightforward CIFAR ResNet-56 written out below (option A), batch
+2. one model of each ResNet variant (``VARIANTS``: ResNeXt, wide, ResNet-D...) against its
+   reference implementation, forward (eval, no_grad) at batch 8, 224 px, both models holding
+   the same weights (the reference's state_dict loaded into scalenet's); ``--part variants``
+   runs this section alone;
+3. resnet56_cifar against a straightforward CIFAR ResNet-56 written out below (option A), batch
    128 at 32 px;
-3. the inference fast path ``scalenet.optimize_for_inference`` (BN folded, channels_last)
+4. the inference fast path ``scalenet.optimize_for_inference`` (BN folded, channels_last)
    against torchvision's eager model;
-4. ``scalenet.from_pretrained`` of resnet50 against doing its job by hand without any check
+5. ``scalenet.from_pretrained`` of resnet50 against doing its job by hand without any check
    (``safetensors.torch.load_file``, then ``load_state_dict(assign=True)`` into torchvision's
    resnet50 built on the meta device), against loading the file alone (the floor) and against
    ``timm.create_model(pretrained=True)`` from the same local file, with its parts (the
@@ -20,7 +24,7 @@ median ratio over ``--repeats`` runs after warm-up.
    scale, and scalenet's copying reader against the mapped, zero-copy reader it replaced
    (load only, and with every weight then read once); ``--part loading`` runs this section
    alone;
-5. ``save_pretrained`` of resnet50 (all or nothing: fsync, then renames) against
+6. ``save_pretrained`` of resnet50 (all or nothing: fsync, then renames) against
    ``safetensors.torch.save_file`` and ``torch.save`` of the same state_dict; ``--part saving``.
 """
 
@@ -36,6 +40,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import safetensors.torch
@@ -126,6 +131,39 @@ class ReferenceResNet56(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.layers(F.relu(self.bn1(self.conv1(x))))
         return self.fc(F.adaptive_avg_pool2d(x, 1).flatten(1))
+
+
+class Variant(NamedTuple):
+    """One row of the variants table: a scalenet zoo entry against its reference."""
+
+    name: str  # scalenet.create(name)
+    reference: str  # who wrote the reference, for the printed label
+    build: Callable[[], nn.Module]  # the reference model, randomly initialised
+    input_shape: tuple[int, int, int, int] = (8, 3, 224, 224)
+
+
+#: One line per variant; a CIFAR net gives its own ``input_shape``, e.g. (128, 3, 32, 32).
+VARIANTS = (
+    Variant("resnext50_32x4d", "torchvision", torchvision.models.resnext50_32x4d),
+    Variant("wide_resnet50_2", "torchvision", torchvision.models.wide_resnet50_2),
+    Variant("resnet50d", "timm", lambda: timm.create_model("resnet50d")),
+)
+
+
+def variants(repeats: int) -> None:
+    """Forward of one model per ResNet variant against its reference, same weights and input."""
+    for row in VARIANTS:
+        ref = row.build().eval()
+        ours = scalenet.create(row.name).eval()
+        ours.load_state_dict(ref.state_dict())  # same names, so the same numbers are computed
+        x = torch.randn(row.input_shape)
+        with torch.no_grad():  # the comparison is only fair if both compute the same thing
+            diff = (ours(x) - ref(x)).abs().max().item()
+        if diff > 1e-3:
+            raise SystemExit(f"{row.name}: logits differ from {row.reference}'s by {diff:.3g}")
+        r = ratio(forward(ref, x), forward(ours, x), repeats)
+        label = f"{row.name} forward vs {row.reference} (batch {row.input_shape[0]})"
+        print(label.ljust(52) + f"{r:>8.3f}")
 
 
 def touch(state: dict[str, torch.Tensor]) -> float:
@@ -257,8 +295,8 @@ def loading(repeats: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15)
-    parser.add_argument("--quick", action="store_true", help="resnet18 only, fewer repeats")
-    parser.add_argument("--part", choices=("all", "loading", "saving"), default="all")
+    parser.add_argument("--quick", action="store_true", help="resnet18 only in 1, 5 repeats")
+    parser.add_argument("--part", choices=("all", "variants", "loading", "saving"), default="all")
     args = parser.parse_args()
     repeats = 5 if args.quick else args.repeats
     torch.manual_seed(0)
@@ -275,6 +313,9 @@ def main() -> None:
     if args.part == "saving":
         saving(repeats)
         return
+    if args.part == "variants":
+        variants(repeats)
+        return
     x = torch.randn(8, 3, 224, 224)
     for name in ("resnet18",) if args.quick else ("resnet18", "resnet50"):
         ours = scalenet.create(name)
@@ -287,6 +328,7 @@ def main() -> None:
         fast = scalenet.optimize_for_inference(ours.eval())
         r = ratio(forward(tv, x), forward(fast, x), repeats)
         print(f"{name} optimize_for_inference vs torchvision eager".ljust(52) + f"{r:>8.3f}")
+    variants(repeats)
 
     xc = torch.randn(128, 3, 32, 32)
     ours56, ref56 = scalenet.create("resnet56_cifar"), ReferenceResNet56()
