@@ -31,6 +31,7 @@ median ratio over ``--repeats`` runs after warm-up.
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import mmap
 import platform
@@ -49,6 +50,7 @@ import torch
 import torch.nn.functional as F
 import torchvision
 from torch import nn
+from torch.utils._python_dispatch import TorchDispatchMode
 
 import scalenet
 
@@ -150,20 +152,49 @@ VARIANTS = (
 )
 
 
+class CountOps(TorchDispatchMode):
+    """Counts the ATen operators a forward pass calls (``aten.convolution``: 53...)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: collections.Counter[str] = collections.Counter()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
+        self.calls[str(func.overloadpacket)] += 1
+        return func(*args, **(kwargs or {}))
+
+
+def logits_and_ops(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, int]]:
+    with torch.no_grad(), CountOps() as ops:
+        out = model(x)
+    return out, dict(ops.calls)
+
+
 def variants(repeats: int) -> None:
-    """Forward of one model per ResNet variant against its reference, same weights and input."""
+    """Forward of one model per ResNet variant against its reference, same weights and input;
+    first checks that both give the same logits, and says whether they call the same ATen
+    operators the same number of times (then any difference in time is not in the model)."""
     for row in VARIANTS:
         ref = row.build().eval()
         ours = scalenet.create(row.name).eval()
         ours.load_state_dict(ref.state_dict())  # same names, so the same numbers are computed
         x = torch.randn(row.input_shape)
-        with torch.no_grad():  # the comparison is only fair if both compute the same thing
-            diff = (ours(x) - ref(x)).abs().max().item()
-        if diff > 1e-3:
+        (ours_out, ours_ops), (ref_out, ref_ops) = logits_and_ops(ours, x), logits_and_ops(ref, x)
+        diff = (ours_out - ref_out).abs().max().item()
+        if diff > 1e-3:  # the comparison is only fair if both compute the same thing
             raise SystemExit(f"{row.name}: logits differ from {row.reference}'s by {diff:.3g}")
         r = ratio(forward(ref, x), forward(ours, x), repeats)
         label = f"{row.name} forward vs {row.reference} (batch {row.input_shape[0]})"
         print(label.ljust(52) + f"{r:>8.3f}")
+        if ours_ops == ref_ops:
+            convs = ours_ops.get("aten.convolution", 0)
+            print(f"  same ATen calls ({sum(ours_ops.values())}, {convs} convolutions)")
+        else:
+            differ = {k: (ours_ops.get(k, 0), ref_ops.get(k, 0)) for k in ours_ops | ref_ops}
+            print(
+                "  ATen calls differ (scalenet, reference):",
+                {k: v for k, v in differ.items() if v[0] != v[1]},
+            )
 
 
 def touch(state: dict[str, torch.Tensor]) -> float:
