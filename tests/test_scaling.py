@@ -144,6 +144,22 @@ def test_width_scaling_scales_every_conv_by_one_factor(name: str) -> None:
             assert inner % cfg.groups == 0
 
 
+def test_a_widened_grouped_bottleneck_counts_its_widen_factor() -> None:
+    # widen_factor 2 x base_width 2: 4 channels per group at width 64, so width must be a
+    # multiple of 16 (base_width alone would ask for 32).
+    base = ResNetConfig(
+        depths=(1, 1, 1), stem="cifar", block="bottleneck", width=16,
+        groups=8, base_width=2, widen_factor=2, num_classes=10, input_size=32,
+    )  # fmt: skip
+    assert base.bottleneck_widths == (8, 16, 32)  # int(16 * 2 * 2 / 64) = 1 channel per group
+    assert width_divisor(base) == 16
+    # 16.8 -> 16; 19.2 -> 32 (16 is 17% below); 32 -> 32; 41.6 -> 48; 64 -> 64
+    for multiplier, width in ((1.05, 16), (1.2, 32), (2.0, 32), (2.6, 48), (4.0, 64)):
+        cfg = scalenet.scale(base, width=multiplier)
+        assert cfg.width == width
+        assert cfg.bottleneck_widths == (width // 2, width, width * 2)  # width / 16 per group
+
+
 def test_a_resnext_at_phi_1_keeps_its_width() -> None:
     # 64 x 1.1 = 70.4: 64 is the nearest multiple of 16 (72 would floor layer1's 4.5 channels
     # per group to 4, leaving its grouped conv at 128 while the rest grew by 72 / 64).

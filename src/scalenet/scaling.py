@@ -63,7 +63,8 @@ def round_width(width: float, divisor: int = 8) -> int:
 
 def width_divisor(config: ResNetConfig, divisor: int = 8) -> int:
     """The multiple of which a scaled ``config.width`` is made: ``divisor``, or more for a
-    bottleneck whose per-group width ``width * base_width / 64`` would otherwise be fractional.
+    bottleneck whose per-group width ``width * widen_factor * base_width / 64`` would otherwise
+    be fractional.
 
     The bottleneck's inner width is ``int(width * base_width / 64) * groups`` (torchvision's
     rule), so a ResNeXt-50 32x4d at width 72 would floor 4.5 channels per group to 4 and keep
@@ -81,7 +82,8 @@ def width_divisor(config: ResNetConfig, divisor: int = 8) -> int:
     """
     if config.block != "bottleneck":
         return divisor
-    return math.lcm(divisor, 64 // math.gcd(config.base_width, 64))
+    per_64 = config.base_width * config.widen_factor  # channels per group at width 64
+    return math.lcm(divisor, 64 // math.gcd(per_64, 64))
 
 
 def _round_size(config: ResNetConfig, size: float) -> int:
