@@ -8,10 +8,11 @@ median ratio over ``--repeats`` runs after warm-up.
 
 1. forward (eval, no_grad) and forward+backward (train) at batch 8, 224 px: scalenet's resnet18
    and resnet50 against torchvision's and timm's;
-2. one model of each ResNet variant (``VARIANTS``: ResNeXt, wide, ResNet-D...) against its
-   reference implementation, forward (eval, no_grad) at batch 8, 224 px, both models holding
-   the same weights (the reference's state_dict loaded into scalenet's); ``--part variants``
-   runs this section alone;
+2. one model of each ResNet variant (``VARIANTS``: ResNeXt, wide, ResNet-D, pre-activation,
+   WRN) against its reference implementation (torchvision, timm, pytorchcv), forward (eval,
+   no_grad) at batch 8, 224 px (the CIFAR nets: batch 128 at 32 px, the WRN-28-10 batch 16),
+   both models holding the same weights (the reference's state_dict loaded into scalenet's);
+   ``--part variants`` runs this section alone;
 3. resnet56_cifar against a straightforward CIFAR ResNet-56 written out below (option A), batch
    128 at 32 px;
 4. the inference fast path ``scalenet.optimize_for_inference`` (BN folded, channels_last)
@@ -135,6 +136,9 @@ class ReferenceResNet56(nn.Module):
         return self.fc(F.adaptive_avg_pool2d(x, 1).flatten(1))
 
 
+State = dict[str, torch.Tensor]
+
+
 class Variant(NamedTuple):
     """One row of the variants table: a scalenet zoo entry against its reference."""
 
@@ -142,14 +146,35 @@ class Variant(NamedTuple):
     reference: str  # who wrote the reference, for the printed label
     build: Callable[[], nn.Module]  # the reference model, randomly initialised
     input_shape: tuple[int, int, int, int] = (8, 3, 224, 224)
+    convert: Callable[[State], State] | None = None  # its state_dict in scalenet's names
 
 
-#: One line per variant; a CIFAR net gives its own ``input_shape``, e.g. (128, 3, 32, 32).
+def pytorchcv(name: str) -> Callable[[], nn.Module]:
+    def build() -> nn.Module:
+        from pytorchcv.model_provider import get_model
+
+        model: nn.Module = get_model(name, pretrained=False)
+        return model
+
+    return build
+
+
+def from_pytorchcv(state: State) -> State:
+    from scalenet.pretrained.layouts import from_pytorchcv as convert
+
+    return convert(state)
+
+
+#: One line per variant; a CIFAR net gives its own ``input_shape``.
 VARIANTS = (
     Variant("resnext50_32x4d", "torchvision", torchvision.models.resnext50_32x4d),
     Variant("wide_resnet50_2", "torchvision", torchvision.models.wide_resnet50_2),
     Variant("resnet50d", "timm", lambda: timm.create_model("resnet50d")),
-)
+    Variant("preresnet56_cifar", "pytorchcv", pytorchcv("preresnet56_cifar10"), (128, 3, 32, 32),
+            from_pytorchcv),
+    Variant("wrn28_10_cifar", "pytorchcv", pytorchcv("wrn28_10_cifar10"), (16, 3, 32, 32),
+            from_pytorchcv),
+)  # fmt: skip
 
 
 class CountOps(TorchDispatchMode):
@@ -177,11 +202,13 @@ def variants(repeats: int) -> None:
     for row in VARIANTS:
         ref = row.build().eval()
         ours = scalenet.create(row.name).eval()
-        ours.load_state_dict(ref.state_dict())  # same names, so the same numbers are computed
+        state = ref.state_dict()
+        ours.load_state_dict(row.convert(state) if row.convert else state)  # same numbers
         x = torch.randn(row.input_shape)
         (ours_out, ours_ops), (ref_out, ref_ops) = logits_and_ops(ours, x), logits_and_ops(ref, x)
         diff = (ours_out - ref_out).abs().max().item()
-        if diff > 1e-3:  # the comparison is only fair if both compute the same thing
+        scale = max(1.0, ref_out.abs().max().item())
+        if diff > 1e-5 * scale:  # the comparison is only fair if both compute the same thing
             raise SystemExit(f"{row.name}: logits differ from {row.reference}'s by {diff:.3g}")
         r = ratio(forward(ref, x), forward(ours, x), repeats)
         label = f"{row.name} forward vs {row.reference} (batch {row.input_shape[0]})"
