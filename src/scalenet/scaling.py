@@ -66,12 +66,12 @@ def width_divisor(config: ResNetConfig, divisor: int = 8) -> int:
     bottleneck whose per-group width ``width * widen_factor * base_width / 64`` would otherwise
     be fractional.
 
-    The bottleneck's inner width is ``int(width * base_width / 64) * groups`` (torchvision's
-    rule), so a ResNeXt-50 32x4d at width 72 would floor 4.5 channels per group to 4 and keep
-    layer1's grouped conv at 128 channels while every other conv grew by 72/64. A width that is
-    a multiple of ``64 / gcd(base_width, 64)`` scales every conv, grouped ones included, by the
-    same factor; ``groups`` (the cardinality) is kept, and divides the grouped convs' channels
-    by construction.
+    layer1's bottleneck has ``int(width * widen_factor * base_width / 64) * groups`` inner
+    channels (torchvision's rule), so a ResNeXt-50 32x4d at width 72 would floor 4.5 channels
+    per group to 4 and keep layer1's grouped conv at 128 channels while every other conv grew
+    by 72/64. A width that is a multiple of ``64 / gcd(base_width * widen_factor, 64)`` scales
+    every conv, grouped ones included, by the same factor; ``groups`` (the cardinality) is
+    kept, and divides the grouped convs' channels by construction.
 
     Examples:
         >>> import scalenet
