@@ -1,6 +1,6 @@
 """Speed of scalenet models against the references, in one run, as median ratios.
 
-    python benchmarks/speed.py [--repeats 15] [--quick] [--part loading|saving]
+    python benchmarks/speed.py [--repeats 15] [--quick] [--part variants|loading|saving]
 
 Ratios are reference time / scalenet time (>= 1.0: scalenet is no slower). Every comparison
 interleaves the two models run by run (so drift in machine load hits both) and reports the
@@ -8,11 +8,16 @@ median ratio over ``--repeats`` runs after warm-up.
 
 1. forward (eval, no_grad) and forward+backward (train) at batch 8, 224 px: scalenet's resnet18
    and resnet50 against torchvision's and timm's;
-2. resnet56_cifar against a straightforward CIFAR ResNet-56 written out below (option A), batch
+2. one model of each ResNet variant (``VARIANTS``: ResNeXt, wide, ResNet-D, pre-activation,
+   WRN) against its reference implementation (torchvision, timm, pytorchcv), forward (eval,
+   no_grad) at batch 8, 224 px (the CIFAR nets: batch 128 at 32 px, the WRN-28-10 batch 16),
+   both models holding the same weights (the reference's state_dict loaded into scalenet's);
+   ``--part variants`` runs this section alone;
+3. resnet56_cifar against a straightforward CIFAR ResNet-56 written out below (option A), batch
    128 at 32 px;
-3. the inference fast path ``scalenet.optimize_for_inference`` (BN folded, channels_last)
+4. the inference fast path ``scalenet.optimize_for_inference`` (BN folded, channels_last)
    against torchvision's eager model;
-4. ``scalenet.from_pretrained`` of resnet50 against doing its job by hand without any check
+5. ``scalenet.from_pretrained`` of resnet50 against doing its job by hand without any check
    (``safetensors.torch.load_file``, then ``load_state_dict(assign=True)`` into torchvision's
    resnet50 built on the meta device), against loading the file alone (the floor) and against
    ``timm.create_model(pretrained=True)`` from the same local file, with its parts (the
@@ -20,13 +25,14 @@ median ratio over ``--repeats`` runs after warm-up.
    scale, and scalenet's copying reader against the mapped, zero-copy reader it replaced
    (load only, and with every weight then read once); ``--part loading`` runs this section
    alone;
-5. ``save_pretrained`` of resnet50 (all or nothing: fsync, then renames) against
+6. ``save_pretrained`` of resnet50 (all or nothing: fsync, then renames) against
    ``safetensors.torch.save_file`` and ``torch.save`` of the same state_dict; ``--part saving``.
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import mmap
 import platform
@@ -36,6 +42,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import safetensors.torch
@@ -44,6 +51,7 @@ import torch
 import torch.nn.functional as F
 import torchvision
 from torch import nn
+from torch.utils._python_dispatch import TorchDispatchMode
 
 import scalenet
 
@@ -126,6 +134,94 @@ class ReferenceResNet56(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.layers(F.relu(self.bn1(self.conv1(x))))
         return self.fc(F.adaptive_avg_pool2d(x, 1).flatten(1))
+
+
+State = dict[str, torch.Tensor]
+
+
+class Variant(NamedTuple):
+    """One row of the variants table: a scalenet zoo entry against its reference."""
+
+    name: str  # scalenet.create(name)
+    reference: str  # who wrote the reference, for the printed label
+    build: Callable[[], nn.Module]  # the reference model, randomly initialised
+    input_shape: tuple[int, int, int, int] = (8, 3, 224, 224)
+    convert: Callable[[State], State] | None = None  # its state_dict in scalenet's names
+
+
+def pytorchcv(name: str) -> Callable[[], nn.Module]:
+    def build() -> nn.Module:
+        from pytorchcv.model_provider import get_model
+
+        model: nn.Module = get_model(name, pretrained=False)
+        return model
+
+    return build
+
+
+def from_pytorchcv(state: State) -> State:
+    from scalenet.pretrained.layouts import from_pytorchcv as convert
+
+    return convert(state)
+
+
+#: One line per variant; a CIFAR net gives its own ``input_shape``.
+VARIANTS = (
+    Variant("resnext50_32x4d", "torchvision", torchvision.models.resnext50_32x4d),
+    Variant("wide_resnet50_2", "torchvision", torchvision.models.wide_resnet50_2),
+    Variant("resnet50d", "timm", lambda: timm.create_model("resnet50d")),
+    Variant("preresnet56_cifar", "pytorchcv", pytorchcv("preresnet56_cifar10"), (128, 3, 32, 32),
+            from_pytorchcv),
+    Variant("wrn28_10_cifar", "pytorchcv", pytorchcv("wrn28_10_cifar10"), (16, 3, 32, 32),
+            from_pytorchcv),
+)  # fmt: skip
+
+
+class CountOps(TorchDispatchMode):
+    """Counts the ATen operators a forward pass calls (``aten.convolution``: 53...)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: collections.Counter[str] = collections.Counter()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
+        self.calls[str(func.overloadpacket)] += 1
+        return func(*args, **(kwargs or {}))
+
+
+def logits_and_ops(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, int]]:
+    with torch.no_grad(), CountOps() as ops:
+        out = model(x)
+    return out, dict(ops.calls)
+
+
+def variants(repeats: int) -> None:
+    """Forward of one model per ResNet variant against its reference, same weights and input;
+    first checks that both give the same logits, and says whether they call the same ATen
+    operators the same number of times (then any difference in time is not in the model)."""
+    for row in VARIANTS:
+        ref = row.build().eval()
+        ours = scalenet.create(row.name).eval()
+        state = ref.state_dict()
+        ours.load_state_dict(row.convert(state) if row.convert else state)  # same numbers
+        x = torch.randn(row.input_shape)
+        (ours_out, ours_ops), (ref_out, ref_ops) = logits_and_ops(ours, x), logits_and_ops(ref, x)
+        diff = (ours_out - ref_out).abs().max().item()
+        scale = max(1.0, ref_out.abs().max().item())
+        if diff > 1e-5 * scale:  # the comparison is only fair if both compute the same thing
+            raise SystemExit(f"{row.name}: logits differ from {row.reference}'s by {diff:.3g}")
+        r = ratio(forward(ref, x), forward(ours, x), repeats)
+        label = f"{row.name} forward vs {row.reference} (batch {row.input_shape[0]})"
+        print(label.ljust(52) + f"{r:>8.3f}")
+        if ours_ops == ref_ops:
+            convs = ours_ops.get("aten.convolution", 0)
+            print(f"  same ATen calls ({sum(ours_ops.values())}, {convs} convolutions)")
+        else:
+            differ = {k: (ours_ops.get(k, 0), ref_ops.get(k, 0)) for k in ours_ops | ref_ops}
+            print(
+                "  ATen calls differ (scalenet, reference):",
+                {k: v for k, v in differ.items() if v[0] != v[1]},
+            )
 
 
 def touch(state: dict[str, torch.Tensor]) -> float:
@@ -257,8 +353,8 @@ def loading(repeats: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15)
-    parser.add_argument("--quick", action="store_true", help="resnet18 only, fewer repeats")
-    parser.add_argument("--part", choices=("all", "loading", "saving"), default="all")
+    parser.add_argument("--quick", action="store_true", help="resnet18 only in 1, 5 repeats")
+    parser.add_argument("--part", choices=("all", "variants", "loading", "saving"), default="all")
     args = parser.parse_args()
     repeats = 5 if args.quick else args.repeats
     torch.manual_seed(0)
@@ -275,6 +371,9 @@ def main() -> None:
     if args.part == "saving":
         saving(repeats)
         return
+    if args.part == "variants":
+        variants(repeats)
+        return
     x = torch.randn(8, 3, 224, 224)
     for name in ("resnet18",) if args.quick else ("resnet18", "resnet50"):
         ours = scalenet.create(name)
@@ -287,6 +386,7 @@ def main() -> None:
         fast = scalenet.optimize_for_inference(ours.eval())
         r = ratio(forward(tv, x), forward(fast, x), repeats)
         print(f"{name} optimize_for_inference vs torchvision eager".ljust(52) + f"{r:>8.3f}")
+    variants(repeats)
 
     xc = torch.randn(128, 3, 32, 32)
     ours56, ref56 = scalenet.create("resnet56_cifar"), ReferenceResNet56()

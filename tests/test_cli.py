@@ -11,11 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import timm
 import torch
 import torchvision
 from click.testing import CliRunner, Result
 
 import scalenet
+from scalenet._format import human
 from scalenet.cli import main
 
 SCRIPT = shutil.which("scalenet") or str(Path(sys.executable).with_name("scalenet"))
@@ -478,3 +480,67 @@ def test_a_depth_that_fits_no_rule_is_a_usage_error(args: str, message: str) -> 
     output = usage_error(args.split())
     assert "Invalid value for '--depth'" in output
     assert message in output
+
+
+# --- the ResNet variants: ResNeXt, wide, ResNet-D -------------------------------------------
+
+
+def _reference_params(build: str) -> int:
+    """Parameters of torchvision's ``tv:NAME`` or timm's ``timm:NAME``, built on meta."""
+    library, name = build.split(":")
+    with torch.device("meta"):
+        tv = library == "tv"
+        model = getattr(torchvision.models, name)() if tv else timm.create_model(name)
+    return sum(p.numel() for p in model.parameters())
+
+
+@pytest.mark.parametrize(
+    ("name", "reference", "cxd"),
+    [
+        ("resnext50_32x4d", "tv:resnext50_32x4d", ("32x4d", "32x5d")),  # 80 x 4 / 64 = 5
+        ("wide_resnet50_2", "tv:wide_resnet50_2", ("1x128d", "1x160d")),  # 80 x 128 / 64
+        ("resnet50d", "timm:resnet50d", None),
+    ],
+)
+def test_summary_check_and_scale_work_on_every_variant(
+    name: str, reference: str, cxd: tuple[str, str] | None
+) -> None:
+    assert summary_json(name)["params"] == _reference_params(reference)
+    # 225 is odd: the stem's stride-2 conv (conv1, or conv1.0 of the deep stem) cannot take it.
+    bad = invoke(["check", name, "--input-size", "225"])
+    assert bad.exit_code == 1, bad.output
+    assert "the nearest valid sizes are 224 or 256" in bad.stderr
+    good = invoke(["check", name, "--input-size", "256"])
+    assert good.exit_code == 0, good.output
+    assert good.stdout.startswith(f"{name}: input size 256 fits (output stride 32;")
+    scale = invoke(["scale", name, "--phi", "0", "--phi", "2"])
+    assert scale.exit_code == 0, scale.output
+    header, *rows = scale.stdout.splitlines()
+    assert ("Cxd" in header.split()) == (cxd is not None)
+    base = scalenet.get_config(name)
+    for phi, row in zip((0, 2), rows, strict=True):
+        cfg = scalenet.compound_scale(base, phi)
+        p = scalenet.profile(cfg)
+        depths = ("(3, 4, 6, 3)", "(5, 6, 9, 5)")[phi // 2]  # ceil((3, 4, 6, 3) x 1.2**2)
+        width, size = ("64", "224") if phi == 0 else ("80", "288")  # 77.44 -> 80; 296 -> 288
+        assert (row[:16].rstrip(), row[16:34].rstrip()) == (f"phi={phi}", depths)
+        cells = f"{width} {cxd[phi // 2] if cxd else ''} {size} {human(p.params)} {human(p.macs)}"
+        ratio = [] if phi == 0 else [f"{p.macs / scalenet.profile(base).macs:.2f}"]
+        assert row[34:].split() == cells.split() + ratio
+
+
+@pytest.mark.parametrize(
+    ("name", "depth", "reference"),
+    [
+        ("resnext50_32x4d", "101", "timm:resnext101_32x4d"),
+        ("wide_resnet50_2", "101", "tv:wide_resnet101_2"),
+        ("resnet50d", "101", "timm:resnet101d"),
+    ],
+)
+def test_depth_keeps_a_variants_grouping_and_stem(name: str, depth: str, reference: str) -> None:
+    assert summary_json(name, "--depth", depth)["params"] == _reference_params(reference)
+
+
+def test_depth_with_basic_blocks_is_a_usage_error_for_a_grouped_bottleneck() -> None:
+    output = usage_error(["summary", "resnext50_32x4d", "--depth", "18"])
+    assert "groups=32 is not allowed: 1 with block='basic'" in output

@@ -486,16 +486,20 @@ def scale_command(
         family.append((f"<= {human(budget)}", bracket.under))  # the fit, then the next step
         family += [(f"> {human(budget)}", bracket.over)] if bracket.over is not None else []
         note = bracket.note
-    header = f"{'member':<16}{'depths':<18}{'width':>6}{'input':>7}{'params':>11}{'MACs':>11}"
-    click.echo(header + f"{'x prev':>8}")
+    # A grouped or wide bottleneck gets a column "groups x per-group width in layer1" (the
+    # ResNeXt paper's "32x4d"): scaling keeps the groups and grows the per-group width.
+    grouped = config.block == "bottleneck" and (config.groups, config.base_width) != (1, 64)
+    header = f"{'member':<16}{'depths':<18}{'width':>6}" + (f"{'Cxd':>9}" if grouped else "")
+    click.echo(header + f"{'input':>7}{'params':>11}{'MACs':>11}{'x prev':>8}")
     previous = None
     for label, cfg in family:
         p = profile(cfg)
         ratio = f"{p.macs / previous:.2f}" if previous and label.startswith("phi") else ""
         previous = p.macs
+        cxd = f"{cfg.groups}x{cfg.bottleneck_widths[0] // cfg.groups}d" if grouped else ""
         click.echo(
-            f"{label:<16}{cfg.depths!s:<18}{cfg.width:>6}{cfg.input_size:>7}"
-            f"{human(p.params):>11}{human(p.macs):>11}{ratio:>8}"
+            f"{label:<16}{cfg.depths!s:<18}{cfg.width:>6}{cxd:>{9 if grouped else 0}}"
+            f"{cfg.input_size:>7}{human(p.params):>11}{human(p.macs):>11}{ratio:>8}"
         )
     if note:
         click.echo(f"note: {note}")

@@ -4,7 +4,9 @@ Results are configs, so :func:`scalenet.profile` and :meth:`build` apply to them
 
 - depth: every stage's block count times the multiplier, rounded up;
 - width: the first-stage width times the multiplier, rounded to a multiple of 8 (never more than
-  10% below the exact value, EfficientNet's ``round_filters``);
+  10% below the exact value, EfficientNet's ``round_filters``), or of more where a grouped or
+  wide bottleneck needs it (:func:`width_divisor`): ``groups`` and ``base_width`` are kept, so a
+  ResNeXt keeps its cardinality and its per-group width grows with the width;
 - resolution: the input size times the multiplier, rounded to the nearest valid size (a multiple
   of the output stride; ties go up).
 
@@ -34,6 +36,7 @@ __all__ = [
     "fit_budget",
     "round_width",
     "scale",
+    "width_divisor",
 ]
 
 ALPHA, BETA, GAMMA = 1.2, 1.1, 1.15
@@ -56,6 +59,31 @@ def round_width(width: float, divisor: int = 8) -> int:
     if new < 0.9 * width:
         new += divisor
     return new
+
+
+def width_divisor(config: ResNetConfig, divisor: int = 8) -> int:
+    """The multiple of which a scaled ``config.width`` is made: ``divisor``, or more for a
+    bottleneck whose per-group width ``width * widen_factor * base_width / 64`` would otherwise
+    be fractional.
+
+    layer1's bottleneck has ``int(width * widen_factor * base_width / 64) * groups`` inner
+    channels (torchvision's rule), so a ResNeXt-50 32x4d at width 72 would floor 4.5 channels
+    per group to 4 and keep layer1's grouped conv at 128 channels while every other conv grew
+    by 72/64. A width that is a multiple of ``64 / gcd(base_width * widen_factor, 64)`` scales
+    every conv, grouped ones included, by the same factor; ``groups`` (the cardinality) is
+    kept, and divides the grouped convs' channels by construction.
+
+    Examples:
+        >>> import scalenet
+        >>> from scalenet.scaling import width_divisor
+        >>> [width_divisor(scalenet.get_config(n)) for n in ("resnet50", "wide_resnet50_2",
+        ...                                                   "resnext50_32x4d")]
+        [8, 8, 16]
+    """
+    if config.block != "bottleneck":
+        return divisor
+    per_64 = config.base_width * config.widen_factor  # channels per group at width 64
+    return math.lcm(divisor, 64 // math.gcd(per_64, 64))
 
 
 def _round_size(config: ResNetConfig, size: float) -> int:
@@ -98,11 +126,18 @@ def scale(
 ) -> ResNetConfig:
     """Scale one or more axes by plain multipliers (1.0 leaves an axis as it is).
 
+    Every other field is kept: the stem, block and shortcut, and a ResNeXt's ``groups`` and
+    ``base_width`` (its width is rounded by :func:`width_divisor`, so the per-group width of
+    its grouped convs scales with the width, exactly).
+
     Examples:
         >>> import scalenet
         >>> cfg = scalenet.scale(scalenet.ResNetConfig(), depth=2.0, width=1.25)
         >>> cfg.depths, cfg.width, cfg.input_size
         ((4, 4, 4, 4), 80, 224)
+        >>> x = scalenet.scale(scalenet.get_config("resnext50_32x4d"), width=1.25)
+        >>> x.width, x.groups, x.bottleneck_widths   # ResNeXt-50 32x5d
+        (80, 32, (160, 320, 640, 1280))
     """
     if not isinstance(config, ResNetConfig):
         raise ConfigError(
@@ -119,7 +154,8 @@ def scale(
         depths = tuple(math.ceil(n * d - 1e-9) for n in config.depths)
     new_width = config.width
     if w != 1:
-        new_width = round_width(_scaled("width", width, config.width * w, MAX_CHANNELS))
+        exact = _scaled("width", width, config.width * w, MAX_CHANNELS)
+        new_width = round_width(exact, width_divisor(config))
     size = config.input_size
     if r != 1:
         size = _round_size(config, _scaled("resolution", resolution, size * r, MAX_INPUT_SIZE))
