@@ -62,9 +62,10 @@ def round_width(width: float, divisor: int = 8) -> int:
 
 
 def width_divisor(config: ResNetConfig, divisor: int = 8) -> int:
-    """The multiple of which a scaled ``config.width`` is made: ``divisor``, or more for a
-    bottleneck whose per-group width ``width * widen_factor * base_width / 64`` would otherwise
-    be fractional.
+    """The multiple of which a scaled ``config.width`` is made: the smallest that keeps every
+    stage's ``width * widen_factor`` channels a multiple of ``divisor`` (``divisor`` itself
+    unless the net is a WRN), or more for a bottleneck whose per-group width
+    ``width * widen_factor * base_width / 64`` would otherwise be fractional.
 
     layer1's bottleneck has ``int(width * widen_factor * base_width / 64) * groups`` inner
     channels (torchvision's rule), so a ResNeXt-50 32x4d at width 72 would floor 4.5 channels
@@ -77,13 +78,16 @@ def width_divisor(config: ResNetConfig, divisor: int = 8) -> int:
         >>> import scalenet
         >>> from scalenet.scaling import width_divisor
         >>> [width_divisor(scalenet.get_config(n)) for n in ("resnet50", "wide_resnet50_2",
-        ...                                                   "resnext50_32x4d")]
-        [8, 8, 16]
+        ...                                                   "resnext50_32x4d", "wrn28_10_cifar")]
+        [8, 8, 16, 4]
     """
+    # The stages have width * widen_factor channels: a WRN's k = 10 needs width to be a
+    # multiple of 4 only (16 -> 20 gives stages of 200), not 8 (16 -> 24: 1.5x at once).
+    stages = divisor // math.gcd(config.widen_factor, divisor)
     if config.block != "bottleneck":
-        return divisor
+        return stages
     per_64 = config.base_width * config.widen_factor  # channels per group at width 64
-    return math.lcm(divisor, 64 // math.gcd(per_64, 64))
+    return math.lcm(stages, 64 // math.gcd(per_64, 64))
 
 
 def _round_size(config: ResNetConfig, size: float) -> int:
