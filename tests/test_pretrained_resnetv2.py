@@ -150,7 +150,6 @@ def test_a_resnetv2_tag_loads_by_name_as_timm_computes_it(
         models = {
             "create": scalenet.create("resnetv2_50.a1h_in1k", pretrained=True),
             "timm": timm.create_model("scalenet_resnetv2_50.a1h_in1k", pretrained=True),
-            "default tag": timm.create_model("scalenet_resnetv2_50", pretrained=True),
         }
     expected = logits(reference, x)
     for how, model in models.items():
