@@ -20,18 +20,22 @@ from timm.models import get_pretrained_cfg
 
 import scalenet
 from scalenet.pretrained import CATALOG, Weights
+from scalenet.pretrained.catalog import Layout
+from scalenet.pretrained.layouts import convert
 
 ALL = [w for ws in CATALOG.values() for w in ws]
-IMAGENET = [w for w in ALL if w.dataset == "imagenet-1k" and w.layout == "timm"]
-# The torchvision-layout ResNets (ResNeXts and wide ResNets included) and the ResNet-Ds of
-# the zoo, every one of whose timm tags is catalogued.
+IMAGENET = [w for w in ALL if w.dataset == "imagenet-1k"]  # all timm's Hub repositories
+# The torchvision-layout ResNets (ResNeXts and wide ResNets included), the ResNet-Ds and the
+# pre-activation ResNets (timm's resnetv2_*, BatchNorm) of the zoo, every one of whose timm
+# tags is catalogued.
 TV_ARCHS = ("resnet18", "resnet26", "resnet34", "resnet50", "resnet101", "resnet152")
 GROUPED_ARCHS = (
     "resnext50_32x4d", "resnext101_32x8d", "resnext101_64x4d", "wide_resnet50_2",
     "wide_resnet101_2",
 )  # fmt: skip
 D_ARCHS = tuple(f"resnet{n}d" for n in (18, 26, 34, 50, 101, 152, 200))
-TIMM_ARCHS = TV_ARCHS + GROUPED_ARCHS + D_ARCHS
+V2_ARCHS = tuple(f"resnetv2_{n}" for n in ("18", "18d", "34", "34d", "50", "101"))
+TIMM_ARCHS = TV_ARCHS + GROUPED_ARCHS + D_ARCHS + V2_ARCHS
 # timm tags of those that are not: no classifier (num_classes=0) and no licence.
 EXCLUDED = {"resnet50.bamboo"}
 LICENSES = {
@@ -48,7 +52,11 @@ def test_every_timm_tag_of_the_torchvision_resnets_is_catalogued() -> None:
     in_timm = {name for arch in TIMM_ARCHS for name in timm.list_pretrained(f"{arch}.*")}
     assert in_timm >= EXCLUDED  # an exclusion that timm dropped is stale
     assert set(ids(IMAGENET)) == in_timm - EXCLUDED
-    assert len(IMAGENET) == len(set(ids(IMAGENET))) == 47 + 23 + 15
+    assert len(IMAGENET) == len(set(ids(IMAGENET))) == 47 + 23 + 15 + 7
+    # timm's other pre-activation nets have other norms (and convs): not scalenet's nets.
+    others = set(timm.list_pretrained("resnetv2_*")) - set(ids(IMAGENET))
+    assert others
+    assert all(re.search(r"_(bit|gn|evos|frn)\.", name) for name in others), others
 
 
 @pytest.mark.parametrize("w", IMAGENET, ids=ids(IMAGENET))
@@ -76,7 +84,7 @@ def test_imagenet_record_matches_timms_pretrained_cfg(w: Weights) -> None:
 @pytest.mark.parametrize("arch", TIMM_ARCHS)
 def test_default_tag_first_then_by_reported_top1(arch: str) -> None:
     records = CATALOG[arch]
-    if arch in D_ARCHS:  # no torchvision weights: timm's default tag
+    if arch in D_ARCHS + V2_ARCHS:  # no torchvision weights: timm's default tag
         assert records[0].tag == timm.models.get_pretrained_cfg(arch).tag
     else:
         assert records[0].tag == ("bt_in1k" if arch == "resnet26" else "tv_in1k")
@@ -92,11 +100,14 @@ def meta_state(config: scalenet.ResNetConfig) -> dict[str, tuple[int, ...]]:
 
 
 @functools.cache
-def timm_meta_state(arch: str) -> tuple[int, dict[str, tuple[int, ...]]]:
+def timm_meta_state(arch: str, layout: Layout) -> tuple[int, dict[str, tuple[int, ...]]]:
+    """timm's model of ``arch``: its parameter count, and its tensors' shapes by the names
+    ``layout`` gives them (uninitialised tensors of those shapes, converted)."""
     with torch.device("meta"):
         model = timm.create_model(arch)
     params = sum(p.numel() for p in model.parameters())
-    return params, {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    state = {k: torch.empty(v.shape, dtype=v.dtype) for k, v in model.state_dict().items()}
+    return params, {k: tuple(v.shape) for k, v in convert(layout, state).items()}
 
 
 @pytest.mark.parametrize("w", ALL, ids=ids(ALL))
@@ -111,10 +122,10 @@ def test_params_macs_and_file_size_recomputed_from_the_architecture(w: Weights) 
         if not key.endswith("num_batches_tracked")  # int64 counters: not weights
     )
     assert w.file_size == float32
-    if w.layout == "timm" and w.dataset == "imagenet-1k":
-        timm_params, timm_state = timm_meta_state(w.arch)
+    if w.dataset == "imagenet-1k":
+        timm_params, timm_state = timm_meta_state(w.arch, w.layout)
         assert w.params == timm_params
-        assert timm_state == state  # same names and shapes: loads with no key mapping
+        assert timm_state == state  # same names and shapes (after the layout's mapping)
 
 
 def test_names_archs_tags_licences_and_urls_are_well_formed() -> None:

@@ -34,11 +34,12 @@ def test_registered_names_do_not_shadow_timm_models() -> None:
     assert ours == {*NAMES, CUSTOM_ARCHITECTURE}
     # The torchvision layouts are registered under prefixed names; the short names stay timm's.
     shared = [e.name for e in scalenet.zoo.ZOO.values() if e.timm_name == f"scalenet_{e.name}"]
-    assert {"resnet18", "resnet26", "resnet50d", "resnext50_32x4d", "wide_resnet50_2"} <= set(
-        shared
-    )
+    assert {
+        "resnet18", "resnet26", "resnet50d", "resnext50_32x4d", "wide_resnet50_2", "resnetv2_50",
+        "resnetv2_18d",
+    } <= set(shared)  # fmt: skip
     for short in shared:  # timm's own model of that name stays timm's
-        assert registry[short] == "resnet", short
+        assert registry[short] == ("resnetv2" if short.startswith("resnetv2_") else "resnet"), short
     assert set(timm.list_models("scalenet_*")) - {CUSTOM_ARCHITECTURE} >= {
         f"scalenet_{name}" for name in shared
     }

@@ -48,6 +48,8 @@ BIG = {
     "scalenet_resnet101d": ("scalenet_resnet50d",),
     "scalenet_resnet152d": ("scalenet_resnet50d",),
     "scalenet_resnet200d": ("scalenet_resnet50d",),
+    # The 101-layer pre-activation ResNet: resnetv2_50's modules, more blocks in stage 3.
+    "scalenet_resnetv2_101": ("scalenet_resnetv2_50",),
     # Pre-activation nets, WRNs and CIFAR ResNeXts: each family's smallest net has every
     # module type of the others (blocks per stage, widen_factor, groups/base_width apart).
     "preresnet56_cifar": ("preresnet20_cifar",),

@@ -34,7 +34,7 @@ from . import _safetensors
 from .config import ResNetConfig, SimpleCNNConfig, config_from_dict
 from .errors import ConfigError, WeightsError
 from .models.base import ScaleNetModel
-from .pretrained.catalog import HubFile, Weights, get_weights
+from .pretrained.catalog import HubFile, Layout, Weights, get_weights
 from .saving import CONFIG_KEY, CONFIG_NAME, CUSTOM, WEIGHTS_NAME, parse_config
 from .zoo import ZOO, ZooEntry, _record_digest
 
@@ -263,8 +263,10 @@ def _fetched(
     """
     from timm.models import resolve_pretrained_cfg
 
+    from . import weight_files
     from ._fetch import download
-    from .pretrained.load import load_state_dict
+    from .pretrained.layouts import convert
+    from .pretrained.load import load_state_dict, local_copy
 
     cfg = resolve_pretrained_cfg(
         variant, timm_args.get("pretrained_cfg"), timm_args.get("pretrained_cfg_overlay")
@@ -285,17 +287,27 @@ def _fetched(
             file.filename,
             file.revision,
         )
-        shown = f"pretrained_cfg_overlay=dict(file='path/to/{filename}')"
-        overlay["file"] = str(
-            download(
-                repo_id,
-                filename,
-                revision or None,
-                cache_dir=timm_args.get("cache_dir"),
-                local_copy=f"or load a copy: timm.create_model({variant!r}, pretrained=True, "
-                f"{shown})",
+        # The catalogue's file (at any revision) in another source's names: converted.
+        layout: Layout = "timm"
+        if weights is not None and isinstance(file, HubFile):
+            layout = (
+                weights.layout if (repo_id, filename) == (file.repo_id, file.filename) else layout
             )
+        given = "file" if layout == "timm" else "state_dict"
+        call = f"timm.create_model({variant!r}, pretrained=True, "
+        call += f"pretrained_cfg_overlay=dict({given}={{}}))"
+        local = download(
+            repo_id,
+            filename,
+            revision or None,
+            cache_dir=timm_args.get("cache_dir"),
+            local_copy=local_copy(layout, call, f"path/to/{filename}"),
         )
+        if layout == "timm":
+            overlay["file"] = str(local)
+        else:
+            source = f"{repo_id}/{filename}"
+            overlay["state_dict"] = convert(layout, weight_files.read_state_dict(local), source)
     else:
         return timm_args, False
     return timm_args | {"pretrained_cfg_overlay": overlay}, catalogued

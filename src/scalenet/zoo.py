@@ -219,6 +219,29 @@ def _entries() -> list[ZooEntry]:
         for depth in (18, 26, 34, 50, 101, 152, 200)
         for depths, block in [resnet_layout(depth)]
     ]
+    # He et al. 2016's pre-activation ResNets at ImageNet scale, as timm's BatchNorm
+    # ``resnetv2_*`` (BN-ReLU before each conv, a bare 1x1 conv shortcut, a closing BN-ReLU),
+    # and their ``d`` variants (deep stem, average-pool shortcuts). Their weights are timm's,
+    # converted by name; timm has models of these names, so they register scalenet-prefixed.
+    entries += [
+        ZooEntry(
+            f"resnetv2_{depth}{variant}",
+            ResNetConfig(
+                depths=depths, block=block, preact=True,
+                stem="deep" if variant else "imagenet",
+                downsample="avgpool" if variant else "projection",
+            ),
+            f"Pre-activation ResNet-{depth}"
+            + ("-D: deep 3x3 stem, average-pool shortcuts" if variant else ": ImageNet stem")
+            + ", BN-ReLU before each conv (timm's resnetv2 layout, scalenet's parameter names)",
+            paper=PREACT_PAPER,
+            mean=(0.5, 0.5, 0.5),
+            std=(0.5, 0.5, 0.5),
+            timm_name=f"scalenet_resnetv2_{depth}{variant}",
+        )
+        for depth, variant in ((18, ""), (18, "d"), (34, ""), (34, "d"), (50, ""), (101, ""))
+        for depths, block in [resnet_layout(depth)]
+    ]  # fmt: skip
     cifar: dict[str, Any] = {"mean": CIFAR_MEAN, "std": CIFAR_STD, "crop_pct": 1.0}
     entries += [
         ZooEntry(

@@ -35,8 +35,11 @@ __all__ = [
 
 #: How a source names its keys: ``"timm"`` torchvision's names (timm's and scalenet's own);
 #: ``"pytorchcv"`` imgclsmob's ``features.stage1.unit1.body.conv1.conv``...; ``"akamaster"``
-#: a DataParallel ``{"state_dict": {"module.conv1.weight"...}}`` with ``linear`` as the head.
-Layout = Literal["timm", "pytorchcv", "akamaster"]
+#: a DataParallel ``{"state_dict": {"module.conv1.weight"...}}`` with ``linear`` as the head;
+#: ``"timm_resnetv2"`` timm's pre-activation ``ResNetV2`` (``stem.conv``, ``stages.0.blocks.0.
+#: norm1``..., ``norm``, ``head.fc``), ``"timm_resnetv2d"`` the same with average-pool
+#: shortcuts (its ``d`` variants: the shortcut conv follows the pool).
+Layout = Literal["timm", "pytorchcv", "akamaster", "timm_resnetv2", "timm_resnetv2d"]
 
 Dataset = Literal["imagenet-1k", "cifar10", "cifar100", "svhn"]
 

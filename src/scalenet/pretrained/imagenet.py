@@ -12,6 +12,14 @@ shortcuts, He et al. 2019): 15 tags; all with 1000 classes and a licence, none l
 files are safetensors with torchvision's (timm's, for the deep stem and the average-pool
 shortcut) parameter names: they load with no key mapping.
 
+And every ``timm/resnetv2_N[d].<tag>`` whose net is the pre-activation ResNet (He et al. 2016)
+with BatchNorm that ``scalenet.resnet(depth=N, preact=True[, variant="d"])`` builds (N = 18,
+34, 50, 101): 7 tags. Their files have timm's ``ResNetV2`` names (``stem.conv``,
+``stages.0.blocks.0.norm1``..., ``head.fc`` as a 1x1 conv), converted on load by the
+``timm_resnetv2`` and ``timm_resnetv2d`` layouts (:mod:`.layouts`). Left out, as nets scalenet
+does not build: the ``resnetv2_*_bit`` tags (Big Transfer: GroupNorm and weight-standardised
+convs), ``resnetv2_50d_gn`` (GroupNorm) and ``resnetv2_50d_evos`` (EvoNorm).
+
 Facts and their sources:
 
 - file, licence, input and test sizes, crops, interpolation, normalisation and origin: timm's
@@ -28,8 +36,8 @@ Facts and their sources:
 The default tag of each architecture comes first (``tv_in1k``, torchvision's original weights
 and what ``pretrained=True`` has always loaded for the ResNets, and the ResNeXts' and wide
 ResNets' default too; ``bt_in1k`` for resnet26, its only tag; timm's default tag for the
-ResNet-Ds, ``ra2_in1k``, or ``bt_in1k`` for resnet26d, its only tag), the rest by reported
-top-1, best first.
+ResNet-Ds, ``ra2_in1k``, or ``bt_in1k`` for resnet26d, its only tag; timm's default tag for
+the pre-activation nets), the rest by reported top-1, best first.
 """
 
 from __future__ import annotations
@@ -37,7 +45,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..config import IMAGENET_MEAN, IMAGENET_STD
-from .catalog import HubFile, Weights
+from .catalog import HubFile, Layout, Weights
 
 __all__ = ["IMAGENET_WEIGHTS"]
 
@@ -70,6 +78,12 @@ _SIZES = {
     "resnet101d": (44_568_392, 178_695_456, {224: 8_041_046_016, 256: 10_501_963_776}),
     "resnet152d": (60_212_040, 241_454_368, {224: 11_753_267_200, 256: 15_350_579_200}),
     "resnet200d": (64_693_064, 259_476_768, {256: 19_913_981_952}),
+    "resnetv2_18": (11_687_720, 46_782_112, {224: 1_814_073_344}),
+    "resnetv2_18d": (11_706_952, 46_859_552, {224: 2_053_713_920}),
+    "resnetv2_34": (21_795_880, 87_244_448, {224: 3_663_761_408}),
+    "resnetv2_34d": (21_815_112, 87_321_888, {224: 3_903_401_984, 384: 11_470_229_504}),
+    "resnetv2_50": (25_549_352, 102_379_168, {224: 4_089_184_256}),
+    "resnetv2_101": (44_541_480, 178_556_576, {224: 7_801_405_440}),
 }
 
 # What a recipe's tags share (timm's cfgs); the Weights defaults are 224 px, crop 0.875,
@@ -91,6 +105,17 @@ _FB_WSL = {"license": "cc-by-nc-4.0", "origin": FACEBOOK_WSL}
 _RA2_256 = _APACHE | {"input_size": 256, "crop_pct": 0.95, "test_input_size": 320}
 _RA2_256 |= {"test_crop_pct": 1.0}
 _HALF = {"mean": (0.5,) * 3, "std": (0.5,) * 3}
+_RA4 = _RSB | {"crop_pct": 0.9} | _HALF
+# The pre-activation nets' tags (timm's cfgs name no origin: their model cards stand in).
+_V2 = {
+    **dict.fromkeys(
+        [f"resnetv2_{n}.ra4_e3600_r224_in1k" for n in ("18", "18d", "34", "34d")], _RA4
+    ),
+    "resnetv2_34d.ra4_e3600_r384_in1k": _APACHE
+    | {"input_size": 384, "crop_pct": 1.0, "test_input_size": 448}
+    | _HALF,
+    **dict.fromkeys(["resnetv2_50.a1h_in1k", "resnetv2_101.a1h_in1k"], _RSB | _HALF),
+}
 
 #: tag (or arch.tag where one arch differs) -> the fields its recipe sets
 _RECIPES: dict[str, dict[str, Any]] = {
@@ -102,7 +127,7 @@ _RECIPES: dict[str, dict[str, Any]] = {
     ),
     "a3_in1k": _RSB_A3,
     "resnet50.a1h_in1k": _RSB_176,
-    "ra4_e3600_r224_in1k": _RSB | {"crop_pct": 0.9} | _HALF,
+    "ra4_e3600_r224_in1k": _RA4,
     "resnet50d.ra4_e3600_r224_in1k": _RSB | _HALF,
     **dict.fromkeys(["bt_in1k", "ra_in1k", "ram_in1k", "racm_in1k", "ra2_in1k"], _BT),
     **dict.fromkeys(
@@ -114,7 +139,18 @@ _RECIPES: dict[str, dict[str, Any]] = {
     "fb_ssl_yfcc100m_ft_in1k": _FB,
     "fb_swsl_ig1b_ft_in1k": _FB,
     "fb_wsl_ig1b_ft_in1k": _FB_WSL,
+    **{
+        name: fields | {"origin": f"https://huggingface.co/timm/{name}"}
+        for name, fields in _V2.items()
+    },
 }
+
+#: arch -> how its files name their tensors (the rest: torchvision's, timm's "timm" layout).
+_LAYOUTS: dict[str, Layout] = {
+    "resnetv2_18": "timm_resnetv2", "resnetv2_34": "timm_resnetv2",
+    "resnetv2_50": "timm_resnetv2", "resnetv2_101": "timm_resnetv2",
+    "resnetv2_18d": "timm_resnetv2d", "resnetv2_34d": "timm_resnetv2d",
+}  # fmt: skip
 
 
 def _timm(
@@ -126,12 +162,15 @@ def _timm(
     test_top5: float | None = None,
 ) -> Weights:
     """One record: the recipe's fields, the reported figures, the sizes at the config's size."""
-    fields = {"input_size": 224} | _RECIPES.get(f"{arch}.{tag}", _RECIPES[tag])
+    name = f"{arch}.{tag}"
+    fields = {"input_size": 224} | (_RECIPES[name] if name in _RECIPES else _RECIPES[tag])
     notes = []
     if test_top1 is not None:
+        # timm's cfg may leave the test crop out: it is then crop_pct.
+        crop = fields["test_crop_pct"] if "test_crop_pct" in fields else fields["crop_pct"]
         notes.append(
             f"timm reports top-1 {test_top1:.3f}, top-5 {test_top5:.3f} at "
-            f"{fields['test_input_size']} px (crop {fields['test_crop_pct']})"
+            f"{fields['test_input_size']} px (crop {crop})"
         )
     size: int = fields["input_size"]
     if size % 32:
@@ -141,7 +180,7 @@ def _timm(
         notes.append("non-commercial licence")
     params, file_size, macs = _SIZES[arch]
     record: dict[str, Any] = {
-        "layout": "timm",
+        "layout": _LAYOUTS.get(arch, "timm"),
         "dataset": "imagenet-1k",
         "num_classes": 1000,
         "mean": IMAGENET_MEAN,
@@ -250,6 +289,13 @@ _ROWS: tuple[tuple[str, str, float, float] | tuple[str, str, float, float, float
     ("resnet152d", "ra2_in1k", 83.160, 96.370, 83.684, 96.750),
     ("resnet152d", "gluon_in1k", 80.476, 95.194),
     ("resnet200d", "ra2_in1k", 83.250, 96.552, 83.976, 96.820),
+    ("resnetv2_18", "ra4_e3600_r224_in1k", 73.572, 91.356, 75.364, 92.692),
+    ("resnetv2_18d", "ra4_e3600_r224_in1k", 74.422, 91.928, 76.058, 93.010),
+    ("resnetv2_34", "ra4_e3600_r224_in1k", 77.626, 93.518, 79.070, 94.560),
+    ("resnetv2_34d", "ra4_e3600_r224_in1k", 78.270, 93.950, 79.614, 94.760),
+    ("resnetv2_34d", "ra4_e3600_r384_in1k", 79.792, 94.902, 80.430, 95.282),
+    ("resnetv2_50", "a1h_in1k", 80.410, 95.082, 81.406, 95.712),
+    ("resnetv2_101", "a1h_in1k", 82.042, 95.866, 83.002, 96.444),
 )
 
 IMAGENET_WEIGHTS: tuple[Weights, ...] = tuple(_timm(*row) for row in _ROWS)

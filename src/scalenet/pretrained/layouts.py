@@ -11,6 +11,8 @@ Examples:
     {'layer2.0.downsample.1.bias': tensor([0.])}
     >>> list(convert("akamaster", {"state_dict": {"module.linear.weight": torch.zeros(1)}}))
     ['fc.weight']
+    >>> convert("timm_resnetv2d", {"stages.1.blocks.0.downsample.conv.weight": torch.zeros(1)})
+    {'layer2.0.downsample.1.weight': tensor([0.])}
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from torch import Tensor
 from ..errors import WeightsError
 from .catalog import Layout
 
-__all__ = ["convert", "from_akamaster", "from_pytorchcv", "from_timm"]
+__all__ = ["convert", "from_akamaster", "from_pytorchcv", "from_timm", "from_timm_resnetv2"]
 
 _BN = r"(weight|bias|running_mean|running_var|num_batches_tracked)"
 
@@ -72,6 +74,41 @@ _AKAMASTER: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
     (re.compile(rf"layer[1-9]\d*\.(0|[1-9]\d*)\.bn[12]\.{_BN}"), lambda m: m[0]),
     (re.compile(r"linear\.(weight|bias)"), lambda m: f"fc.{m[1]}"),
 ]
+
+
+#: timm's ``ResNetV2`` (``timm/models/resnetv2.py``) with BatchNorm, pre-activation blocks:
+#: ``stem.conv`` (or the deep stem's ``stem.conv1/norm1/conv2/norm2/conv3``: scalenet's
+#: ``conv1.0/1/3/4/6``), ``stages.S.blocks.B.{normK,convK}`` (``layer{S+1}.B.{bnK,convK}``),
+#: ``norm`` (``final_bn``), ``head.fc`` (a 1x1 conv: ``fc``, flattened). The shortcut conv,
+#: ``downsample.conv``, is ``downsample.0``, or ``downsample.1`` behind the average pool of
+#: the ``d`` variants (timm's ``avg_down``, whose pool has no parameters to tell it by).
+_DEEP_STEM = {"conv1": "0", "norm1": "1", "conv2": "3", "norm2": "4", "conv3": "6"}
+
+
+def _resnetv2_rules(
+    shortcut: str,
+) -> list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]]:
+    block = r"stages\.(0|[1-9]\d*)\.blocks\.(0|[1-9]\d*)"
+
+    def layer(m: re.Match[str]) -> str:
+        return f"layer{int(m[1]) + 1}.{m[2]}"
+
+    return [
+        (re.compile(r"stem\.conv\.(weight)"), lambda m: f"conv1.{m[1]}"),
+        (re.compile(r"stem\.(conv[1-3])\.(weight)"), lambda m: f"conv1.{_DEEP_STEM[m[1]]}.{m[2]}"),
+        (re.compile(rf"stem\.(norm[12])\.{_BN}"), lambda m: f"conv1.{_DEEP_STEM[m[1]]}.{m[2]}"),
+        (re.compile(rf"{block}\.conv([1-3])\.(weight)"), lambda m: f"{layer(m)}.conv{m[3]}.{m[4]}"),
+        (re.compile(rf"{block}\.norm([1-3])\.{_BN}"), lambda m: f"{layer(m)}.bn{m[3]}.{m[4]}"),
+        (
+            re.compile(rf"{block}\.downsample\.conv\.(weight)"),
+            lambda m: f"{layer(m)}.downsample.{shortcut}.{m[3]}",
+        ),
+        (re.compile(rf"norm\.{_BN}"), lambda m: f"final_bn.{m[1]}"),
+        (re.compile(r"head\.fc\.(weight|bias)"), lambda m: f"fc.{m[1]}"),
+    ]
+
+
+_RESNETV2 = {"timm_resnetv2": _resnetv2_rules("0"), "timm_resnetv2d": _resnetv2_rules("1")}
 
 
 def _tensors(state: object, source: str) -> dict[str, Tensor]:
@@ -164,10 +201,47 @@ def from_timm(state: object, source: str = "the file") -> dict[str, Tensor]:
     return state
 
 
+def from_timm_resnetv2(
+    state: object, source: str = "the file", *, avg_down: bool = False
+) -> dict[str, Tensor]:
+    """timm's pre-activation ``ResNetV2`` with BatchNorm (``resnetv2_50``, ``resnetv2_18d``...)
+    to scalenet's names (``scalenet.resnet(depth=N, preact=True[, variant="d"])``).
+
+    ``stem.conv`` -> ``conv1`` (the deep stem's ``stem.conv1/norm1/conv2/norm2/conv3`` ->
+    ``conv1.0/1/3/4/6``); ``stages.S.blocks.B.normK/convK`` -> ``layer{S+1}.B.bnK/convK``;
+    ``stages.S.blocks.B.downsample.conv`` -> ``layer{S+1}.B.downsample.0``, or ``.1`` with
+    ``avg_down`` (the ``d`` variants, whose shortcut pools first); ``norm`` -> ``final_bn``;
+    ``head.fc`` (a 1x1 conv) -> ``fc``, its weight flattened to a linear layer's.
+
+    Raises:
+        WeightsError: a key with no counterpart (named), or a ``head.fc.weight`` that is not a
+            1x1 conv's or a linear layer's.
+
+    Examples:
+        >>> import torch
+        >>> out = from_timm_resnetv2({"head.fc.weight": torch.zeros(10, 512, 1, 1)})
+        >>> {k: tuple(v.shape) for k, v in out.items()}
+        {'fc.weight': (10, 512)}
+    """
+    layout = "timm_resnetv2d" if avg_down else "timm_resnetv2"
+    out = _rename(_tensors(state, source), _RESNETV2[layout], layout, source)
+    head = out.get("fc.weight")
+    if head is not None and head.dim() == 4:
+        if tuple(head.shape[2:]) != (1, 1):
+            raise WeightsError(
+                f"{source}: head.fc.weight has shape {tuple(head.shape)}; a 1x1 conv's "
+                "(classes, features, 1, 1) or a linear layer's (classes, features) was expected"
+            )
+        out["fc.weight"] = head.flatten(1)
+    return out
+
+
 _CONVERTERS: dict[str, Callable[[object, str], dict[str, Tensor]]] = {
     "timm": from_timm,
     "pytorchcv": from_pytorchcv,
     "akamaster": from_akamaster,
+    "timm_resnetv2": from_timm_resnetv2,
+    "timm_resnetv2d": lambda state, source: from_timm_resnetv2(state, source, avg_down=True),
 }
 
 

@@ -13,10 +13,29 @@ from torch import Tensor
 
 from .. import _fetch, weight_files
 from . import download
-from .catalog import HubFile, Weights
+from .catalog import HubFile, Layout, Weights
 from .layouts import convert
 
-__all__ = ["load_state_dict"]
+__all__ = ["load_state_dict", "local_copy"]
+
+
+def local_copy(layout: Layout, call: str, path: str) -> str:
+    """An error's remedy: load a local copy by ``call`` (``{}`` standing for the state dict
+    or file), the file at ``path`` read into scalenet's names if its ``layout`` needs it.
+
+    Examples:
+        >>> local_copy("timm", "load({})", "w.safetensors")
+        "or load a copy: load('w.safetensors')"
+        >>> print(local_copy("timm_resnetv2", "load({})", "w.safetensors"))
+        or load a copy: load(convert('timm_resnetv2', read_state_dict('w.safetensors'))), after ...
+    """
+    if layout == "timm":
+        return f"or load a copy: {call.format(repr(path))}"
+    state = f"convert({layout!r}, read_state_dict({path!r}))"
+    return (
+        f"or load a copy: {call.format(state)}, after from scalenet.pretrained.layouts import "
+        "convert; from scalenet.weight_files import read_state_dict"
+    )
 
 
 def load_state_dict(weights: Weights, *, cache_dir: str | Path | None = None) -> dict[str, Tensor]:
@@ -41,11 +60,10 @@ def load_state_dict(weights: Weights, *, cache_dir: str | Path | None = None) ->
     """
     file = weights.file
     if isinstance(file, HubFile):
-        model = f"scalenet.create({weights.name!r})"
-        local = f"scalenet.load_weights({model}, 'path/to/{file.filename}')"
+        call = f"scalenet.load_weights(scalenet.create({weights.name!r}), {{}})"
         path = _fetch.download(
             file.repo_id, file.filename, file.revision, cache_dir=cache_dir,
-            local_copy=f"or load a copy: {local}",
+            local_copy=local_copy(weights.layout, call, f"path/to/{file.filename}"),
         )  # fmt: skip
         loaded: object = weight_files.read_state_dict(path)
     else:
