@@ -19,6 +19,7 @@ import torch
 from timm.models import get_pretrained_cfg
 
 import scalenet
+import scalenet.tables
 from scalenet.pretrained import CATALOG, Weights
 from scalenet.pretrained.catalog import Layout
 from scalenet.pretrained.layouts import convert
@@ -146,7 +147,7 @@ def test_docs_weights_table_is_the_catalogue() -> None:
     catalogued weight, the default tags in bold, nothing else."""
     page = (Path(__file__).resolve().parents[1] / "docs" / "zoo.md").read_text()
     table = page.split("<!-- weights-table:start -->\n")[1].split("\n<!-- weights-table:end -->")[0]
-    assert table == scalenet.zoo.weights_markdown()
+    assert table == scalenet.tables.weights_markdown()
     rows = table.splitlines()[2:]
     assert len(rows) == sum(len(ws) for ws in CATALOG.values())
     bold = [row.split("`")[1] for row in rows if row.startswith("| **")]

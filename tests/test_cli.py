@@ -17,6 +17,7 @@ import torchvision
 from click.testing import CliRunner, Result
 
 import scalenet
+import scalenet.tables
 from scalenet._format import human
 from scalenet.cli import main
 
@@ -178,7 +179,7 @@ def test_scale_budget_that_returns_the_target_says_why(tmp_path: Path) -> None:
 def test_docs_zoo_table_is_the_registry() -> None:
     page = (Path(__file__).parents[1] / "docs" / "zoo.md").read_text()
     table = page.split("<!-- zoo-table:start -->\n")[1].split("\n<!-- zoo-table:end -->")[0]
-    assert table == scalenet.zoo.zoo_markdown()
+    assert table == scalenet.tables.zoo_markdown()
     assert CliRunner().invoke(main, ["list", "--format", "markdown"]).output.strip() == table
 
 

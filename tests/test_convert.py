@@ -39,12 +39,7 @@ NAME = "resnet20_cifar.akamaster_cifar10"  # the default tag of resnet20_cifar
 FILES = {"model.safetensors", "config.json", "README.md"}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture

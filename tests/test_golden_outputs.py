@@ -24,7 +24,6 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -53,16 +52,7 @@ GOLDEN = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    """One thread: one summation order everywhere, and no time lost to thread contention on a
-    busy machine (on two busy cores, two threads made resnet1202_cifar's forward 10x slower)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _input_size(config: scalenet.ResNetConfig | scalenet.SimpleCNNConfig) -> int:

@@ -41,13 +41,7 @@ from url_server import file_server
 CIFAR = [w for ws in CATALOG.values() for w in ws if w.dataset != "imagenet-1k"]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    """Small models on a shared machine: one intra-op thread is faster (no spinning)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 # -- the sources' reference models (written from their resnet.py) -----------------------------

@@ -186,7 +186,8 @@ def list_command(pattern: str, fmt: str, pretrained: bool) -> None:
         _list_weights(pattern, fmt)
         return
     from .profile import profile
-    from .zoo import ZOO, _weights_cell, list_models, zoo_markdown
+    from .tables import weights_cell, zoo_markdown
+    from .zoo import ZOO, list_models
 
     names = list_models(pattern)
     if not names:
@@ -206,7 +207,7 @@ def list_command(pattern: str, fmt: str, pretrained: bool) -> None:
             size = f"{entry.config.input_size}"
             click.echo(
                 f"{name:<{width}}{human(p.params):>10}{human(p.macs):>12}{size:>7}  "
-                f"{_weights_cell(entry):<24}{entry.description}"
+                f"{weights_cell(entry):<24}{entry.description}"
             )
         click.echo(
             "weights: the default tag (pretrained=True loads it) and how many more "
@@ -238,7 +239,7 @@ def _list_weights(pattern: str, fmt: str) -> None:
         default = default_tag(w.arch) == w.tag
         rows.append((w, default))
     if fmt == "markdown":  # the table of docs/zoo.md
-        from .zoo import weights_markdown
+        from .tables import weights_markdown
 
         click.echo(weights_markdown(names))
         click.echo()

@@ -32,7 +32,7 @@ from .config import (
 )
 from .depth import nearest_depths, resnet_layout
 from .errors import ConfigError, WeightsError
-from .pretrained.catalog import CATALOG, DATASETS, Weights, get_weights, split_name
+from .pretrained.catalog import CATALOG, Weights, get_weights, split_name
 from .scaling import compound_scale
 from .sizes import model_cfg
 
@@ -45,8 +45,6 @@ __all__ = [
     "get_config",
     "get_entry",
     "list_models",
-    "weights_markdown",
-    "zoo_markdown",
 ]
 
 
@@ -615,75 +613,3 @@ def _load(weights: Weights, config: ResNetConfig | SimpleCNNConfig) -> ScaleNetM
     if isinstance(model.fc, nn.Linear) and model.fc.weight.is_meta:
         model.reset_classifier(config.num_classes)  # another class count: a fresh head
     return model
-
-
-def _weights_cell(entry: ZooEntry) -> str:
-    """``tv_in1k (+6)``: the default tag, and how many other tags there are; ``-``: none."""
-    if not entry.weights:
-        return "-"
-    more = f" (+{len(entry.weights) - 1})" if len(entry.weights) > 1 else ""
-    return f"{entry.weights[0].tag}{more}"
-
-
-def zoo_markdown(names: list[str] | None = None) -> str:
-    """The zoo as a Markdown table (name, params, MACs at the default size, input, the default
-    tag of its published weights and how many it has, description).
-
-    ``docs/zoo.md`` holds this table, and a test keeps it equal to the registry.
-
-    Examples:
-        >>> import scalenet
-        >>> print(scalenet.zoo.zoo_markdown(["resnet20_cifar"]).splitlines()[2])
-        | `resnet20_cifar` | `resnet20_cifar` | 269,722 | 40,551,040 | 3x32x32 | akamaster...
-    """
-    from .profile import profile
-
-    lines = [
-        "| name | timm name | params | MACs | input | weights (default tag) | description |",
-        "|---|---|---:|---:|---|---|---|",
-    ]
-    for name in list(ZOO) if names is None else names:
-        entry = ZOO[name]
-        p = profile(entry.config)
-        c = entry.config
-        lines.append(
-            f"| `{name}` | `{entry.timm_name}` | {p.params:,} | {p.macs:,} | "
-            f"{c.in_chans}x{c.input_size}x{c.input_size} | {_weights_cell(entry)} | "
-            f"{entry.description} |"
-        )
-    return "\n".join(lines)
-
-
-def weights_markdown(names: list[str] | None = None) -> str:
-    """Every published weight as a Markdown table: name (the default tag in bold), dataset,
-    the top-1/top-5 its source reports (linked to where), params, MACs, licence, source.
-
-    ``docs/zoo.md`` holds this table, and a test keeps it equal to the catalogue.
-
-    Examples:
-        >>> import scalenet
-        >>> table = scalenet.zoo.weights_markdown(["resnet20_cifar.akamaster_cifar10"])
-        >>> print(table.splitlines()[2])
-        | **`resnet20_cifar.akamaster_cifar10`** | CIFAR-10 | [91.73](https://github.com/...
-    """
-    lines = [
-        "| weights | dataset | top-1 (reported) | top-5 (reported) | input | params | MACs | "
-        "licence | source |",
-        "|---|---|---:|---:|---|---:|---:|---|---|",
-    ]
-    chosen = list_models(pretrained=True) if names is None else names
-    for name in chosen:
-        weights = get_weights(name)
-        default = CATALOG[weights.arch][0] is weights
-        shown = f"**`{name}`**" if default else f"`{name}`"
-        top1 = f"[{weights.top1}]({weights.reported})" if weights.top1 is not None else "-"
-        top5 = f"{weights.top5}" if weights.top5 is not None else "-"
-        size = f"{weights.input_size}" + (
-            f" (test {weights.test_input_size})" if weights.test_input_size else ""
-        )
-        lines.append(
-            f"| {shown} | {DATASETS[weights.dataset][0]} | {top1} | {top5} | "
-            f"{size} | {weights.params:,} | {weights.macs:,} | {weights.license} | "
-            f"{weights.source} |"
-        )
-    return "\n".join(lines)
