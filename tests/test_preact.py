@@ -374,3 +374,53 @@ def test_the_cli_depth_option_and_name_hints_follow_the_wrn_rule() -> None:
         scalenet.create("wrn26_10_cifar")
     with pytest.raises(ConfigError, match=r"resnet\(depth=32, stem=\"cifar\", preact=True"):
         scalenet.create("preresnet32_cifar")
+
+
+# -- graph capture: every variant through compile, export, TorchScript and FX ----------------
+
+VARIANTS: dict[str, dict[str, Any]] = {
+    "preact_basic": {
+        "depths": (1, 2), "width": 4, "stem": "cifar", "preact": True,
+        "downsample": "projection", "input_size": 16,
+    },
+    "preact_bottleneck_deep_avgpool": {
+        "depths": (1, 1), "width": 8, "stem": "deep", "block": "bottleneck", "preact": True,
+        "downsample": "avgpool", "input_size": 32,
+    },
+    "wrn_block_dropout": {
+        "depths": (1, 1), "width": 4, "stem": "cifar", "preact": True, "widen_factor": 3,
+        "block_dropout": 0.3, "downsample": "projection", "input_size": 16,
+    },
+    "resnext_pad": {
+        "depths": (1, 1), "width": 8, "stem": "cifar", "block": "bottleneck", "groups": 4,
+        "base_width": 16, "downsample": "pad", "input_size": 16,
+    },
+}  # fmt: skip
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:FutureWarning")
+@pytest.mark.parametrize("key", list(VARIANTS))
+def test_each_variant_compiles_exports_scripts_and_traces(key: str) -> None:
+    """torch.compile(fullgraph=True), torch.export with a dynamic batch, TorchScript and FX
+    give the eager outputs, as for the plain ResNets (tests/test_forward_checks.py)."""
+    torch._dynamo.reset()
+    model = scalenet.resnet(**VARIANTS[key]).eval()
+    size = model.config.input_size
+    x = torch.randn(2, 3, size, size)
+    with torch.no_grad():
+        expected = model(x)
+        compiled = torch.compile(model, backend="eager", fullgraph=True)
+        torch.testing.assert_close(compiled(x), expected)
+        batch = torch.export.Dim("batch", min=1, max=64)
+        exported = torch.export.export(model, (x,), dynamic_shapes={"x": {0: batch}})
+        y = torch.randn(5, 3, size, size)
+        torch.testing.assert_close(exported.module()(y), model(y))
+        torch.testing.assert_close(torch.jit.script(model)(x), expected)
+        torch.testing.assert_close(torch.fx.symbolic_trace(model)(x), expected)
+    # Training mode: the block dropout is live (two calls differ), and eval is deterministic.
+    if model.config.block_dropout:
+        model.train()
+        torch.manual_seed(0)
+        a = model(x)
+        b = model(x)
+        assert not torch.equal(a, b)
