@@ -31,43 +31,57 @@ import scalenet
 from scalenet.timm_compat import CUSTOM_ARCHITECTURE, CUSTOM_DEFAULT, REGISTERED
 
 NAMES = sorted(REGISTERED)
-# TorchScript and torch.fx take resnet1202_cifar 15-25 s each (their cost grows with the module
-# count): it is resnet110_cifar's modules, 200 blocks a stage instead of 18, so those three
-# tests run the others; test_resnet1202_has_resnet110s_modules checks that claim (and the same
-# of the option-B resnet1202 and resnet1001, whose bottlenecks are resnet50's).
-BIG = {
-    "resnet1202_cifar": ("resnet110_cifar",),
-    "resnet1202_cifar_proj": ("resnet110_cifar_proj",),
-    "resnet1001_cifar_proj": ("resnet110_cifar_proj", "scalenet_resnet50"),
-    # The 101-layer ResNeXts and wide ResNet (83-127M parameters, 20-30 s a test on 2 cores):
-    # the 50-layer ones' modules, more blocks in stage 3 (and another group count or width).
+# Each test below that runs a net through every block in several ways (TorchScript, FX,
+# torch.compile, backward at full size, intermediates, pruning) costs seconds to minutes per
+# net on 2 cores (TorchScript and FX take resnet1202_cifar 15-25 s each; pruning a 1000-layer
+# net 40-130 s), and the zoo has 70 nets. They run on one representative per family; the
+# others (BIG: represented) are the same module types wired the same way, with other numbers
+# (blocks per stage, width, widen_factor, groups, base_width, input size), which
+# test_represented_nets_have_their_representatives_modules checks for each. Every net still
+# gets the eval-mode checks at a small input and its cfgs checked (one build each, cached).
+_RESNET18 = ("scalenet_resnet18",)
+_RESNET50 = ("scalenet_resnet50",)
+_V2_50 = "scalenet_resnetv2_50"
+BIG: dict[str, tuple[str, ...]] = {
+    # The ImageNet ResNets: resnet18's basic blocks and resnet50's bottlenecks.
+    "scalenet_resnet34": _RESNET18,
+    "scalenet_resnet26": _RESNET50,
+    "scalenet_resnet101": _RESNET50,
+    "scalenet_resnet152": _RESNET50,
+    "scalenet_d3333": _RESNET18,
+    **{f"scalenet_w{w}": _RESNET18 for w in (48, 64, 80, 96, 128)},
+    **{f"scalenet_b{phi}": _RESNET18 for phi in range(5)},
+    # ResNeXts and wide ResNets: ResNeXt-50's grouped bottlenecks (another count or width).
     "scalenet_resnext101_32x8d": ("scalenet_resnext50_32x4d",),
     "scalenet_resnext101_64x4d": ("scalenet_resnext50_32x4d",),
-    "scalenet_wide_resnet101_2": ("scalenet_wide_resnet50_2",),
-    # The deep ResNet-Ds: resnet50d's modules, more blocks a stage.
+    "scalenet_wide_resnet50_2": ("scalenet_resnext50_32x4d",),
+    "scalenet_wide_resnet101_2": ("scalenet_resnext50_32x4d",),
+    # The ResNet-Ds: resnet18d's and resnet50d's modules, more blocks a stage.
+    "scalenet_resnet34d": ("scalenet_resnet18d",),
+    "scalenet_resnet26d": ("scalenet_resnet50d",),
     "scalenet_resnet101d": ("scalenet_resnet50d",),
     "scalenet_resnet152d": ("scalenet_resnet50d",),
     "scalenet_resnet200d": ("scalenet_resnet50d",),
-    # The 101-layer pre-activation ResNet: resnetv2_50's modules, more blocks in stage 3.
-    "scalenet_resnetv2_101": ("scalenet_resnetv2_50",),
-    # Pre-activation nets, WRNs and CIFAR ResNeXts: each family's smallest net has every
-    # module type of the others (blocks per stage, widen_factor, groups/base_width apart).
-    "preresnet56_cifar": ("preresnet20_cifar",),
-    "preresnet110_cifar": ("preresnet20_cifar",),
-    "preresnet1202_cifar": ("preresnet20_cifar",),
-    "preresnet272_cifar": ("preresnet164_cifar",),
-    "preresnet542_cifar": ("preresnet164_cifar",),
-    "preresnet1001_cifar": ("preresnet164_cifar",),
-    "wrn28_10_cifar": ("wrn16_10_cifar",),
-    "wrn40_8_cifar": ("wrn16_10_cifar",),
-    "resnext29_16x64d_cifar": ("resnext29_32x4d_cifar",),
-    "resnext272_1x64d_cifar": ("resnext29_32x4d_cifar",),
-    "resnext272_2x32d_cifar": ("resnext29_32x4d_cifar",),
+    # The ImageNet pre-activation ResNets.
+    "scalenet_resnetv2_34": ("scalenet_resnetv2_18",),
+    "scalenet_resnetv2_34d": ("scalenet_resnetv2_18d",),
+    "scalenet_resnetv2_101": (_V2_50,),
+    # The CIFAR nets: the 20-layer one of each shortcut kind; bottleneck ones also take
+    # their bottleneck from an ImageNet net.
+    **{f"resnet{d}_cifar": ("resnet20_cifar",) for d in (32, 44, 56, 110, 1202)},
+    **{f"resnet{d}_cifar_proj": ("resnet20_cifar_proj",) for d in (32, 44, 56, 110, 1202)},
+    "resnet1001_cifar_proj": ("resnet20_cifar_proj", "scalenet_resnet50"),
+    **{f"plain{d}_cifar": ("plain20_cifar",) for d in (32, 44, 56, 110)},
+    **{f"preresnet{d}_cifar": ("preresnet20_cifar",) for d in (56, 110, 1202)},
+    **{f"preresnet{d}_cifar": ("preresnet20_cifar", _V2_50) for d in (164, 272, 542, 1001)},
+    # WRNs: pre-activation basic blocks, widen_factor apart.
+    **{f"wrn{d}_cifar": ("preresnet20_cifar",) for d in ("16_10", "28_10", "40_8")},
+    # CIFAR ResNeXts: the CIFAR projection nets' stem and shortcuts, ResNeXt-50's blocks.
+    **{
+        f"resnext{n}_cifar": ("resnet20_cifar_proj", "scalenet_resnext50_32x4d")
+        for n in ("29_32x4d", "29_16x64d", "272_1x64d", "272_2x32d")
+    },
 }
-#: The nets the compile tests, the backward pass, the full-size forward, the intermediates
-#: and pruning run on (each of these goes through every block: 40-130 s for a 1000-layer
-#: net on 2 cores, for nothing their representative does not show); the BIG ones get the
-#: eval-mode checks at a small input and their cfgs checked (one build each, cached).
 COMPILE_NAMES = [n for n in NAMES if n not in BIG]
 ENTRIES = {e.timm_name: e for e in scalenet.zoo.ZOO.values()} | {
     CUSTOM_ARCHITECTURE: CUSTOM_DEFAULT
@@ -381,13 +395,14 @@ def test_every_listed_name_builds_with_no_arguments() -> None:
 
 
 @pytest.mark.parametrize("name", sorted(BIG))
-def test_resnet1202_has_resnet110s_modules(name: str) -> None:
-    """What the compile tests skip in the biggest CIFAR nets: the same module types as smaller
-    nets they run. resnet1202_cifar and resnet1202_cifar_proj are resnet110's, wired the same
-    way (one config field apart: blocks per stage); resnet1001_cifar_proj's bottlenecks are
-    resnet50's, its stem and shortcuts resnet110_cifar_proj's. The 101-layer ResNeXts and wide
-    ResNet are the 50-layer ones' (blocks per stage apart, and groups/base_width: the same
-    grouped nn.Conv2d with another count)."""
+def test_represented_nets_have_their_representatives_modules(name: str) -> None:
+    """What the through-every-block tests skip in a represented net is shown by its
+    representatives: every module type of the net is in one of them, and where the first
+    has the same block type the two configs differ only in numbers (blocks per stage, width,
+    widen_factor, groups, base_width, input size), so the modules are wired the same way
+    (resnet1202_cifar is resnet20_cifar with 200 blocks a stage; resnext29_32x4d_cifar takes
+    its stem and shortcuts from resnet20_cifar_proj, its grouped bottlenecks from
+    resnext50_32x4d)."""
     with torch.device("meta"):
         big = timm.create_model(name)
         smaller = [timm.create_model(n) for n in BIG[name]]
@@ -397,7 +412,7 @@ def test_resnet1202_has_resnet110s_modules(name: str) -> None:
     if big.config.block == small.config.block:
         same = {
             k: getattr(small.config, k)
-            for k in ("depths", "groups", "base_width", "input_size", "widen_factor")
+            for k in ("depths", "width", "groups", "base_width", "input_size", "widen_factor")
         }
         assert big.config.replace(**same, zero_init_residual=False) == small.config
     assert set(BIG[name]) <= set(COMPILE_NAMES)
