@@ -21,27 +21,32 @@ ATOL = 1e-5
 
 
 def randomize_batchnorm(model: ScaleNetModel) -> ScaleNetModel:
-    """Give every BatchNorm random statistics, scale and shift near the identity's; return the
-    model in eval mode.
+    """Give every BatchNorm random statistics, scale and shift near the identity's, and every
+    residual branch silenced at initialisation a small random last layer; return the model in
+    eval mode.
 
     At initialisation a BatchNorm in eval mode is the identity (mean 0, variance 1, scale 1,
     shift 0): an export that dropped one, or folded it into its conv wrongly, would compute
-    the same logits. Where ``zero_init_residual`` zeroed a residual branch's last scale (the
-    silenced branch reaches no logit), it gets a small random one, up to 0.1, so that every
-    block counts and a thousand blocks' sums stay finite. (Statistics measured on a batch
-    would normalise each layer instead, and make the deep plain networks chaotic: float32
-    rounding alone then moved plain110_cifar's logits by up to 1.)
+    the same logits. ``zero_init_residual`` zeroes the last BatchNorm scale of each branch (the
+    last conv's weights in the pre-activation blocks), so no block reaches the logits; those
+    get small random values (a tenth of the usual), so that every block counts and a thousand
+    blocks' sums stay finite. (Statistics measured on a batch would normalise each layer
+    instead, and make the deep plain networks chaotic: float32 rounding alone then moved
+    plain110_cifar's logits by up to 1.)
     """
-    for norm in model.modules():
-        if isinstance(norm, (nn.BatchNorm1d, nn.BatchNorm2d)):
-            with torch.no_grad():
-                if norm.weight.any():
-                    norm.weight.uniform_(0.75, 1.25)
-                else:  # silenced by zero_init_residual
-                    norm.weight.uniform_(0.0, 0.1)
-                norm.bias.uniform_(-0.1, 0.1)
-                norm.running_mean.uniform_(-0.1, 0.1)
-                norm.running_var.uniform_(0.75, 1.25)
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
+                if module.weight.any():
+                    module.weight.uniform_(0.75, 1.25)
+                else:
+                    module.weight.uniform_(0.0, 0.1)
+                module.bias.uniform_(-0.1, 0.1)
+                module.running_mean.uniform_(-0.1, 0.1)
+                module.running_var.uniform_(0.75, 1.25)
+            elif isinstance(module, nn.Conv2d) and not module.weight.any():
+                nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+                module.weight.mul_(0.1)
     return model.eval()
 
 

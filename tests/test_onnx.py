@@ -35,6 +35,23 @@ MODELS: dict[str, Callable[[], ScaleNetModel]] = {
     "resnet_d": lambda: scalenet.resnet(
         depths=(1, 1, 1), width=4, block="bottleneck", variant="d", input_size=32
     ),
+    # pre-activation (ResNet v2): BN-ReLU before each conv, and a final BN-ReLU
+    "preact_bottleneck": lambda: scalenet.resnet(
+        depths=(1, 1), width=4, block="bottleneck", preact=True, input_size=32
+    ),
+    "preact_cifar": lambda: scalenet.resnet(
+        depths=(1, 1, 1), width=4, stem="cifar", preact=True, downsample="projection"
+    ),
+    # a wide ResNet (WRN): pre-activation basic blocks, widened, dropout between the convs
+    "wrn_cifar": lambda: scalenet.resnet(
+        depths=(1, 1, 1),
+        width=4,
+        stem="cifar",
+        preact=True,
+        downsample="projection",
+        widen_factor=2,
+        block_dropout=0.3,
+    ),
     "resnet_cifar": lambda: scalenet.resnet(depths=(1, 1, 1), width=4, stem="cifar"),  # pad
     "resnet_cifar_proj": lambda: scalenet.resnet(
         depths=(1, 1, 1), width=4, stem="cifar", downsample="projection"
