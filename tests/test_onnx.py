@@ -1,58 +1,85 @@
-"""ONNX export (docs/onnx.md): each model family exports with a dynamic batch, onnxruntime
-computes what PyTorch computes, and what the input checks become in the exported graph."""
+"""ONNX export (docs/onnx.md): each architecture the zoo has exports with a dynamic batch,
+onnxruntime computes what PyTorch computes, and what the input checks become in the exported
+graph. Each is built small here (seconds an export); tests/test_onnx_zoo.py exports every zoo
+entry at its own size (minutes, run with ``-m zoo_sweep``)."""
 
 from __future__ import annotations
 
-import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
 import pytest
 import torch
 from onnxruntime.capi.onnxruntime_pybind11_state import InvalidArgument
 
 import scalenet
+from onnx_runs import assert_same_logits, export, randomize_batchnorm
 from scalenet import ScaleNetModel
 
-MODELS = {
-    "resnet_cifar": lambda: scalenet.resnet(depths=(1, 1, 1), width=4, stem="cifar"),
+#: One small model per architecture of the zoo: each stem, block, shortcut and classifier kind.
+MODELS: dict[str, Callable[[], ScaleNetModel]] = {
+    "resnet_imagenet_basic": lambda: scalenet.resnet(depths=(1, 1), width=4, input_size=32),
     "resnet_imagenet": lambda: scalenet.resnet(
         depths=(1, 1), width=4, block="bottleneck", input_size=32
     ),
+    # ResNeXt: a grouped 3x3 conv (inner width int(8 * 8 / 64) * 4 = 4, in 4 groups)
+    "resnext": lambda: scalenet.resnet(
+        depths=(1, 1), width=8, block="bottleneck", groups=4, base_width=8, input_size=32
+    ),
+    # wide_resnet50_2's bottleneck: twice the inner width
+    "wide_bottleneck": lambda: scalenet.resnet(
+        depths=(1, 1), width=4, block="bottleneck", base_width=128, input_size=32
+    ),
+    # ResNet-D: the deep stem and the average-pool shortcut (ceil_mode, count_include_pad off)
+    "resnet_d": lambda: scalenet.resnet(
+        depths=(1, 1, 1), width=4, block="bottleneck", variant="d", input_size=32
+    ),
+    # pre-activation (ResNet v2): BN-ReLU before each conv, and a final BN-ReLU
+    "preact_bottleneck": lambda: scalenet.resnet(
+        depths=(1, 1), width=4, block="bottleneck", preact=True, input_size=32
+    ),
+    "preact_cifar": lambda: scalenet.resnet(
+        depths=(1, 1, 1), width=4, stem="cifar", preact=True, downsample="projection"
+    ),
+    # a wide ResNet (WRN): pre-activation basic blocks, widened, dropout between the convs
+    "wrn_cifar": lambda: scalenet.resnet(
+        depths=(1, 1, 1),
+        width=4,
+        stem="cifar",
+        preact=True,
+        downsample="projection",
+        widen_factor=2,
+        block_dropout=0.3,
+    ),
+    "resnet_cifar": lambda: scalenet.resnet(depths=(1, 1, 1), width=4, stem="cifar"),  # pad
+    "resnet_cifar_proj": lambda: scalenet.resnet(
+        depths=(1, 1, 1), width=4, stem="cifar", downsample="projection"
+    ),
+    "plain_cifar": lambda: scalenet.resnet(depths=(1, 1, 1), width=4, stem="cifar", shortcut=False),
     "simple_cnn_flatten": lambda: scalenet.simple_cnn(
         (4, 8), input_size=16, hidden=(6,), global_pool=False
     ),
+    "simple_cnn_pooled": lambda: scalenet.simple_cnn(
+        (4, 8), kernel_size=5, padding=0, pool="avg", input_size=20
+    ),
 }
-
-
-def export(model: ScaleNetModel, path: Path, dims: dict[int, str]) -> ort.InferenceSession:
-    size = model.config.input_size
-    example = torch.randn(2, 3, size, size)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the exporter's own deprecation notes
-        program = torch.onnx.export(
-            model, (example,), dynamo=True, dynamic_shapes={"x": dims}, verbose=False
-        )
-    assert program is not None
-    program.save(str(path))
-    return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+#: The size each is exported and run at, where not its config's: 36 x 36 gives the ResNet-D
+#: odd maps (9 x 9, then 5 x 5) at its average-pool shortcuts, where ceil_mode rounds up (a
+#: floor would leave the shortcut a row short of the strided conv's output, and the add fails).
+SIZES = {"resnet_d": 36}
 
 
 @pytest.mark.parametrize("key", list(MODELS))
 def test_export_with_a_dynamic_batch_computes_what_pytorch_computes(
     key: str, tmp_path: Path
 ) -> None:
-    model = MODELS[key]().eval()
-    size = model.config.input_size
-    session = export(model, tmp_path / "model.onnx", {0: "batch"})
+    model = randomize_batchnorm(MODELS[key]())
+    size = SIZES.get(key, model.config.input_size)
+    session = export(model, tmp_path / "model.onnx", {0: "batch"}, size)
     assert [i.name for i in session.get_inputs()] == ["x"]
     assert session.get_inputs()[0].shape == ["batch", 3, size, size]
-    for n in (1, 5):
-        x = torch.randn(n, 3, size, size)
-        (out,) = session.run(None, {"x": x.numpy()})
-        with torch.no_grad():
-            np.testing.assert_allclose(out, model(x).numpy(), rtol=1e-4, atol=1e-5)
+    assert_same_logits(session, model, size, batches=(1, 5))
     # What the checks tested is now the input's type: onnxruntime refuses the rest.
     bad = {
         "Got invalid dimensions": [
@@ -71,14 +98,11 @@ def test_export_with_a_dynamic_batch_computes_what_pytorch_computes(
 
 
 def test_dynamic_height_and_width_keep_no_minimum_size(tmp_path: Path) -> None:
-    model = scalenet.create("resnet20_cifar").eval()
+    model = randomize_batchnorm(scalenet.create("resnet20_cifar"))
     assert model.min_input_size == 4
     session = export(model, tmp_path / "model.onnx", {0: "batch", 2: "h", 3: "w"})
     for size in (4, 48):
-        x = torch.randn(1, 3, size, size)
-        (out,) = session.run(None, {"x": x.numpy()})
-        with torch.no_grad():
-            np.testing.assert_allclose(out, model(x).numpy(), rtol=1e-4, atol=1e-5)
+        assert_same_logits(session, model, size, batches=(1,))
     tiny = torch.randn(1, 3, 2, 2)
     with pytest.raises(scalenet.ShapeError, match="too small"):
         model(tiny)

@@ -1,0 +1,30 @@
+"""Every zoo entry exports to ONNX with a dynamic batch and computes in onnxruntime what it
+computes in PyTorch (docs/onnx.md).
+
+Each entry is built as ``scalenet.create(name)`` makes it (random weights, its own input size;
+BatchNorm made other than the identity, tests/onnx_runs.py), so a new entry is covered the day
+it joins the zoo. The sweep exports a graph per entry, up to
+ResNet-1202 and wide_resnet101_2: minutes, so it is marked ``zoo_sweep``, which the default run
+deselects (pyproject.toml); run it with ``python -m pytest -m zoo_sweep``.
+tests/test_onnx.py covers each architecture, built small, in the default run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import scalenet
+from onnx_runs import assert_same_logits, export, randomize_batchnorm
+
+pytestmark = pytest.mark.zoo_sweep
+
+
+@pytest.mark.parametrize("name", scalenet.list_models())
+def test_zoo_entry_exports_with_a_dynamic_batch(name: str, tmp_path: Path) -> None:
+    model = randomize_batchnorm(scalenet.create(name))
+    size = model.config.input_size
+    session = export(model, tmp_path / f"{name}.onnx", {0: "batch"})  # example batch: 2
+    assert [i.shape for i in session.get_inputs()] == [["batch", model.config.in_chans, size, size]]
+    assert_same_logits(session, model, size, batches=(1, 3))
