@@ -27,6 +27,8 @@ POSITIONAL: dict[str, tuple[str, ...]] = {
     "compound_scale": ("config", "phi"),
     "bracket_budget": ("config", "macs"),
     "fit_budget": ("config", "macs"),
+    "wrn": ("depth", "widen_factor"),  # WRN-d-k: the name is the two numbers
+    "width_divisor": ("config",),
 }
 
 _CAN_BE_POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
@@ -76,6 +78,8 @@ POSITIONAL_CALLS: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = [
     ("compound_scale", (scalenet.ResNetConfig(), 1, 1.2, 1.1, 1.15), {"alpha": 1.2}),
     ("bracket_budget", (scalenet.ResNetConfig(), 4e9, 1.2, 1.1, 1.15), {"alpha": 1.2}),
     ("fit_budget", (scalenet.ResNetConfig(), 4e9, 1.2, 1.1, 1.15), {"alpha": 1.2}),
+    ("wrn", (16, 1, 0.3), {"block_dropout": 0.3}),
+    ("width_divisor", (scalenet.ResNetConfig(), 8), {"divisor": 8}),
 ]
 
 

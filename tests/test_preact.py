@@ -424,3 +424,15 @@ def test_each_variant_compiles_exports_scripts_and_traces(key: str) -> None:
         a = model(x)
         b = model(x)
         assert not torch.equal(a, b)
+
+
+def test_group_matcher_puts_the_final_bn_last_as_timms_resnetv2_does() -> None:
+    from timm.models import group_parameters
+
+    ours = scalenet.resnet(depth=18, preact=True)
+    ref = timm.create_model("resnetv2_18")
+    groups = group_parameters(ours, ours.group_matcher())
+    theirs = group_parameters(ref, ref.group_matcher())
+    assert [len(g) for g in groups.values()] == [len(g) for g in theirs.values()]
+    where = next(i for i, g in enumerate(groups.values()) if "final_bn.weight" in g)
+    assert where == next(i for i, g in enumerate(theirs.values()) if "norm.weight" in g)

@@ -61,7 +61,7 @@ def round_width(width: float, divisor: int = 8) -> int:
     return new
 
 
-def width_divisor(config: ResNetConfig, divisor: int = 8) -> int:
+def width_divisor(config: ResNetConfig, *, divisor: int = 8) -> int:
     """The multiple of which a scaled ``config.width`` is made: the smallest that keeps every
     stage's ``width * widen_factor`` channels a multiple of ``divisor`` (``divisor`` itself
     unless the net is a WRN), or more for a bottleneck whose per-group width

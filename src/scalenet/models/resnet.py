@@ -218,12 +218,13 @@ class ResNet(ScaleNetModel):
 
     def group_matcher(self, coarse: bool = False) -> dict[str, Any]:
         """timm's parameter groups: the stem, then each stage (coarse) or each block."""
+        blocks = r"^layer(\d+)" if coarse else r"^layer(\d+)\.(\d+)"
+        if self.final_bn is None:
+            return {"stem": r"^conv1|bn1|maxpool", "blocks": blocks}
+        # A pre-activation net's closing BN goes in a group of its own, last (timm's ResNetV2).
         return {
             "stem": r"^conv1|bn1|maxpool",
-            "blocks": [
-                (r"^layer(\d+)" if coarse else r"^layer(\d+)\.(\d+)", None),
-                (r"^final_bn", (99999,)),  # a pre-activation net's closing BN: last (timm's)
-            ],
+            "blocks": [(blocks, None), (r"^final_bn", (99999,))],
         }
 
 
