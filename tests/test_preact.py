@@ -24,27 +24,9 @@ from pytorchcv.models.wrn_cifar import get_wrn_cifar
 from torch import nn
 
 import scalenet
-from helpers import count_params
+from helpers import count_params, randomise
 from scalenet import ConfigError, ResNetConfig
 from scalenet.pretrained.layouts import from_pytorchcv
-
-
-def randomise(model: nn.Module, seed: int = 0) -> nn.Module:
-    """Seeded weights with every BatchNorm off the identity (a swapped or misplaced BN shows)."""
-    torch.manual_seed(seed)
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            elif isinstance(m, nn.BatchNorm2d):
-                m.weight.uniform_(0.5, 1.5)
-                m.bias.normal_(0, 0.1)
-                m.running_mean.normal_(0, 0.1)
-                m.running_var.uniform_(0.5, 1.5)
-            elif isinstance(m, nn.Linear):
-                m.weight.normal_(0, 0.01)
-                m.bias.normal_(0, 0.01)
-    return model.eval()
 
 
 def assert_same_logits(ours: nn.Module, ref: nn.Module, size: int = 32) -> None:

@@ -21,7 +21,7 @@ from torch import nn
 from torchvision.models import resnet as tv_resnet
 
 import scalenet
-from helpers import count_params
+from helpers import count_params, randomise
 from scalenet import ConfigError, ResNetConfig
 
 GROUPED = {
@@ -37,25 +37,6 @@ SMALL = ("resnext50_32x4d", "wide_resnet50_2")  # logits compared at 64 px
 
 def shapes(model: nn.Module) -> dict[str, tuple[int, ...]]:
     return {k: tuple(v.shape) for k, v in model.state_dict().items()}
-
-
-def randomise(model: nn.Module, seed: int) -> nn.Module:
-    """Seeded weights, with every BatchNorm's affine and running statistics off the identity
-    (a fresh BN in eval mode would hide a wrong channel order)."""
-    torch.manual_seed(seed)
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            elif isinstance(m, nn.BatchNorm2d):
-                m.weight.uniform_(0.5, 1.5)
-                m.bias.normal_(0, 0.1)
-                m.running_mean.normal_(0, 0.1)
-                m.running_var.uniform_(0.5, 1.5)
-            elif isinstance(m, nn.Linear):
-                m.weight.normal_(0, 0.01)
-                m.bias.normal_(0, 0.01)
-    return model.eval()
 
 
 @pytest.mark.parametrize("name", list(GROUPED))

@@ -98,6 +98,36 @@ Config = ResNetConfig | SimpleCNNConfig
 # --- size-free templates: specs whose channels and sizes the walk fills in ----------------------
 
 
+def _shortcut(
+    cfg: ResNetConfig, name: str, cin: int, cout: int, stride: int
+) -> Iterator[LayerSpec]:
+    """The shortcut where the shape changes, then the residual add (nothing without one).
+
+    A pre-activation shortcut's conv reads the BN-ReLU'd input and has no BN of its own; a
+    stride-1 average-pool shortcut's ``downsample.0`` is an ``nn.Identity`` (no spec)."""
+    if not cfg.shortcut:
+        return
+    if stride != 1 or cin != cout:
+        ds = f"{name}.downsample"
+        bn = not cfg.preact
+        if cfg.downsample == "projection":
+            yield LayerSpec(f"{ds}.0", "conv", cin, cout, stride=stride, shortcut=True)
+            if bn:
+                yield LayerSpec(f"{ds}.1", "bn", cout, cout, shortcut=True)
+        elif cfg.downsample == "avgpool":
+            if stride != 1:
+                yield LayerSpec(
+                    f"{ds}.0", "avgpool", cin, cin, kernel=2, stride=stride,
+                    shortcut=True, ceil_mode=True,
+                )  # fmt: skip
+            yield LayerSpec(f"{ds}.1", "conv", cin, cout, shortcut=True)
+            if bn:
+                yield LayerSpec(f"{ds}.2", "bn", cout, cout, shortcut=True)
+        else:
+            yield LayerSpec(ds, "pad", cin, cout, stride=stride, shortcut=True)
+    yield LayerSpec(f"{name}.add", "add", cout, cout)
+
+
 def _preact_block(
     cfg: ResNetConfig, name: str, cin: int, planes: int, stride: int
 ) -> Iterator[LayerSpec]:
@@ -124,21 +154,7 @@ def _preact_block(
         yield LayerSpec(f"{name}.bn3", "bn", inner, inner)
         yield LayerSpec(f"{name}.relu", "relu", inner, inner)
         yield LayerSpec(f"{name}.conv3", "conv", inner, cout)
-    if cfg.shortcut:
-        if stride != 1 or cin != cout:
-            ds = f"{name}.downsample"
-            if cfg.downsample == "projection":
-                yield LayerSpec(f"{ds}.0", "conv", cin, cout, stride=stride, shortcut=True)
-            elif cfg.downsample == "avgpool":
-                if stride != 1:
-                    yield LayerSpec(
-                        f"{ds}.0", "avgpool", cin, cin, kernel=2, stride=stride,
-                        shortcut=True, ceil_mode=True,
-                    )  # fmt: skip
-                yield LayerSpec(f"{ds}.1", "conv", cin, cout, shortcut=True)
-            else:
-                yield LayerSpec(ds, "pad", cin, cout, stride=stride, shortcut=True)
-        yield LayerSpec(f"{name}.add", "add", cout, cout)
+    yield from _shortcut(cfg, name, cin, cout, stride)
 
 
 def _resnet_block(
@@ -170,25 +186,7 @@ def _resnet_block(
         yield LayerSpec(f"{name}.relu", "relu", inner, inner)
         yield LayerSpec(f"{name}.conv3", "conv", inner, cout)
         yield LayerSpec(f"{name}.bn3", "bn", cout, cout)
-    if cfg.shortcut:
-        if stride != 1 or cin != cout:
-            ds = f"{name}.downsample"
-            if cfg.downsample == "projection":
-                yield LayerSpec(f"{ds}.0", "conv", cin, cout, stride=stride, shortcut=True)
-                yield LayerSpec(f"{ds}.1", "bn", cout, cout, shortcut=True)
-            elif cfg.downsample == "avgpool":  # a stride-1 shortcut's downsample.0: Identity
-                if stride != 1:
-                    yield LayerSpec(
-                        f"{ds}.0", "avgpool", cin, cin, kernel=2, stride=stride,
-                        shortcut=True, ceil_mode=True,
-                    )  # fmt: skip
-                yield LayerSpec(f"{ds}.1", "conv", cin, cout, shortcut=True)
-                yield LayerSpec(f"{ds}.2", "bn", cout, cout, shortcut=True)
-            else:
-                yield LayerSpec(
-                    f"{name}.downsample", "pad", cin, cout, stride=stride, shortcut=True
-                )
-        yield LayerSpec(f"{name}.add", "add", cout, cout)
+    yield from _shortcut(cfg, name, cin, cout, stride)
     yield LayerSpec(f"{name}.relu", "relu", cout, cout)
 
 
