@@ -5,6 +5,10 @@ timm's own model-interface checks, over every registered name, are in test_timm_
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import warnings
 
 import pytest
@@ -13,7 +17,8 @@ import torch
 from torch import nn
 
 import scalenet
-from scalenet.timm_compat import CUSTOM_ARCHITECTURE
+from scalenet.timm_build import CUSTOM_ARCHITECTURE, registry
+from scalenet.timm_registry import REGISTRY_FILE, read_registry, to_json
 from test_timm_interface import BIG
 
 ENTRIES = list(scalenet.zoo.ZOO.values())
@@ -177,3 +182,40 @@ def test_features_only_and_img_size_follow_overridden_fields() -> None:
         "scalenet_custom", family="resnet", depths=[1, 1], width=8, stem="cifar", img_size=16
     )
     assert custom.config.input_size == 16
+
+
+def test_registry_file_is_what_the_zoo_and_catalogue_compute() -> None:
+    """timm_registry.json, which `import timm` registers from, is the zoo's and the weights
+    catalogue's: rewrite it with `python -m scalenet.timm_build` after changing either."""
+    computed = registry()
+    assert read_registry() == computed, "stale: python -m scalenet.timm_build rewrites it"
+    assert REGISTRY_FILE.read_text(encoding="utf-8") == to_json(computed)  # as written
+    # What timm holds is that data: every name.tag's cfg, the default tag first.
+    for name, model in computed.items():
+        assert timm.models.get_pretrained_cfg(name) is not None, name
+        for key, cfg in model["cfgs"].items():
+            held = timm.models.get_pretrained_cfg(key)
+            assert {k: getattr(held, k) for k in cfg} == cfg, key
+        first = next(iter(model["cfgs"]))
+        assert timm.models.get_pretrained_cfg(name).tag == (first.partition(".")[2] or None)
+    # One cfg per published weight, in the catalogue's order (default first); else the name.
+    for e in ENTRIES:
+        tagged = [f"{e.timm_name}.{w.tag}" for w in e.weights]
+        assert list(computed[e.timm_name]["cfgs"]) == (tagged or [e.timm_name])
+    assert list(computed) == [*NAMES, CUSTOM_ARCHITECTURE]
+
+
+def test_registering_with_timm_builds_nothing() -> None:
+    """What `import timm` pays for scalenet: reading the registry, no config, plan, module,
+    zoo or catalogue (each of those imports its module)."""
+    code = (
+        "import sys, timm; assert 'scalenet.timm_compat' in sys.modules; "
+        "print(sorted(m for m in sys.modules if m.startswith('scalenet')))"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "SCALENET_NO_TIMM_AUTOLOAD"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    assert json.loads(done.stdout.replace("'", '"')) == [
+        "scalenet", "scalenet._version", "scalenet.timm_compat", "scalenet.timm_registry",
+    ]  # fmt: skip

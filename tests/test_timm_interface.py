@@ -28,7 +28,8 @@ from timm.layers import set_layer_config
 from timm.models import FeatureInfo
 
 import scalenet
-from scalenet.timm_compat import CUSTOM_ARCHITECTURE, CUSTOM_DEFAULT, REGISTERED
+from scalenet.timm_build import CUSTOM_ARCHITECTURE, CUSTOM_DEFAULT
+from scalenet.timm_compat import REGISTERED
 
 NAMES = sorted(REGISTERED)
 # Each test below that runs a net through every block in several ways (TorchScript, FX,

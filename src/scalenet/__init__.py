@@ -1,9 +1,9 @@
 """scalenet: scalable convolutional classifiers for PyTorch, described by typed configs.
 
-``import scalenet`` is light: it imports the configs, the layer plan, the input-size rules and
-scaling (no torch). Every other name (models, builders, the zoo, profiles, weights, the Hub)
-imports its module on first use, and torch where it needs it; timm, torchvision, fvcore,
-huggingface_hub and safetensors are imported only by what needs them. timm knows scalenet's
+``import scalenet`` is light: it imports none of its modules. Each public name (configs, the
+layer plan, models, builders, the zoo, profiles, weights, the Hub) imports its module on first
+use, and torch where it needs it; timm, torchvision, fvcore, huggingface_hub and safetensors
+are imported only by what needs them. timm knows scalenet's
 models whenever it is imported, before or after scalenet (the docs' "Using scalenet models
 with timm").
 
@@ -22,19 +22,19 @@ import types
 from typing import TYPE_CHECKING
 
 from ._version import __version__
-from .config import ResNetConfig, SimpleCNNConfig, config_from_dict
-from .depth import resnet_layout
-from .errors import ConfigError, InputError, ScaleNetError, ShapeError, WeightsError
-from .plan import LayerSpec, min_input_size, output_stride, plan
-from .scaling import compound_scale, fit_budget, scale
-from .sizes import check_input_size, nearest_valid_sizes, valid_input_sizes
 
 if TYPE_CHECKING:  # imported on first use (__getattr__ below); mypy and IDEs see them here
     from .builders import resnet, simple_cnn, wrn
+    from .config import ResNetConfig, SimpleCNNConfig, config_from_dict
+    from .depth import resnet_layout
+    from .errors import ConfigError, InputError, ScaleNetError, ShapeError, WeightsError
     from .hub import from_pretrained, push_to_hub, save_pretrained
     from .inference import optimize_for_inference
     from .models import ResNet, ScaleNetModel, SimpleCNN
+    from .plan import LayerSpec, min_input_size, output_stride, plan
     from .profile import LayerRow, Profile, profile
+    from .scaling import compound_scale, fit_budget, scale
+    from .sizes import check_input_size, nearest_valid_sizes, valid_input_sizes
     from .weights import load_weights
     from .zoo import ZooEntry, create, get_config, get_entry, list_models
 
@@ -85,6 +85,15 @@ _LAZY = {
     "resnet": "builders",
     "simple_cnn": "builders",
     "wrn": "builders",
+    "ResNetConfig": "config",
+    "SimpleCNNConfig": "config",
+    "config_from_dict": "config",
+    "resnet_layout": "depth",
+    "ConfigError": "errors",
+    "InputError": "errors",
+    "ScaleNetError": "errors",
+    "ShapeError": "errors",
+    "WeightsError": "errors",
     "from_pretrained": "hub",
     "push_to_hub": "hub",
     "save_pretrained": "hub",
@@ -92,9 +101,19 @@ _LAZY = {
     "ResNet": "models",
     "ScaleNetModel": "models",
     "SimpleCNN": "models",
+    "LayerSpec": "plan",
+    "min_input_size": "plan",
+    "output_stride": "plan",
+    "plan": "plan",
     "LayerRow": "profile",
     "Profile": "profile",
     "profile": "profile",
+    "compound_scale": "scaling",
+    "fit_budget": "scaling",
+    "scale": "scaling",
+    "check_input_size": "sizes",
+    "nearest_valid_sizes": "sizes",
+    "valid_input_sizes": "sizes",
     "load_weights": "weights",
     "ZooEntry": "zoo",
     "create": "zoo",
@@ -105,8 +124,9 @@ _LAZY = {
 #: Submodules that ``scalenet.<name>`` imports on first use (``scalenet.zoo.ZOO`` after a
 #: plain ``import scalenet``, as when the package imported them all).
 _SUBMODULES = frozenset({
-    "builders", "card", "cli", "counting", "hub", "inference", "layers", "models", "profile",
-    "saving", "timm_compat", "weights", "zoo",
+    "builders", "card", "cli", "config", "counting", "depth", "errors", "hub", "inference",
+    "layers", "models", "plan", "pretrained", "profile", "saving", "scaling", "sizes", "tables",
+    "timm_build", "timm_compat", "timm_registry", "weight_files", "weights", "zoo",
 })  # fmt: skip
 
 if not TYPE_CHECKING:  # for mypy, the names above are the package's only attributes
