@@ -11,6 +11,14 @@ from hypothesis import settings
 # fixtures of the repository's root conftest.py, which the docs' tests share.
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist (``-n``), each worker takes its share of the cores for torch's
+    intra-op threads: two workers of two threads each on two cores would fight over them."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0"))
+    if workers > 1:
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
+
+
 @pytest.fixture(autouse=True)
 def _seed() -> None:
     torch.manual_seed(0)

@@ -17,9 +17,9 @@ import torch
 from torch import nn
 
 import scalenet
+from helpers import BIG
 from scalenet.timm_build import CUSTOM_ARCHITECTURE, registry
 from scalenet.timm_registry import REGISTRY_FILE, read_registry, to_json
-from test_timm_interface import BIG
 
 ENTRIES = list(scalenet.zoo.ZOO.values())
 NAMES = [e.timm_name for e in ENTRIES]

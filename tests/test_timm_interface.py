@@ -28,6 +28,7 @@ from timm.layers import set_layer_config
 from timm.models import FeatureInfo
 
 import scalenet
+from helpers import BIG, swept
 from scalenet.timm_build import CUSTOM_ARCHITECTURE, CUSTOM_DEFAULT
 from scalenet.timm_compat import REGISTERED
 
@@ -36,53 +37,11 @@ NAMES = sorted(REGISTERED)
 # torch.compile, backward at full size, intermediates, pruning) costs seconds to minutes per
 # net on 2 cores (TorchScript and FX take resnet1202_cifar 15-25 s each; pruning a 1000-layer
 # net 40-130 s), and the zoo has 70 nets. They run on one representative per family; the
-# others (BIG: represented) are the same module types wired the same way, with other numbers
-# (blocks per stage, width, widen_factor, groups, base_width, input size), which
-# test_represented_nets_have_their_representatives_modules checks for each. Every net still
-# gets the eval-mode checks at a small input and its cfgs checked (one build each, cached).
-_RESNET18 = ("scalenet_resnet18",)
-_RESNET50 = ("scalenet_resnet50",)
-_V2_50 = "scalenet_resnetv2_50"
-BIG: dict[str, tuple[str, ...]] = {
-    # The ImageNet ResNets: resnet18's basic blocks and resnet50's bottlenecks.
-    "scalenet_resnet34": _RESNET18,
-    "scalenet_resnet26": _RESNET50,
-    "scalenet_resnet101": _RESNET50,
-    "scalenet_resnet152": _RESNET50,
-    "scalenet_d3333": _RESNET18,
-    **{f"scalenet_w{w}": _RESNET18 for w in (48, 64, 80, 96, 128)},
-    **{f"scalenet_b{phi}": _RESNET18 for phi in range(5)},
-    # ResNeXts and wide ResNets: ResNeXt-50's grouped bottlenecks (another count or width).
-    "scalenet_resnext101_32x8d": ("scalenet_resnext50_32x4d",),
-    "scalenet_resnext101_64x4d": ("scalenet_resnext50_32x4d",),
-    "scalenet_wide_resnet50_2": ("scalenet_resnext50_32x4d",),
-    "scalenet_wide_resnet101_2": ("scalenet_resnext50_32x4d",),
-    # The ResNet-Ds: resnet18d's and resnet50d's modules, more blocks a stage.
-    "scalenet_resnet34d": ("scalenet_resnet18d",),
-    "scalenet_resnet26d": ("scalenet_resnet50d",),
-    "scalenet_resnet101d": ("scalenet_resnet50d",),
-    "scalenet_resnet152d": ("scalenet_resnet50d",),
-    "scalenet_resnet200d": ("scalenet_resnet50d",),
-    # The ImageNet pre-activation ResNets.
-    "scalenet_resnetv2_34": ("scalenet_resnetv2_18",),
-    "scalenet_resnetv2_34d": ("scalenet_resnetv2_18d",),
-    "scalenet_resnetv2_101": (_V2_50,),
-    # The CIFAR nets: the 20-layer one of each shortcut kind; bottleneck ones also take
-    # their bottleneck from an ImageNet net.
-    **{f"resnet{d}_cifar": ("resnet20_cifar",) for d in (32, 44, 56, 110, 1202)},
-    **{f"resnet{d}_cifar_proj": ("resnet20_cifar_proj",) for d in (32, 44, 56, 110, 1202)},
-    "resnet1001_cifar_proj": ("resnet20_cifar_proj", "scalenet_resnet50"),
-    **{f"plain{d}_cifar": ("plain20_cifar",) for d in (32, 44, 56, 110)},
-    **{f"preresnet{d}_cifar": ("preresnet20_cifar",) for d in (56, 110, 1202)},
-    **{f"preresnet{d}_cifar": ("preresnet20_cifar", _V2_50) for d in (164, 272, 542, 1001)},
-    # WRNs: pre-activation basic blocks, widen_factor apart.
-    **{f"wrn{d}_cifar": ("preresnet20_cifar",) for d in ("16_10", "28_10", "40_8")},
-    # CIFAR ResNeXts: the CIFAR projection nets' stem and shortcuts, ResNeXt-50's blocks.
-    **{
-        f"resnext{n}_cifar": ("resnet20_cifar_proj", "scalenet_resnext50_32x4d")
-        for n in ("29_32x4d", "29_16x64d", "272_1x64d", "272_2x32d")
-    },
-}
+# others (BIG, tests/helpers.py: represented) are the same module types wired the same way,
+# with other numbers (blocks per stage, width, widen_factor, groups, base_width, input size),
+# which test_represented_nets_have_their_representatives_modules checks for each. Every net
+# gets its cfgs checked on the meta device (shapes only), and the eval-mode checks of its
+# values: the representatives' in the default run, the others' under the zoo_sweep marker.
 COMPILE_NAMES = [n for n in NAMES if n not in BIG]
 ENTRIES = {e.timm_name: e for e in scalenet.zoo.ZOO.values()} | {
     CUSTOM_ARCHITECTURE: CUSTOM_DEFAULT
@@ -113,6 +72,19 @@ def _built(name: str) -> torch.nn.Module:
     return create(name).eval()
 
 
+@functools.cache
+def _on_meta(name: str) -> torch.nn.Module:
+    with torch.device("meta"):
+        return create(name).eval()
+
+
+def meta_model(name: str) -> scalenet.ScaleNetModel:
+    """``create(name)`` on the meta device (shapes, no values), in eval mode, a fresh copy."""
+    model = copy.deepcopy(_on_meta(name))
+    assert isinstance(model, scalenet.ScaleNetModel)
+    return model
+
+
 def model_of(name: str) -> scalenet.ScaleNetModel:
     """``create(name)`` in eval mode, copied from a cache (building resnet1202 takes seconds)."""
     model = copy.deepcopy(_built(name))
@@ -130,7 +102,7 @@ def fast_jit() -> Iterator[None]:
         torch._C._jit_set_profiling_mode(mode)
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", swept(NAMES))
 def test_inference(name: str) -> None:
     """Eval mode: deterministic, batch-independent (BatchNorm uses running statistics), finite."""
     model = model_of(name)
@@ -173,8 +145,9 @@ def test_backward(name: str) -> None:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_default_cfgs(name: str) -> None:
-    """timm's test_model_default_cfgs, and the cfg describes the model built."""
-    model = model_of(name)
+    """timm's test_model_default_cfgs, and the cfg describes the model built: shapes only, on
+    the meta device (the same modules, no values), for every name."""
+    model = meta_model(name)
     cfg = model.pretrained_cfg
     entry = ENTRIES[name]
     config = entry.config
@@ -183,7 +156,7 @@ def test_default_cfgs(name: str) -> None:
     registered = timm.models.get_pretrained_cfg(name).to_dict()
     for key in ("input_size", "min_input_size", "fixed_input_size", "pool_size", "first_conv"):
         assert cfg[key] == registered[key], key  # the registered cfg describes the default model
-    x = torch.randn(1, *cfg["input_size"])
+    x = torch.randn(1, *cfg["input_size"], device="meta")
     with torch.no_grad():
         features = model.forward_features(x)  # always unpooled
         assert tuple(features.shape[1:]) == (model.num_features, *cfg["pool_size"])
@@ -201,23 +174,23 @@ def test_default_cfgs(name: str) -> None:
     assert cfg["first_conv"] + ".weight" in state
     assert isinstance(dict(model.named_modules())[cfg["first_conv"]], torch.nn.Conv2d)
     assert cfg["classifier"] == "fc"
-    fresh = model_of(name)
+    fresh = meta_model(name)
     assert fresh.fc.weight.shape == (config.num_classes, model.head_hidden_size)
     # min_input_size is the smallest size the model takes: one pixel less is refused.
     low = cfg["min_input_size"][1]
     assert cfg["fixed_input_size"] == bool(model.fixed_input_size)
     if not cfg["fixed_input_size"]:
         with torch.no_grad():
-            assert fresh(torch.randn(1, config.in_chans, low, low)).shape[0] == 1
+            assert fresh(torch.randn(1, config.in_chans, low, low, device="meta")).shape[0] == 1
             with pytest.raises(scalenet.ShapeError):
-                fresh(torch.randn(1, config.in_chans, low - 1, low - 1))
+                fresh(torch.randn(1, config.in_chans, low - 1, low - 1, device="meta"))
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_data_config_and_transform(name: str) -> None:
     """timm's data pipeline takes the entry's own input size and normalisation."""
     entry = ENTRIES[name]
-    data = resolve_data_config({}, model=_built(name))
+    data = resolve_data_config({}, model=_on_meta(name))
     size = entry.config.input_size
     assert data["input_size"] == (entry.config.in_chans, size, size)
     assert data["mean"] == entry.mean
