@@ -1,14 +1,23 @@
-"""examples/train.py end to end on small data: accuracy, resume, torchrun, bad arguments."""
+"""examples/train.py end to end on small data: accuracy, resume, torchrun, bad arguments.
+
+The runs call its main() in this process (a subprocess would spend seconds importing torch,
+timm, torchmetrics, matplotlib and scikit-learn each time); the script runs as a program once,
+and under torchrun, where the process boundary is what is tested."""
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import importlib
+import io
 import json
 import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 import safetensors.torch
@@ -24,6 +33,57 @@ TINY = scalenet.ResNetConfig(depths=(1, 1, 1), width=8, stem="cifar", input_size
 FAST = ["--image-size", "16", "--batch-size", "32", "--opt", "adam", "--lr", "0.003"]
 
 
+@contextlib.contextmanager
+def examples_on_path() -> Iterator[None]:
+    """examples/ first on sys.path, as for the script run as a program (train.py imports its
+    sibling modules, and plots only when it plots)."""
+    sys.path.insert(0, str(TRAIN.parent))
+    try:
+        yield
+    finally:
+        sys.path.remove(str(TRAIN.parent))
+
+
+@functools.cache
+def example(name: str) -> ModuleType:
+    """The script examples/<name>.py as a module, imported once."""
+    with examples_on_path():
+        return importlib.import_module(name)
+
+
+def run_main(argv: list[str]) -> subprocess.CompletedProcess[str]:
+    """``python examples/train.py ARGV`` in this process: train.main(ARGV), with the exit status
+    and the text that it writes to stdout and stderr (tqdm's bars write to sys.stderr, whose
+    isatty() is False here as on a pipe: disabled, as in a captured subprocess)."""
+    script = example("train")
+    out, err = io.StringIO(), io.StringIO()
+    environ = dict(os.environ)
+    threads = torch.get_num_threads()
+    try:
+        with examples_on_path(), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = script.main(argv)
+            except SystemExit as stop:  # argparse's errors and --help
+                if stop.code is None or isinstance(stop.code, int):
+                    code = stop.code or 0
+                else:
+                    print(stop.code, file=sys.stderr)
+                    code = 1
+    except BaseException:
+        # What it had written, shown with the traceback in pytest's report.
+        sys.stdout.write(out.getvalue())
+        sys.stderr.write(err.getvalue())
+        raise
+    finally:
+        # What a run would leave behind in this process: environment variables that imports
+        # set on first use (scikit-learn's KMP_*), and the intra-op thread count.
+        for key in set(os.environ) - set(environ):
+            del os.environ[key]
+        os.environ.update((k, v) for k, v in environ.items() if os.environ.get(k) != v)
+        torch.set_num_threads(threads)
+    return subprocess.CompletedProcess(["train.py", *argv], code, out.getvalue(), err.getvalue())
+
+
 def train(
     *args: str,
     tmp: Path,
@@ -31,18 +91,20 @@ def train(
     timeout: int = 300,
     fast: list[str] = FAST,
 ) -> subprocess.CompletedProcess[str]:
+    """examples/train.py with TINY (unless --pretrained PATH) and ``fast``: in this process
+    (the torch threads of the tests), or as processes of ``launcher`` (one thread each)."""
     config = tmp / "tiny.json"
     config.write_text(json.dumps(TINY.to_dict()))
-    env = {
-        **os.environ,
-        "OMP_NUM_THREADS": "1" if launcher else os.environ.get("OMP_NUM_THREADS", "2"),
-    }
     # --pretrained PATH brings its own architecture (--config beside it is an error).
     model = [] if "--pretrained" in args else ["--config", str(config)]
-    cmd = [*(launcher or [sys.executable]), str(TRAIN), *model, *fast, *args]
+    argv = [*model, *fast, *args]
+    if launcher is None:
+        return run_main(argv)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
     return subprocess.run(
-        cmd, capture_output=True, text=True, timeout=timeout, env=env, check=False
-    )
+        [*launcher, str(TRAIN), *argv],
+        capture_output=True, text=True, timeout=timeout, env=env, check=False,
+    )  # fmt: skip
 
 
 def test_one_epoch_on_digits_is_well_above_chance(tmp_path: Path) -> None:
@@ -217,9 +279,7 @@ def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
     return lines[0]
 
 
-def test_bad_arguments_give_one_clear_line(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_bad_arguments_give_one_clear_line(tmp_path: Path) -> None:
     # The script itself, once: exit status 2, one line, no traceback.
     result = subprocess.run(
         [sys.executable, str(TRAIN), "--model", "resnet5O", "--out", str(tmp_path / "bad")],
@@ -229,16 +289,8 @@ def test_bad_arguments_give_one_clear_line(
 
     # The other cases through its main() in this process (each subprocess costs an import of
     # torch, timm and torchmetrics: seconds), with the same checks on what it prints.
-    sys.path.insert(0, str(TRAIN.parent))
-    try:
-        script = importlib.import_module("train")
-    finally:
-        sys.path.remove(str(TRAIN.parent))
-
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        code = script.main(["--out", str(tmp_path / "bad"), *args])
-        captured = capsys.readouterr()
-        return subprocess.CompletedProcess(args, code, captured.out, captured.err)
+        return run_main(["--out", str(tmp_path / "bad"), *args])
 
     assert "nowhere" in one_error_line(run("--data", "cifar10", "--data-dir", "/nowhere"))
     write_images(tmp_path / "broken", 3, corrupt="9.jpg")
@@ -275,11 +327,7 @@ def test_bad_arguments_give_one_clear_line(
 
 
 def test_train_help_shows_every_default(capsys: pytest.CaptureFixture[str]) -> None:
-    sys.path.insert(0, str(TRAIN.parent))
-    try:
-        script = importlib.import_module("train")
-    finally:
-        sys.path.remove(str(TRAIN.parent))
+    script = example("train")
     with pytest.raises(SystemExit):
         script.parse_args(["--help"])
     text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
@@ -298,11 +346,7 @@ def test_train_help_shows_every_default(capsys: pytest.CaptureFixture[str]) -> N
 def test_fc_input_size_exits_non_zero_at_a_size_that_does_not_fit(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    sys.path.insert(0, str(TRAIN.parent))
-    try:
-        script = importlib.import_module("fc_input_size")
-    finally:
-        sys.path.remove(str(TRAIN.parent))
+    script = example("fc_input_size")
     assert script.main(["--input-size", "450"]) == 1
     captured = capsys.readouterr()
     assert captured.out == ""
@@ -407,7 +451,7 @@ def test_scaling_study_help_and_seeds_are_reproducible(
     """The same variant and seed give the same figures whatever ran before in the process, and
     the table's mean and range are those of the seeds' runs."""
     monkeypatch.syspath_prepend(str(TRAIN.parent))  # train.py imports plots when plotting
-    study = importlib.import_module("scaling_study")
+    study = example("scaling_study")
     with pytest.raises(SystemExit):
         study.main(["--help"])
     text = capsys.readouterr().out
@@ -454,12 +498,7 @@ def test_readme_figures_that_are_cheap_to_regenerate() -> None:
     what the scripts compute now."""
     readme = (ROOT / "examples" / "README.md").read_text()
     row = next(line for line in readme.splitlines() if "examples/fc_input_size.py" in line)
-    sys.path.insert(0, str(TRAIN.parent))
-    try:
-        fc = importlib.import_module("fc_input_size")
-        study = importlib.import_module("scaling_study")
-    finally:
-        sys.path.remove(str(TRAIN.parent))
+    fc, study = example("fc_input_size"), example("scaling_study")
     model = scalenet.simple_cnn(
         (8, 16, 32, 64, 128, 256), kernel_size=5, padding=0,
         hidden=(1000, 500, 100), num_classes=2, input_size=444,
