@@ -13,10 +13,11 @@
 3. every other import: the hook's ``find_spec`` for a name other than ``timm``, in process
    (``timeit``), and the number of imports that ``import timm`` makes, which each pay it once;
 4. ``import timm`` (with torch) in an environment on top of this interpreter's packages, with
-   the hook: ``-X importtime`` splits it into timm itself and the ``import scalenet`` (from
-   this checkout) that registers the zoo, the one cost the hook adds to ``import timm``
-   (wall times of whole runs vary by hundreds of milliseconds here); ``--timm-repeats 0``
-   skips it;
+   the hook: the outermost scalenet rows of ``-X importtime`` (scalenet's modules that timm's
+   import, through the hook, imported: the registration, the one cost the hook adds to
+   ``import timm``) and their share of ``import timm``, in the same run (wall times of whole
+   runs vary by hundreds of milliseconds here); the median of ``--timm-repeats`` runs
+   (``0`` skips it);
 5. scalenet's own start-up, as ratios of runs interleaved in the same environment (with the
    hook, this checkout's scalenet): ``scalenet --help`` and two usage errors (an unknown
    option, a ``--batch-size`` that is not an integer) against ``python -c "import argparse"``
@@ -137,17 +138,43 @@ def start_up(tmp: Path, repeats: int) -> Path:
     return hooked
 
 
-def importtime(python: Path, code: str) -> dict[str, tuple[int, int]]:
-    """``python -X importtime -c code``: each module's (self, cumulative) microseconds."""
+def importtime_rows(python: Path, code: str) -> list[tuple[int, int, int, str]]:
+    """``python -X importtime -c code``: each row's (depth, self, cumulative microseconds, name),
+    in the order Python prints them (a module after the modules it imported)."""
     stderr = subprocess.run(
         [python, "-X", "importtime", "-c", code],
         capture_output=True, text=True, check=True, env=clean_env(),
     ).stderr  # fmt: skip
-    times = {}
+    rows = []
     for line in stderr.splitlines()[1:]:  # "import time: self | cumulative | name"
         own, cumulative, name = line.split(":", 1)[1].split("|")
-        times[name.strip()] = (int(own), int(cumulative))
-    return times
+        depth = (len(name) - len(name.lstrip())) // 2
+        rows.append((depth, int(own), int(cumulative), name.strip()))
+    return rows
+
+
+def importtime(python: Path, code: str) -> dict[str, tuple[int, int]]:
+    """``python -X importtime -c code``: each module's (self, cumulative) microseconds."""
+    return {name: (own, total) for _, own, total, name in importtime_rows(python, code)}
+
+
+def is_scalenets(name: str) -> bool:
+    return name.split(".")[0] in ("scalenet", "_scalenet_timm_autoload")
+
+
+def outermost_scalenet_rows(rows: list[tuple[int, int, int, str]]) -> dict[str, int]:
+    """The cumulative microseconds of scalenet's outermost rows under ``timm``: the modules of
+    scalenet's that something other than scalenet imported (the hook, inside timm's import);
+    each includes what it imported in turn."""
+    found = {}
+    for i, (depth, _, total, name) in enumerate(rows):
+        if not is_scalenets(name):
+            continue
+        # The importer is the first row after this one that is less deep.
+        parent = next((r[3] for r in rows[i + 1 :] if r[0] < depth), None)
+        if parent is not None and not is_scalenets(parent) and parent.startswith("timm"):
+            found[name] = total
+    return found
 
 
 def import_time(hooked: Path, repeats: int) -> None:
@@ -193,19 +220,27 @@ def with_packages(tmp: Path) -> Path:
 
 def import_timm(tmp: Path, repeats: int) -> None:
     python = with_packages(tmp)
-    timm_alone, scalenet = [], []
+    totals, ours, shares = [], [], []
+    rows_seen: dict[str, list[int]] = {}
     for _ in range(repeats):
-        cumulative = {name: total for name, (_, total) in importtime(python, "import timm").items()}
-        # The hook imports scalenet.timm_compat (the package first) inside timm's import, so
-        # timm's figure includes them.
-        registration = cumulative["scalenet"] + cumulative["scalenet.timm_compat"]
-        timm_alone.append(cumulative["timm"] - registration)
-        scalenet.append(registration)
-    alone, registration = statistics.median(timm_alone), statistics.median(scalenet)
+        rows = importtime_rows(python, "import timm")
+        total = next(r[2] for r in rows if r[3] == "timm")  # scalenet's rows included
+        outer = outermost_scalenet_rows(rows)
+        for name, value in outer.items():
+            rows_seen.setdefault(name, []).append(value)
+        totals.append(total)
+        ours.append(sum(outer.values()))
+        shares.append(sum(outer.values()) / total)
+    median = statistics.median
     print(f"4. `python -X importtime -c 'import timm'`, hooked, median of {repeats}")
-    print(f"   timm (torch included){'':<28}{alone / 1e3:>8.0f} ms")
-    print(f"   then the hook's `import scalenet.timm_compat` (registration)"
-          f"{registration / 1e3:>5.0f} ms  (+{100 * registration / alone:.1f}%)")  # fmt: skip
+    print(f"   import timm (torch included, the hook's registration included){'':<4}"
+          f"{median(totals) / 1e3:>8.0f} ms")  # fmt: skip
+    print(
+        f"   of which scalenet's outermost rows (the hook's registration){'':<7}"
+        f"{median(ours) / 1e3:>8.1f} ms  ({100 * median(shares):.2f}% of import timm)"
+    )
+    for name, values in sorted(rows_seen.items(), key=lambda kv: -median(kv[1])):
+        print(f"     {name:<62}{median(values) / 1e3:>8.1f} ms")
 
 
 def scalenet_start(tmp: Path, repeats: int) -> None:

@@ -533,6 +533,7 @@ out = {"heavy_at_startup": sorted(m for m in sys.modules if m.split(".")[0] in H
 STATEMENT
 out["imported_by_statement"] = sorted({m.split(".")[0] for m in sys.modules} & set(LAZY))
 import timm
+out["scalenet_modules"] = sorted(m for m in sys.modules if m.split(".")[0] == "scalenet")
 out["scalenet"] = sys.modules["scalenet"].__file__ if "scalenet" in sys.modules else None
 try:
     out["model"] = type(timm.create_model("scalenet_w80")).__module__
@@ -601,6 +602,17 @@ def test_installed_timm_creates_scalenet_models(
     # scalenet is the wheel's own copy, or this checkout's sources for the editable install.
     home = report["venv"] if case.startswith("wheel") else SRC
     assert str(report["scalenet"]).startswith(str(home)), report["scalenet"]
+
+
+def test_installed_import_timm_registers_without_building_anything(
+    installed: dict[str, dict[str, object]],
+) -> None:
+    """What `import timm` pays for scalenet: reading the registry's data (timm_registry.json);
+    no config, plan, module, zoo or catalogue (each of those imports its module)."""
+    report = installed["wheel: import timm"]
+    assert report["scalenet_modules"] == [
+        "scalenet", "scalenet._version", "scalenet.timm_compat", "scalenet.timm_registry",
+    ]  # fmt: skip
 
 
 def test_installed_import_scalenet_imports_no_torch_or_timm(

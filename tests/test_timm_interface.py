@@ -40,8 +40,8 @@ NAMES = sorted(REGISTERED)
 # others (BIG, tests/helpers.py: represented) are the same module types wired the same way,
 # with other numbers (blocks per stage, width, widen_factor, groups, base_width, input size),
 # which test_represented_nets_have_their_representatives_modules checks for each. Every net
-# gets its cfgs checked on the meta device (shapes only), and the eval-mode checks of its
-# values: the representatives' in the default run, the others' under the zoo_sweep marker.
+# gets its data config checked, and the cfg and eval-mode checks: the representatives' in the
+# default run, the others' under the zoo_sweep marker.
 COMPILE_NAMES = [n for n in NAMES if n not in BIG]
 ENTRIES = {e.timm_name: e for e in scalenet.zoo.ZOO.values()} | {
     CUSTOM_ARCHITECTURE: CUSTOM_DEFAULT
@@ -143,10 +143,11 @@ def test_backward(name: str) -> None:
     )
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", swept(NAMES))
 def test_default_cfgs(name: str) -> None:
     """timm's test_model_default_cfgs, and the cfg describes the model built: shapes only, on
-    the meta device (the same modules, no values), for every name."""
+    the meta device (the same modules, no values). (Every name's registered cfg is the one the
+    zoo computes: test_timm.py::test_registry_file_is_what_the_zoo_and_catalogue_compute.)"""
     model = meta_model(name)
     cfg = model.pretrained_cfg
     entry = ENTRIES[name]
