@@ -94,7 +94,15 @@ def registry() -> Registry:
 def write_registry(path: Path = REGISTRY_FILE) -> Path:
     """Write what :func:`registry` computes to ``path`` (``timm_registry.json`` in the package,
     which ``import timm`` reads): run ``python -m scalenet.timm_build`` after changing the zoo
-    or the weights catalogue."""
+    or the weights catalogue.
+
+    Examples:
+        >>> import tempfile
+        >>> from scalenet.timm_registry import read_registry
+        >>> written = write_registry(Path(tempfile.mkdtemp()) / "timm_registry.json")
+        >>> read_registry(written.read_text()) == read_registry()  # the package's is current
+        True
+    """
     path.write_text(to_json(registry()), encoding="utf-8")
     return path
 
