@@ -21,13 +21,7 @@ from onnx_runs import assert_same_logits, export, randomize_batchnorm
 pytestmark = pytest.mark.zoo_sweep
 
 
-#: The largest graphs first (the export's time grows with the layers, faster than linearly for
-#: 1,000-layer nets): spread over workers (`-n auto`), the long exports start at once rather
-#: than leave one worker running the last of them alone.
-BY_SIZE = sorted(scalenet.list_models(), key=lambda n: -len(scalenet.plan(scalenet.get_config(n))))
-
-
-@pytest.mark.parametrize("name", BY_SIZE)
+@pytest.mark.parametrize("name", scalenet.list_models())
 def test_zoo_entry_exports_with_a_dynamic_batch(name: str, tmp_path: Path) -> None:
     model = randomize_batchnorm(scalenet.create(name))
     size = model.config.input_size
