@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 import torch
 
+import scalenet
+
 # The zoo's nets that others represent, by timm name, each with its representatives: the same
 # module types wired the same way, with other numbers (blocks per stage, width, widen_factor,
 # groups, base_width, input size), which
@@ -63,10 +65,13 @@ BIG: dict[str, tuple[str, ...]] = {
 
 
 def swept(names: Iterable[str]) -> list[Any]:
-    """``names`` as pytest parameters, those in BIG (timm names) or whose entry is (zoo names)
-    marked ``zoo_sweep``: deselected by the default run, run by ``pytest -m zoo_sweep``."""
-    represented = set(BIG) | {n.removeprefix("scalenet_") for n in BIG}
-    return [pytest.param(n, marks=pytest.mark.zoo_sweep) if n in represented else n for n in names]
+    """``names`` (zoo or timm names) as pytest parameters, those whose entry is in BIG marked
+    ``zoo_sweep``: deselected by the default run, run by ``pytest -m zoo_sweep``."""
+    timm_name = {e.name: e.timm_name for e in scalenet.zoo.ZOO.values()}
+    return [
+        pytest.param(n, marks=pytest.mark.zoo_sweep) if timm_name.get(n, n) in BIG else n
+        for n in names
+    ]
 
 
 def count_params(model: torch.nn.Module) -> int:
