@@ -608,10 +608,12 @@ def test_installed_import_timm_registers_without_building_anything(
     installed: dict[str, dict[str, object]],
 ) -> None:
     """What `import timm` pays for scalenet: reading the registry's data (timm_registry.json);
-    no config, plan, module, zoo or catalogue (each of those imports its module)."""
+    no config, plan, module, zoo or catalogue (each of those imports its module). The package
+    connects its hooks (scalenet._hooks: a dict, no import)."""
     report = installed["wheel: import timm"]
     assert report["scalenet_modules"] == [
-        "scalenet", "scalenet._version", "scalenet.timm_compat", "scalenet.timm_registry",
+        "scalenet", "scalenet._hooks", "scalenet._version", "scalenet.timm_compat",
+        "scalenet.timm_registry",
     ]  # fmt: skip
 
 

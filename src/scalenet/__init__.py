@@ -19,8 +19,10 @@ from __future__ import annotations
 import importlib
 import sys
 import types
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from . import _hooks
 from ._version import __version__
 
 if TYPE_CHECKING:  # imported on first use (__getattr__ below); mypy and IDEs see them here
@@ -159,6 +161,37 @@ class _Package(types.ModuleType):
 
 
 sys.modules[__name__].__class__ = _Package
+
+
+# The operations that configs and models offer and higher layers carry out (see _hooks).
+def _check_input_size(config: ResNetConfig | SimpleCNNConfig, size: int) -> None:
+    from .sizes import check_input_size
+
+    check_input_size(config, size)
+
+
+def _build(config: ResNetConfig | SimpleCNNConfig) -> ScaleNetModel:
+    from .models import build
+
+    return build(config)
+
+
+def _save_pretrained(model: ScaleNetModel, folder: str | Path, **options: Any) -> Path:
+    from .saving import save_pretrained
+
+    return save_pretrained(model, folder, **options)
+
+
+def _push_to_hub(model: ScaleNetModel, repo_id: str, **options: Any) -> str:
+    from .saving import push_to_hub
+
+    return push_to_hub(model, repo_id, **options)
+
+
+_hooks.connect("check_input_size", _check_input_size)
+_hooks.connect("build", _build)
+_hooks.connect("save_pretrained", _save_pretrained)
+_hooks.connect("push_to_hub", _push_to_hub)
 
 
 def __dir__() -> list[str]:

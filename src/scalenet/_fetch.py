@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ._files import CONFIG_NAME, WEIGHTS_NAME
 from .errors import ConfigError, WeightsError, first_line
-from .saving import CONFIG_NAME, WEIGHTS_NAME
 
 __all__ = [
     "CONNECT_TIMEOUT",

@@ -19,10 +19,10 @@ import torch
 from torch import nn
 
 from .config import ResNetConfig, SimpleCNNConfig
-from .models.base import ScaleNetModel
+from .models import ScaleNetModel, build
 
 if TYPE_CHECKING:
-    from .profile import Profile
+    from .report import Profile
 
 Config = ResNetConfig | SimpleCNNConfig
 _MAC_OPS_FVCORE = ("conv", "linear", "addmm", "matmul", "mm", "bmm")
@@ -67,7 +67,7 @@ def measure(config: Config, model: ScaleNetModel | None, analytic: Profile, meth
 
         if model is None:  # a config: count on the meta device, nothing is computed
             with torch.device("meta"):
-                net: nn.Module = config.build()
+                net: nn.Module = build(config)
         else:
             net = model
         param = next(net.parameters())
@@ -90,7 +90,7 @@ def measure(config: Config, model: ScaleNetModel | None, analytic: Profile, meth
     else:
         from fvcore.nn import FlopCountAnalysis
 
-        net = model if model is not None else config.build()
+        net = model if model is not None else build(config)
         param = next(net.parameters())
         x = torch.randn(b, c, s, s, device=param.device, dtype=param.dtype)
         with _evaluating(net):

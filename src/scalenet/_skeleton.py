@@ -21,7 +21,7 @@ from torch.nn.modules.batchnorm import _NormBase
 from torch.nn.modules.conv import _ConvNd
 
 from .config import ResNetConfig, SimpleCNNConfig
-from .models.base import ScaleNetModel
+from .models import ScaleNetModel, build
 
 __all__ = ["skeleton"]
 
@@ -72,4 +72,4 @@ def skeleton(config: ResNetConfig | SimpleCNNConfig) -> ScaleNetModel:
         device(type='meta')
     """
     with torch.device("meta"), _no_reset():
-        return config.build()
+        return build(config)

@@ -33,7 +33,7 @@ from .scaling import ALPHA, BETA, GAMMA, MIN_GROWTH, bracket_budget, compound_sc
 from .sizes import check_input_size, valid_input_sizes
 
 if TYPE_CHECKING:
-    from .profile import LayerRow, Method, Optimizer
+    from .report import LayerRow, Method, Optimizer
 
 # Start-up time: `scalenet --help` and usage errors import no torch, and neither the zoo nor
 # the file reader. The commands import what they use when they run: scalenet.profile (and

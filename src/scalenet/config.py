@@ -20,11 +20,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, get_args
 
+from . import _hooks
 from .errors import ConfigError, short_repr
 
 if TYPE_CHECKING:
-    from .models.resnet import ResNet
-    from .models.simple_cnn import SimpleCNN
+    from torch import nn
 
 __all__ = [
     "Block",
@@ -384,9 +384,7 @@ class ResNetConfig(_Config):
                 "the WRN paper's dropout sits between a basic block's two convs",
             )  # fmt: skip
         self._check_grouping()
-        from .sizes import check_input_size
-
-        check_input_size(self, self.input_size)
+        _hooks.call("check_input_size", self, self.input_size)
 
     def _check_grouping(self) -> None:
         """``groups`` and ``base_width``: bottlenecks only, and every inner width at least 1."""
@@ -416,11 +414,11 @@ class ResNetConfig(_Config):
                 f"groups={self.groups} makes it {widths[-1]}",
             )  # fmt: skip
 
-    def build(self) -> ResNet:
-        """Build the :class:`~scalenet.models.ResNet` this config describes."""
-        from .models.resnet import ResNet
-
-        return ResNet(self)
+    def build(self) -> nn.Module:
+        """Build the :class:`~scalenet.models.ResNet` this config describes (as
+        ``scalenet.ResNet(config)`` does, which type checkers know as a ``ResNet``)."""
+        model: nn.Module = _hooks.call("build", self)
+        return model
 
 
 @dataclass(frozen=True)
@@ -502,15 +500,13 @@ class SimpleCNNConfig(_Config):
         _check_int("input_size", self.input_size, 1, MAX_INPUT_SIZE)
         _check_bool("global_pool", self.global_pool)
         _check_bool("conv_bias", self.conv_bias)
-        from .sizes import check_input_size
+        _hooks.call("check_input_size", self, self.input_size)
 
-        check_input_size(self, self.input_size)
-
-    def build(self) -> SimpleCNN:
-        """Build the :class:`~scalenet.models.SimpleCNN` this config describes."""
-        from .models.simple_cnn import SimpleCNN
-
-        return SimpleCNN(self)
+    def build(self) -> nn.Module:
+        """Build the :class:`~scalenet.models.SimpleCNN` this config describes (as
+        ``scalenet.SimpleCNN(config)`` does, which type checkers know as a ``SimpleCNN``)."""
+        model: nn.Module = _hooks.call("build", self)
+        return model
 
 
 def config_from_dict(data: Mapping[str, Any]) -> ResNetConfig | SimpleCNNConfig:

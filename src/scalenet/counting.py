@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .config import ResNetConfig, SimpleCNNConfig
 from .plan import LayerSpec, plan
-from .profile import LayerRow, Profile
+from .report import LayerRow, Profile
 
 __all__ = ["analytic_profile"]
 

@@ -23,7 +23,7 @@ from typing import Literal, NamedTuple
 from .config import ResNetConfig, SimpleCNNConfig
 from .errors import ShapeError
 
-__all__ = ["LayerSpec", "count_params", "min_input_size", "output_stride", "plan"]
+__all__ = ["LayerSpec", "count_macs", "count_params", "min_input_size", "output_stride", "plan"]
 
 Kind = Literal[
     "conv", "bn", "relu", "maxpool", "avgpool", "pad", "add", "dropout", "flatten", "linear"
@@ -352,6 +352,18 @@ def count_params(config: Config) -> int:
         25557032
     """
     return sum(s.params for s in plan(config))
+
+
+def count_macs(config: Config) -> int:
+    """Multiply-accumulates of one image through the model ``config`` describes, at its
+    ``input_size``, from its plan (``scalenet.profile(config).macs``).
+
+    Examples:
+        >>> import scalenet
+        >>> count_macs(scalenet.get_config("resnet20_cifar"))
+        40551040
+    """
+    return sum(s.macs for s in plan(config))
 
 
 # --- the affine input-size rule ------------------------------------------------------------

@@ -38,6 +38,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._atomic import Save, companion_name
+from ._files import (
+    CARD_NAME,
+    COMPANIONS_KEY,
+    CONFIG_KEY,
+    CONFIG_NAME,
+    CUSTOM,
+    DIGEST_KEY,
+    MAX_CONFIG_BYTES,
+    PREVIOUS_KEY,
+    WEIGHTS_NAME,
+)
 from ._version import __version__
 from .config import IMAGENET_MEAN, IMAGENET_STD, ResNetConfig, SimpleCNNConfig, config_from_dict
 from .errors import ConfigError, WeightsError, first_line
@@ -62,25 +73,6 @@ __all__ = [
     "read_config",
     "save_pretrained",
 ]
-
-CONFIG_NAME = "config.json"
-WEIGHTS_NAME = "model.safetensors"
-CARD_NAME = "README.md"
-CUSTOM = "scalenet_custom"  # the generic timm architecture (see timm_compat)
-
-#: The weights file's metadata entry holding :func:`config_digest` of its config.json.
-DIGEST_KEY = "scalenet_config_sha256"
-#: The weights file's metadata entry holding the full text of its config.json.
-CONFIG_KEY = "scalenet_config"
-#: The weights file's metadata entry holding :func:`config_digest` of the config.json that the
-#: folder held before the save ("" if none): a config.json left by a save killed between its
-#: two renames is recognised as such.
-PREVIOUS_KEY = "scalenet_previous_config_sha256"
-#: The weights file's metadata entry naming the companion files committed with it (a JSON
-#: object, name -> file name; each file name embeds the SHA-256 of its content).
-COMPANIONS_KEY = "scalenet_companions"
-#: A config.json larger than this is refused unread (a saved one is about 2 KB).
-MAX_CONFIG_BYTES = 1 << 20
 
 
 def config_digest(data: Mapping[str, Any]) -> str:

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 from .config import MAX_BLOCKS, MAX_CHANNELS, MAX_INPUT_SIZE, ResNetConfig
 from .errors import ConfigError
+from .plan import count_macs
 from .sizes import nearest_valid_sizes
 
 __all__ = [
@@ -296,8 +297,6 @@ def bracket_budget(
         >>> b.unchanged, b.under_macs, b.over.depths, b.over_macs
         (True, 2796817280, (3, 3, 3, 3), 4241886080)
     """
-    from .profile import profile
-
     budget = _budget(macs)
     a, b, g = _positive("alpha", alpha), _positive("beta", beta), _positive("gamma", gamma)
     if a * b**2 * g**2 < MIN_GROWTH:
@@ -318,7 +317,7 @@ def bracket_budget(
 
     def cost(phi: float) -> float:
         try:
-            return profile(member(phi)).macs
+            return count_macs(member(phi))
         except ConfigError:  # past the configs' size limits: over any budget
             return math.inf
 

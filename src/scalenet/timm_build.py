@@ -22,10 +22,10 @@ import safetensors
 import torch
 from timm.models import build_model_with_cfg
 
-from . import _safetensors
+from . import _safetensors, models
 from .config import ResNetConfig, SimpleCNNConfig, config_from_dict
 from .errors import ConfigError, WeightsError
-from .models.base import ScaleNetModel
+from .models import ScaleNetModel
 from .pretrained.catalog import HubFile, Layout, Weights, get_weights
 from .saving import CONFIG_KEY, CONFIG_NAME, CUSTOM, WEIGHTS_NAME, parse_config
 from .timm_registry import REGISTRY_FILE, Registry, to_json
@@ -160,7 +160,7 @@ def build(variant: str, pretrained: bool = False, **kwargs: Any) -> ScaleNetMode
     def make(**fields: Any) -> ScaleNetModel:
         config = config_of(fields)
         with torch.device(device) if device is not None else contextlib.nullcontext():
-            model = config.build()
+            model = models.build(config)
         if dtype is not None:
             model = model.to(dtype)
         if global_pool is not None and global_pool != model.global_pool_type:

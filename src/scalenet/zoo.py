@@ -583,7 +583,9 @@ def create(name: str, pretrained: bool = False, **overrides: Any) -> ScaleNetMod
         assert weights is not None
         model = _load(weights, config)
     else:
-        model = config.build()
+        from .models import build
+
+        model = build(config)
     model.pretrained_cfg = entry.pretrained_cfg(weights, config)
     if pretrained and weights is not None:
         _record_digest(model, weights)

@@ -11,12 +11,12 @@ import torch
 import torch.fx
 from torch import Tensor, nn
 
+from .. import _hooks
 from .. import config as _config
 from ..config import ResNetConfig, SimpleCNNConfig
 from ..errors import ConfigError
 from ..layers import check_input
 from ..plan import count_params, min_input_size
-from ..saving import push_to_hub, save_pretrained
 
 __all__ = ["ScaleNetModel"]
 
@@ -240,7 +240,8 @@ class ScaleNetModel(nn.Module):
     def save_pretrained(self, save_directory: str | Path, **kwargs: Any) -> Path:
         """Write ``model.safetensors``, ``config.json`` and a model card, all or nothing (see
         :func:`scalenet.saving.save_pretrained`)."""
-        return save_pretrained(self, save_directory, **kwargs)
+        path: Path = _hooks.call("save_pretrained", self, save_directory, **kwargs)
+        return path
 
     def push_to_hub(self, repo_id: str, **kwargs: Any) -> str:
         """Upload to the Hub as one commit; returns its URL (or the pull request's).
@@ -255,7 +256,8 @@ class ScaleNetModel(nn.Module):
 
                 model.push_to_hub("my-org/resnet20-cifar10", revision="v2", private=True)
         """
-        return push_to_hub(self, repo_id, **kwargs)
+        url: str = _hooks.call("push_to_hub", self, repo_id, **kwargs)
+        return url
 
     def set_grad_checkpointing(self, enable: bool = True) -> None:
         """Recompute each block in the backward pass instead of storing its activations."""

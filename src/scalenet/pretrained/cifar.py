@@ -40,7 +40,7 @@ from __future__ import annotations
 import re
 
 from ..config import IMAGENET_MEAN, IMAGENET_STD
-from .catalog import Dataset, UrlFile, Weights
+from .records import Dataset, UrlFile, Weights
 
 __all__ = ["CIFAR_WEIGHTS"]
 

@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..errors import WeightsError, first_line
-from .catalog import UrlFile
+from .records import UrlFile
 
 __all__ = ["MAX_BYTES", "MIRROR_ENV", "cache_path", "fetch", "mirror_url", "read"]
 

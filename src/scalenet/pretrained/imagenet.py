@@ -45,7 +45,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..config import IMAGENET_MEAN, IMAGENET_STD
-from .catalog import HubFile, Layout, Weights
+from .records import HubFile, Layout, Weights
 
 __all__ = ["IMAGENET_WEIGHTS"]
 

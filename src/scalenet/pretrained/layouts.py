@@ -24,7 +24,7 @@ import torch
 from torch import Tensor
 
 from ..errors import WeightsError
-from .catalog import Layout
+from .records import Layout
 
 __all__ = ["convert", "from_akamaster", "from_pytorchcv", "from_timm", "from_timm_resnetv2"]
 

@@ -13,8 +13,8 @@ from torch import Tensor
 
 from .. import _fetch, weight_files
 from . import download
-from .catalog import HubFile, Layout, Weights
 from .layouts import convert
+from .records import HubFile, Layout, Weights
 
 __all__ = ["load_state_dict", "local_copy"]
 
