@@ -160,7 +160,7 @@ def pytorchcv(name: str) -> Callable[[], nn.Module]:
 
 
 def from_pytorchcv(state: State) -> State:
-    from scalenet.pretrained.layouts import from_pytorchcv as convert
+    from scalenet.weights.layouts import from_pytorchcv as convert
 
     return convert(state)
 
@@ -291,8 +291,8 @@ def interleaved(runs: dict[str, Callable[[], object]], repeats: int) -> dict[str
 
 def loading(repeats: int) -> None:
     """from_pretrained(resnet50) against the raw safetensors load and timm, same local file."""
-    from scalenet._skeleton import skeleton
-    from scalenet.weights import read_state_dict
+    from scalenet.io.weights import read_state_dict
+    from scalenet.nn.skeleton import skeleton
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = scalenet.create("resnet50").save_pretrained(Path(tmp) / "r50")

@@ -211,7 +211,8 @@ def with_packages(tmp: Path) -> Path:
     if not path.exists():
         environment(path, hook=True, packages=True)
         check = (
-            "import timm, sys; import scalenet.timm_compat as t; timm.create_model('scalenet_w80')"
+            "import timm, sys; import scalenet.integrations.timm_compat as t; "
+            "timm.create_model('scalenet_w80')"
         )
         check += f"; assert t.__file__.startswith({str(SRC)!r}), t.__file__"
         subprocess.run([path / "bin" / "python", "-c", check], check=True, env=clean_env())

@@ -467,7 +467,7 @@ def resume(core: nn.Module, opt: Any, sched: Any, last: Path) -> tuple[int, floa
     Returns (epochs done, best validation top-1, metrics rows); a missing, damaged or
     mismatched checkpoint is a Fail naming what is wrong.
     """
-    from scalenet.hub import read_checkpoint
+    from scalenet.hub.load import read_checkpoint
 
     try:
         weights, companions = read_checkpoint(last)

@@ -5,7 +5,7 @@ accuracy so far, and every random number generator's state, so that a resumed ru
 exactly where the stopped one did. :func:`pack_state` makes it one safetensors blob (the JSON
 in its metadata), which train.py commits together with the weights:
 ``save_pretrained(model, "last", companions={STATE_NAME: pack_state(...)})`` and
-``scalenet.hub.read_checkpoint("last")`` give weights and state of one save, or an error.
+``scalenet.hub.load.read_checkpoint("last")`` give weights and state of one save, or an error.
 """
 
 from __future__ import annotations

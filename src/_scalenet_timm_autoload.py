@@ -7,9 +7,9 @@ site-packages, next to this module. Python runs its one line at every start-up: 
 That puts a finder at the front of ``sys.meta_path`` which answers ``None`` at once for every
 import but the top-level ``timm``. For ``timm`` it looks the package up with the other finders
 and wraps its loader, so that when timm's ``__init__`` has finished executing (timm fully
-importable, ``timm.models`` included), :func:`register` imports ``scalenet.timm_compat``,
-which registers the zoo with timm. The finder takes itself off ``sys.meta_path`` once timm is
-imported, and timm's own loader is put back on the module.
+importable, ``timm.models`` included), :func:`register` imports
+``scalenet.integrations.timm_compat``, which registers the zoo with timm. The finder takes itself
+off ``sys.meta_path`` once timm is imported, and timm's own loader is put back on the module.
 
 - ``SCALENET_NO_TIMM_AUTOLOAD`` set to anything but ``""``, ``0``, ``false``, ``no`` or
   ``off`` (any case, surrounding spaces ignored) switches the hook off; it is read once, when
@@ -45,8 +45,8 @@ else:
 __all__ = ["ENV_VAR", "install", "installed", "register", "switched_off", "uninstall"]
 
 #: The version of what ``import scalenet`` expects here (``install(force=True)``, registration
-#: through ``scalenet.timm_compat``). A copy without it is older (an editable install that was
-#: not reinstalled): scalenet's import then registers at once, as it did before.
+#: through ``scalenet.integrations.timm_compat``). A copy without it is older (an editable install
+#: that was not reinstalled): scalenet's import then registers at once, as it did before.
 VERSION = 2
 
 #: The environment variable that switches the hook off.
@@ -133,10 +133,10 @@ def uninstall() -> bool:
 
 
 def register(warn: bool = True) -> None:
-    """Register scalenet's models with timm by importing ``scalenet.timm_compat``.
+    """Register scalenet's models with timm by importing ``scalenet.integrations.timm_compat``.
 
-    Does nothing once ``scalenet.timm_compat`` is imported or being imported (its import
-    registers; it imports timm itself, which is how the hook can fire in the middle of it).
+    Does nothing once ``scalenet.integrations.timm_compat`` is imported or being imported (its
+    import registers; it imports timm itself, which is how the hook can fire in the middle of it).
 
     Args:
         warn: turn an error into a ``RuntimeWarning`` (``import timm`` must not fail because
@@ -148,10 +148,10 @@ def register(warn: bool = True) -> None:
         >>> timm.list_models("scalenet_w80")
         ['scalenet_w80']
     """
-    if "scalenet.timm_compat" in sys.modules:
+    if "scalenet.integrations.timm_compat" in sys.modules:
         return
     try:
-        import scalenet.timm_compat  # noqa: F401  (registers the zoo with timm)
+        import scalenet.integrations.timm_compat  # noqa: F401  (registers the zoo with timm)
     except Exception as error:
         if not warn:
             raise

@@ -1,7 +1,7 @@
 """Fault injection for saves: SIGKILL a process at its N-th file operation.
 
 A save's file operations are the renames, links and unlinks it makes and each flush to disk
-(``scalenet._atomic._fsync``); :func:`kill_at` wraps them so that the process kills itself
+(``scalenet.io.atomic._fsync``); :func:`kill_at` wraps them so that the process kills itself
 (SIGKILL: no cleanup runs) just before the ``step``-th, or lists them all when ``step`` is
 never reached.
 """
@@ -13,7 +13,7 @@ import os
 import signal
 from collections.abc import Callable, Iterator
 
-from scalenet import _atomic
+from scalenet.io import atomic as _atomic
 
 _PATCHED = ("rename", "replace", "link", "unlink")
 

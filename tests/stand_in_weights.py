@@ -23,8 +23,8 @@ import torch
 from torch import nn
 
 import scalenet
-from scalenet.pretrained import CATALOG, UrlFile, Weights, get_weights
-from scalenet.pretrained import download as dl
+from scalenet.hub import urls as dl
+from scalenet.weights import CATALOG, UrlFile, Weights, get_weights
 from url_server import file_server
 
 

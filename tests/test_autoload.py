@@ -74,7 +74,7 @@ import _scalenet_timm_autoload
 _scalenet_timm_autoload.install(force=True)
 events.log.append("scalenet end")
 """
-#: Like scalenet.timm_compat: imports timm and registers.
+#: Like scalenet.integrations.timm_compat: imports timm and registers.
 TIMM_COMPAT = """
 import events
 events.log.append("timm_compat start")
@@ -112,7 +112,8 @@ def report(**extra):
     }
     print(json.dumps(state | extra))
 """
-#: `import timm` with the hook: timm first, then the registration through scalenet.timm_compat.
+#: `import timm` with the hook: timm first, then the registration through
+#: scalenet.integrations.timm_compat.
 FINISHED = [
     "timm start", "timm end", "scalenet start", "scalenet end", "timm_compat start",
     "timm_compat end",
@@ -144,7 +145,9 @@ def run_fake(
     if scalenet is not None:
         (tmp_path / "scalenet").mkdir()
         (tmp_path / "scalenet" / "__init__.py").write_text(scalenet)
-        (tmp_path / "scalenet" / "timm_compat.py").write_text(timm_compat)
+        (tmp_path / "scalenet" / "integrations").mkdir()
+        (tmp_path / "scalenet" / "integrations" / "__init__.py").write_text("")
+        (tmp_path / "scalenet" / "integrations" / "timm_compat.py").write_text(timm_compat)
     done = subprocess.run(
         [sys.executable, "-S", *flags, "-c", PRELUDE + textwrap.dedent(code)],
         capture_output=True,
@@ -214,9 +217,11 @@ def test_timm_imported_first_then_scalenet_registers_once(tmp_path: Path) -> Non
 
 
 def test_timm_compat_imported_directly_registers_once(tmp_path: Path) -> None:
-    # scalenet.timm_compat imports timm: the hook fires in the middle of its import and
+    # scalenet.integrations.timm_compat imports timm: the hook fires in the middle of its import and
     # leaves the registration to it.
-    report, stderr = run_fake(tmp_path, "autoload.install()\nimport scalenet.timm_compat\nreport()")
+    report, stderr = run_fake(
+        tmp_path, "autoload.install()\nimport scalenet.integrations.timm_compat\nreport()"
+    )
     assert report["log"] == [
         "scalenet start", "scalenet end", "timm_compat start", "timm start", "timm end",
         "timm_compat end",
@@ -268,7 +273,9 @@ def test_scalenet_imported_after_timm_raises_what_registration_raises(tmp_path: 
     broken = TIMM_COMPAT.replace("@register_model", "1 / 0\n@register_model")
     report, stderr = run_fake(tmp_path, code, timm_compat=broken, SCALENET_NO_TIMM_AUTOLOAD="1")
     assert report["error"] == "ZeroDivisionError('division by zero')"
-    assert report["scalenet"] == []  # nothing half-imported left behind
+    # Nothing half-imported left behind: neither scalenet nor the registration. (Python keeps
+    # a submodule whose own import completed: here the empty scalenet.integrations.)
+    assert report["scalenet"] == ["scalenet.integrations"]
     assert stderr == ""
 
 
@@ -335,8 +342,8 @@ def test_values_that_leave_the_hook_on(tmp_path: Path, value: str) -> None:
 
 def test_timm_imported_before_install_registers_at_once(tmp_path: Path) -> None:
     report, _ = run_fake(tmp_path, "import timm\nautoload.install()\nreport()")
-    # Importing scalenet.timm_compat imports scalenet first, whose import finds timm imported
-    # and registers at once; timm_compat is then imported already.
+    # Importing scalenet.integrations.timm_compat imports scalenet first, whose import finds timm
+    # imported and registers at once; timm_compat is then imported already.
     assert report["log"] == TIMM_THEN_SCALENET
     assert report["registry"] == ["scalenet_w80"]
     assert report["installed"] is False  # nothing left to hook
@@ -459,7 +466,7 @@ def test_without_a_current_hook_module_import_scalenet_registers_at_once(
         env=clean_env(PYTHONPATH=str(tmp_path), **{autoload.ENV_VAR: "1"}),
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["True", "scalenet.models.resnet"]
+    assert done.stdout.split() == ["True", "scalenet.nn.resnet"]
 
 
 # -- the real thing: built wheels installed into fresh virtual environments -----------------
@@ -595,7 +602,7 @@ def test_installed_timm_creates_scalenet_models(
     installed: dict[str, dict[str, object]], case: str
 ) -> None:
     report = installed[case]
-    assert report["model"] == "scalenet.models.resnet", report["stderr"]
+    assert report["model"] == "scalenet.nn.resnet", report["stderr"]
     assert report["stderr"] == ""
     # The weights' tags too, as scalenet lists them (timm's default tag first, as scalenet's).
     assert report["pretrained"] == sorted(scalenet.list_models("resnet20_cifar*", pretrained=True))
@@ -612,8 +619,8 @@ def test_installed_import_timm_registers_without_building_anything(
     connects its hooks (scalenet._hooks: a dict, no import)."""
     report = installed["wheel: import timm"]
     assert report["scalenet_modules"] == [
-        "scalenet", "scalenet._hooks", "scalenet._version", "scalenet.timm_compat",
-        "scalenet.timm_registry",
+        "scalenet", "scalenet._hooks", "scalenet._version", "scalenet.integrations",
+        "scalenet.integrations.timm_compat", "scalenet.integrations.timm_registry",
     ]  # fmt: skip
 
 

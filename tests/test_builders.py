@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 import scalenet
-import scalenet.builders
-import scalenet.scaling
+import scalenet.nn.builders
+import scalenet.spec.scaling
 
 #: The parameters each public builder-like function may take by position, in order.
 POSITIONAL: dict[str, tuple[str, ...]] = {
@@ -35,14 +35,14 @@ _CAN_BE_POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSIT
 
 
 def _public_builders() -> dict[str, Callable[..., Any]]:
-    """Every builder in ``scalenet.builders`` and every scaling function of a config."""
-    found = {name: getattr(scalenet.builders, name) for name in scalenet.builders.__all__}
+    """Every builder in ``scalenet.nn.builders`` and every scaling function of a config."""
+    found = {name: getattr(scalenet.nn.builders, name) for name in scalenet.nn.builders.__all__}
     found.update(
         (name, obj)
-        for name, obj in vars(scalenet.scaling).items()
+        for name, obj in vars(scalenet.spec.scaling).items()
         if inspect.isfunction(obj)
         and not name.startswith("_")
-        and obj.__module__ == "scalenet.scaling"
+        and obj.__module__ == "scalenet.spec.scaling"
         and next(iter(inspect.signature(obj).parameters), None) == "config"
     )
     return found

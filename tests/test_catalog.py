@@ -19,10 +19,10 @@ import torch
 from timm.models import get_pretrained_cfg
 
 import scalenet
-import scalenet.tables
-from scalenet.pretrained import CATALOG, Weights
-from scalenet.pretrained.catalog import Layout
-from scalenet.pretrained.layouts import convert
+import scalenet.analysis.tables
+from scalenet.weights import CATALOG, Weights
+from scalenet.weights.catalog import Layout
+from scalenet.weights.layouts import convert
 
 ALL = [w for ws in CATALOG.values() for w in ws]
 IMAGENET = [w for w in ALL if w.dataset == "imagenet-1k"]  # all timm's Hub repositories
@@ -63,7 +63,7 @@ def test_every_timm_tag_of_the_torchvision_resnets_is_catalogued() -> None:
 @pytest.mark.parametrize("w", IMAGENET, ids=ids(IMAGENET))
 def test_imagenet_record_matches_timms_pretrained_cfg(w: Weights) -> None:
     cfg = get_pretrained_cfg(w.name).to_dict()
-    assert isinstance(w.file, scalenet.pretrained.HubFile)
+    assert isinstance(w.file, scalenet.weights.HubFile)
     assert (w.file.repo_id, w.file.filename, w.file.revision) == (
         cfg["hf_hub_id"], "model.safetensors", None,
     )  # fmt: skip
@@ -147,7 +147,7 @@ def test_docs_weights_table_is_the_catalogue() -> None:
     catalogued weight, the default tags in bold, nothing else."""
     page = (Path(__file__).resolve().parents[1] / "docs" / "zoo.md").read_text()
     table = page.split("<!-- weights-table:start -->\n")[1].split("\n<!-- weights-table:end -->")[0]
-    assert table == scalenet.tables.weights_markdown()
+    assert table == scalenet.analysis.tables.weights_markdown()
     rows = table.splitlines()[2:]
     assert len(rows) == sum(len(ws) for ws in CATALOG.values())
     bold = [row.split("`")[1] for row in rows if row.startswith("| **")]

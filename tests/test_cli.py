@@ -17,7 +17,7 @@ import torchvision
 from click.testing import CliRunner, Result
 
 import scalenet
-import scalenet.tables
+import scalenet.analysis.tables
 from scalenet._format import human
 from scalenet.cli import main
 
@@ -56,7 +56,7 @@ def test_list() -> None:
     assert "40.55 M" in lines[1]
     # The default tag of each architecture's weights: what pretrained=True loads.
     for line in lines[1:-1]:
-        assert line.split()[6] == scalenet.pretrained.default_tag(line.split()[0])
+        assert line.split()[6] == scalenet.weights.default_tag(line.split()[0])
     assert lines[-1].startswith("weights: the default tag")
     assert run("list", "nothing*").returncode == 1
 
@@ -148,7 +148,7 @@ def test_scale_prints_the_compound_family() -> None:
         assert f"{cfg.depths}" in line
         assert f" {cfg.width} " in line
         assert f" {cfg.input_size} " in line
-    bracket = scalenet.scaling.bracket_budget(scalenet.get_config("resnet18"), 4_000_000_000)
+    bracket = scalenet.spec.scaling.bracket_budget(scalenet.get_config("resnet18"), 4_000_000_000)
     assert bracket.over is not None
     for line, (label, cfg) in zip(
         lines[-2:], [("<= 4.00 G", bracket.under), ("> 4.00 G", bracket.over)], strict=True
@@ -167,7 +167,7 @@ def test_scale_budget_that_returns_the_target_says_why(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["scale", str(tmp_path / "w80.json"), "--budget", "4e9"])
     assert result.exit_code == 0, result.output
     *_, under, over, note = result.output.splitlines()
-    bracket = scalenet.scaling.bracket_budget(config, 4_000_000_000)
+    bracket = scalenet.spec.scaling.bracket_budget(config, 4_000_000_000)
     assert under.startswith("<= 4.00 G       (2, 2, 2, 2)          80    224")
     assert under.rstrip().endswith(" 2.80 G")
     assert over.startswith("> 4.00 G        (3, 3, 3, 3)          80    224")
@@ -179,7 +179,7 @@ def test_scale_budget_that_returns_the_target_says_why(tmp_path: Path) -> None:
 def test_docs_zoo_table_is_the_registry() -> None:
     page = (Path(__file__).parents[1] / "docs" / "zoo.md").read_text()
     table = page.split("<!-- zoo-table:start -->\n")[1].split("\n<!-- zoo-table:end -->")[0]
-    assert table == scalenet.tables.zoo_markdown()
+    assert table == scalenet.analysis.tables.zoo_markdown()
     assert CliRunner().invoke(main, ["list", "--format", "markdown"]).output.strip() == table
 
 

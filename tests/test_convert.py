@@ -1,4 +1,4 @@
-"""``scalenet convert`` / :func:`scalenet.pretrained.export.export`: published weights as a
+"""``scalenet convert`` / :func:`scalenet.integrations.export.export`: published weights as a
 ``save_pretrained`` folder whose card states their source, licence and reported accuracy.
 
 The weights are a stand-in (a seeded random resnet20 in akamaster's file format) served from
@@ -29,10 +29,10 @@ import scalenet
 from hub_servers import HfEnv, PushServer
 from scalenet import ConfigError, WeightsError
 from scalenet._format import human
-from scalenet.card import model_card, published_weights
 from scalenet.cli import main
-from scalenet.pretrained import CATALOG, default_tag, get_weights
-from scalenet.pretrained.export import export
+from scalenet.hub.card import model_card, published_weights
+from scalenet.integrations.export import export
+from scalenet.weights import CATALOG, default_tag, get_weights
 from stand_in_weights import StandIn, patch_record, publish_akamaster, serving
 
 NAME = "resnet20_cifar.akamaster_cifar10"  # the default tag of resnet20_cifar
@@ -195,7 +195,7 @@ def test_interrupted_save_leaves_no_folder(
     def crash(*_args: object, **_kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(scalenet._safetensors, "_bytes", crash)  # mid-way through the weights
+    monkeypatch.setattr(scalenet.io.safetensors, "_bytes", crash)  # mid-way through the weights
     with pytest.raises(KeyboardInterrupt):
         export(NAME, tmp_path / "out")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cache", "served"]

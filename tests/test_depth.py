@@ -21,7 +21,7 @@ from torchvision.models.resnet import BasicBlock, Bottleneck
 
 import scalenet
 from scalenet.config import MAX_BLOCKS
-from scalenet.depth import nearest_depths
+from scalenet.config.depth import nearest_depths
 
 
 def count(model: torch.nn.Module) -> int:

@@ -17,11 +17,11 @@ from hypothesis import strategies as st
 
 import scalenet
 import scalenet.cli
-import scalenet.scaling
+import scalenet.spec.scaling
 from helpers import time_bound
 from scalenet import ResNetConfig
 from scalenet.cli import main
-from scalenet.saving import read_config
+from scalenet.hub.save import read_config
 
 
 def _fifo(tmp_path: Path) -> Path:
@@ -214,8 +214,8 @@ def test_scaling_refuses_what_would_never_end_or_overflow(call: object, field: s
 
 def test_the_finest_tolerance_still_ends_at_the_budgets_edge() -> None:
     with time_bound(60):
-        fine = scalenet.scaling.bracket_budget(ResNetConfig(), 4e9, tolerance=1e-9)
+        fine = scalenet.spec.scaling.bracket_budget(ResNetConfig(), 4e9, tolerance=1e-9)
     assert fine.under_macs <= 4e9 < fine.over_macs  # type: ignore[operator]
     assert 0 < fine.over_phi - fine.under_phi <= 1e-9  # type: ignore[operator]
-    coarse = scalenet.scaling.bracket_budget(ResNetConfig(), 4e9)
+    coarse = scalenet.spec.scaling.bracket_budget(ResNetConfig(), 4e9)
     assert (coarse.under, coarse.over) == (fine.under, fine.over)

@@ -15,7 +15,7 @@ import torchvision
 from torch import nn
 
 import scalenet
-import scalenet._safetensors
+import scalenet.io.safetensors
 from scalenet import ConfigError, WeightsError
 
 
@@ -96,7 +96,7 @@ def test_interrupted_save_leaves_nothing(tmp_path: Path, monkeypatch: pytest.Mon
         raise KeyboardInterrupt
 
     # Interrupted in the middle of writing the weights: the header is on disk, the data not.
-    monkeypatch.setattr(scalenet._safetensors, "_bytes", crash)
+    monkeypatch.setattr(scalenet.io.safetensors, "_bytes", crash)
     with pytest.raises(KeyboardInterrupt):
         scalenet.create("resnet20_cifar").save_pretrained(tmp_path / "new")
     assert files_under(tmp_path) == set()
@@ -105,7 +105,7 @@ def test_interrupted_save_leaves_nothing(tmp_path: Path, monkeypatch: pytest.Mon
     first = scalenet.create("resnet20_cifar")
     first.save_pretrained(tmp_path / "old")
     before = {p: (tmp_path / "old" / p).read_bytes() for p in files_under(tmp_path / "old")}
-    monkeypatch.setattr(scalenet._safetensors, "_bytes", crash)
+    monkeypatch.setattr(scalenet.io.safetensors, "_bytes", crash)
     with pytest.raises(KeyboardInterrupt):
         scalenet.create("resnet20_cifar").save_pretrained(tmp_path / "old")
     after = {p: (tmp_path / "old" / p).read_bytes() for p in files_under(tmp_path / "old")}

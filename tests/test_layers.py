@@ -97,7 +97,7 @@ def test_the_walk_finds_cycles_and_resolves_imports() -> None:
     graph = import_graph()
     # Imports in a function body and under TYPE_CHECKING count: the package's __init__
     # imports its modules under TYPE_CHECKING and on first use only.
-    assert {"scalenet.zoo", "scalenet.models", "scalenet.profile"} <= graph["scalenet"]
+    assert {"scalenet.zoo", "scalenet.nn", "scalenet.analysis.profile"} <= graph["scalenet"]
     assert "scalenet.errors" in graph["scalenet.config"]
 
 

@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 import scalenet
 from hub_servers import HOST, hf_hub_environment
 from scalenet import ConfigError, ScaleNetError, WeightsError
-from scalenet.hub import check_revision
+from scalenet.hub.load import check_revision
 
 
 def snapshot(root: Path) -> dict[str, bytes]:
@@ -114,7 +114,7 @@ def test_download_checks_revision_and_filename_before_touching_the_cache(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, revision: str | None, filename: str,
     field: str,
 ) -> None:  # fmt: skip
-    # scalenet.hub.download is public: a revision or filename that climbs out of the cache
+    # scalenet.hub.load.download is public: a revision or filename that climbs out of the cache
     # must not read a file there (its text once appeared in a raw ValueError).
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     cache = tmp_path / "cache"
@@ -129,7 +129,7 @@ def test_download_checks_revision_and_filename_before_touching_the_cache(
 
     monkeypatch.setattr("builtins.open", spy)
     with pytest.raises(WeightsError, match=f"^{field}=") as info:
-        scalenet.hub.download("org/repo", filename, revision, cache_dir=cache)
+        scalenet.hub.load.download("org/repo", filename, revision, cache_dir=cache)
     assert "SECRET" not in str(info.value)
     assert not [f for f in opened if str(tmp_path) in f]
 
@@ -313,11 +313,11 @@ def test_non_finite_weights_load_with_a_warning(saved: tuple[scalenet.ScaleNetMo
     for dtype in (torch.float16, torch.bfloat16, torch.float64):  # each summed its own way
         nan = {"w": torch.tensor([1.0, float("nan")], dtype=dtype)}
         with pytest.warns(UserWarning, match="1 weight tensors hold NaN"):
-            scalenet.weights.conform(nan, {"w": torch.zeros(2)})
+            scalenet.io.weights.conform(nan, {"w": torch.zeros(2)})
         huge = {"w": torch.tensor([torch.finfo(dtype).max] * 2, dtype=dtype)}
         with warnings.catch_warnings():
             warnings.simplefilter("error")
-            scalenet.weights.conform(huge, {"w": torch.zeros(2, dtype=dtype)})
+            scalenet.io.weights.conform(huge, {"w": torch.zeros(2, dtype=dtype)})
 
 
 # --- pickle checkpoints that are not state_dicts ------------------------------------------------

@@ -85,7 +85,7 @@ def test_plan_names_match_the_built_modules_one_to_one(key: str) -> None:
         "relu": nn.ReLU,
         "maxpool": nn.MaxPool2d,
         "avgpool": (nn.AvgPool2d, nn.AdaptiveAvgPool2d),
-        "pad": scalenet.layers.PadShortcut,
+        "pad": scalenet.nn.layers.PadShortcut,
         "dropout": nn.Dropout,
         "linear": nn.Linear,
     }

@@ -26,7 +26,7 @@ from torch import nn
 import scalenet
 from helpers import count_params, randomise
 from scalenet import ConfigError, ResNetConfig
-from scalenet.pretrained.layouts import from_pytorchcv
+from scalenet.weights.layouts import from_pytorchcv
 
 
 def assert_same_logits(ours: nn.Module, ref: nn.Module, size: int = 32) -> None:

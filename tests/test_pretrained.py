@@ -23,7 +23,7 @@ from timm.models import adapt_input_conv
 from torch import Tensor, nn
 
 import scalenet
-import scalenet._fetch
+import scalenet.hub.fetch
 from hub_servers import (
     HOST,
     TV_IN1K_FILES,
@@ -164,7 +164,7 @@ def test_unreachable_hub_fails_at_once_naming_file_and_remedies(
 def test_unanswered_connection_gives_up_after_the_connect_timeout(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(scalenet._fetch, "CONNECT_TIMEOUT", 0.5)
+    monkeypatch.setattr(scalenet.hub.fetch, "CONNECT_TIMEOUT", 0.5)
     with unanswered_port() as endpoint, hf_hub_environment(endpoint, tmp_path / "hf"):
         start = time.perf_counter()
         with pytest.raises(scalenet.WeightsError, match=r"reached \(ConnectTimeout") as caught:
@@ -332,7 +332,7 @@ def test_warm_cache_loads_at_once_when_the_hub_cannot_be_reached(
             else:
                 assert torch.equal(logits(model, x), expected)
     # A Hub that takes no connection costs one connect timeout, then the cached copy.
-    monkeypatch.setattr(scalenet._fetch, "CONNECT_TIMEOUT", 0.5)
+    monkeypatch.setattr(scalenet.hub.fetch, "CONNECT_TIMEOUT", 0.5)
     with unanswered_port() as endpoint, hf_hub_environment(endpoint, hf_home):
         model, seconds = timed(PRETRAINED["create"])
         assert 0.5 <= seconds < offline["create"] + 0.5 + 1.0
@@ -374,8 +374,8 @@ def test_a_tag_of_timms_loads_by_name_as_timm_computes_it(
     (timm's cfg: bicubic, crop 0.95, tested at 288) in the pretrained cfg."""
     from timm.models._hub import save_for_hf
 
-    weights = scalenet.pretrained.get_weights("resnet18.a1_in1k")
-    assert isinstance(weights.file, scalenet.pretrained.HubFile)
+    weights = scalenet.weights.get_weights("resnet18.a1_in1k")
+    assert isinstance(weights.file, scalenet.weights.HubFile)
     torch.manual_seed(7)
     reference = timm.create_model("resnet18").eval()
     with torch.no_grad():

@@ -32,10 +32,10 @@ from torch import Tensor, nn
 
 import scalenet
 from scalenet import WeightsError
-from scalenet.pretrained import CATALOG, UrlFile, Weights, get_weights
-from scalenet.pretrained import download as dl
-from scalenet.pretrained.layouts import convert
-from scalenet.pretrained.load import load_state_dict
+from scalenet.hub import urls as dl
+from scalenet.hub.published import load_state_dict
+from scalenet.weights import CATALOG, UrlFile, Weights, get_weights
+from scalenet.weights.layouts import convert
 from url_server import file_server
 
 CIFAR = [w for ws in CATALOG.values() for w in ws if w.dataset != "imagenet-1k"]
@@ -551,7 +551,7 @@ def test_create_and_timm_load_a_tag_by_name(
     import timm
 
     weights, ref = _small(mirror, tmp_path)
-    assert scalenet.pretrained.default_tag(weights.arch) == weights.tag
+    assert scalenet.weights.default_tag(weights.arch) == weights.tag
     _catalogued(monkeypatch, weights)
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
     x = torch.randn(2, 3, 32, 32)
@@ -629,6 +629,6 @@ def test_timm_and_scalenet_give_a_name_the_same_preprocessing(name: str) -> None
     assert {k: tuple(ours[k]) if isinstance(ours[k], (list, tuple)) else ours[k] for k in keys} == {
         k: tuple(theirs[k]) if isinstance(theirs[k], (list, tuple)) else theirs[k] for k in keys
     }
-    assert ours.get("tag") == theirs.get("tag") == scalenet.pretrained.split_name(name)[1]
+    assert ours.get("tag") == theirs.get("tag") == scalenet.weights.split_name(name)[1]
     expected = get_weights(name).mean if "." in name else scalenet.config.CIFAR_MEAN
     assert resolve_data_config({}, model=timm.create_model(name))["mean"] == expected

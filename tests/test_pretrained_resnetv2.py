@@ -22,8 +22,8 @@ from torch import Tensor, nn
 import scalenet
 from hub_servers import HOST, HubServer, hf_hub_environment
 from scalenet import WeightsError
-from scalenet.pretrained import get_weights
-from scalenet.pretrained.layouts import convert, from_timm_resnetv2
+from scalenet.weights import get_weights
+from scalenet.weights.layouts import convert, from_timm_resnetv2
 
 #: zoo name -> timm's model of that name; the ``d`` variants pool before the shortcut conv.
 ARCHS = [
@@ -129,7 +129,7 @@ def publish(hub_server: HubServer, arch_tag: str, reference: nn.Module, folder: 
     from timm.models._hub import save_for_hf
 
     weights = get_weights(arch_tag)
-    assert isinstance(weights.file, scalenet.pretrained.HubFile)
+    assert isinstance(weights.file, scalenet.weights.HubFile)
     repo = weights.file.repo_id
     if not hub_server.mirrors.exists(repo):
         save_for_hf(reference, str(folder), safe_serialization=True)

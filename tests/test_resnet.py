@@ -100,7 +100,7 @@ def test_cifar_resnet_param_counts(depth: int) -> None:
 def test_option_a_shortcut_is_strided_identity_with_zero_channels() -> None:
     # Hand-derived: for a block 16 -> 32 channels at stride 2, option A gives x[:, :, ::2, ::2]
     # with 8 zero channels before and after.
-    shortcut = scalenet.layers.PadShortcut(16, 32, stride=2)
+    shortcut = scalenet.nn.layers.PadShortcut(16, 32, stride=2)
     x = torch.randn(2, 16, 8, 8)
     y = shortcut(x)
     assert y.shape == (2, 32, 4, 4)

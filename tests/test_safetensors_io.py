@@ -17,11 +17,11 @@ from hypothesis import strategies as st
 from torch import nn
 
 import scalenet
-import scalenet._safetensors
+import scalenet.io.safetensors
 from scalenet import WeightsError
-from scalenet._safetensors import ALIGNMENT, CRC_KEY, load_file, read_metadata, save_file
-from scalenet._skeleton import _no_reset, skeleton
-from scalenet.weights import assign_exact
+from scalenet.io.safetensors import ALIGNMENT, CRC_KEY, load_file, read_metadata, save_file
+from scalenet.io.weights import assign_exact
+from scalenet.nn.skeleton import _no_reset, skeleton
 
 DTYPES = [torch.float32, torch.float64, torch.float16, torch.bfloat16, torch.int64, torch.int32,
           torch.int16, torch.int8, torch.uint8, torch.bool]  # fmt: skip
@@ -165,7 +165,7 @@ def test_duplicate_names_in_the_header_are_refused(tmp_path: Path) -> None:
     header += b'"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}'
     path.write_bytes(struct.pack("<Q", len(header)) + header + bytes(8))
     with pytest.raises(WeightsError, match="not a valid safetensors file"):
-        scalenet.weights.read_state_dict(path)
+        scalenet.io.weights.read_state_dict(path)
 
 
 def test_header_pointing_past_the_data_is_refused(tmp_path: Path) -> None:
@@ -173,7 +173,7 @@ def test_header_pointing_past_the_data_is_refused(tmp_path: Path) -> None:
     header = b'{"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}'
     path.write_bytes(struct.pack("<Q", len(header)) + header + bytes(8))
     with pytest.raises(WeightsError, match="not a valid safetensors file"):
-        scalenet.weights.read_state_dict(path)
+        scalenet.io.weights.read_state_dict(path)
 
 
 # --- the skeleton -----------------------------------------------------------------------------
@@ -270,13 +270,13 @@ def test_the_checksum_is_zlibs_crc32_with_either_implementation(
     implementation: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if implementation == "zlib":
-        monkeypatch.setattr(scalenet._safetensors, "_crc32", zlib.crc32)
+        monkeypatch.setattr(scalenet.io.safetensors, "_crc32", zlib.crc32)
     else:  # the `fast` extra, installed with `dev`
         from isal.isal_zlib import crc32
 
-        assert scalenet._safetensors._crc32 is crc32
+        assert scalenet.io.safetensors._crc32 is crc32
     data = torch.randn(100_003).numpy().tobytes()
-    assert scalenet._safetensors.crc32(data) == zlib.crc32(data)
-    assert scalenet._safetensors.crc32(data[50:], scalenet._safetensors.crc32(data[:50])) == (
+    assert scalenet.io.safetensors.crc32(data) == zlib.crc32(data)
+    assert scalenet.io.safetensors.crc32(data[50:], scalenet.io.safetensors.crc32(data[:50])) == (
         zlib.crc32(data)
     )

@@ -22,10 +22,11 @@ from click.testing import CliRunner
 
 import scalenet
 from faults import fork
-from scalenet import WeightsError, _safetensors
+from scalenet import WeightsError
 from scalenet.cli import main
-from scalenet.hub import read_checkpoint
-from scalenet.saving import DIGEST_KEY, config_digest
+from scalenet.hub.load import read_checkpoint
+from scalenet.hub.save import DIGEST_KEY, config_digest
+from scalenet.io import safetensors as _safetensors
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="symlinks, fork and flock")
 
@@ -192,7 +193,7 @@ def test_a_companion_edited_after_the_save_is_refused(tmp_path: Path, models) ->
 
 
 def test_a_second_save_while_one_runs_is_refused(tmp_path: Path, models) -> None:
-    from scalenet._atomic import Save
+    from scalenet.io.atomic import Save
 
     folder = models[0].save_pretrained(tmp_path / "m")
     with Save(folder), pytest.raises(WeightsError, match=r"another save into .* is running"):

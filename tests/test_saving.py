@@ -25,7 +25,7 @@ import torch
 import scalenet
 from faults import fork, in_child, kill_at, was_killed
 from scalenet import WeightsError
-from scalenet.hub import read_checkpoint
+from scalenet.hub.load import read_checkpoint
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="fork and SIGKILL are POSIX")
 
@@ -157,7 +157,7 @@ def test_an_exception_while_writing_leaves_the_previous_model(
     def full(*_args: object, **_kwargs: object) -> None:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(scalenet._safetensors, "_bytes", full)
+    monkeypatch.setattr(scalenet.io.safetensors, "_bytes", full)
     with pytest.raises(WeightsError, match="No space left on device"):
         new.save_pretrained(tmp_path / "d")
     monkeypatch.undo()

@@ -15,7 +15,7 @@ from torch import nn
 import scalenet
 from helpers import count_params
 from scalenet import ResNetConfig
-from scalenet.scaling import ALPHA, BETA, GAMMA, round_width, width_divisor
+from scalenet.spec.scaling import ALPHA, BETA, GAMMA, round_width, width_divisor
 
 BASE = ResNetConfig()  # ResNet-18 at 224 = scalenet_b0
 
@@ -231,7 +231,7 @@ def test_a_budget_the_next_step_overshoots_returns_the_config_and_says_why() -> 
     # up to 3), 4.24 G; so the config itself, 2.80 G, is the fit.
     base = ResNetConfig(width=80, num_classes=11)
     under, over = _scan(base, 4_000_000_000)
-    bracket = scalenet.scaling.bracket_budget(base, 4e9)
+    bracket = scalenet.spec.scaling.bracket_budget(base, 4e9)
     assert (bracket.under, bracket.under_macs) == (base, scalenet.profile(base).macs)
     assert bracket.under_macs == under
     assert bracket.over is not None
@@ -251,7 +251,7 @@ def test_a_budget_the_next_step_overshoots_returns_the_config_and_says_why() -> 
 
 @pytest.mark.parametrize("budget", [1_000_000_000, 4_000_000_000, 10_000_000_000])
 def test_bracket_budget_is_the_closest_members_on_both_sides(budget: int) -> None:
-    bracket = scalenet.scaling.bracket_budget(BASE, budget)
+    bracket = scalenet.spec.scaling.bracket_budget(BASE, budget)
     assert (bracket.under_macs, bracket.over_macs) == _scan(BASE, budget)
     assert bracket.under == scalenet.fit_budget(BASE, budget)
     assert not bracket.unchanged

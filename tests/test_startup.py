@@ -66,9 +66,9 @@ def test_import_scalenet_imports_no_torch_and_models_need_only_torch() -> None:
 
 def test_lazy_names_are_the_defining_modules_objects() -> None:
     # In this process: every public name resolves, to the object its module defines.
-    import scalenet.builders
-    import scalenet.hub
-    import scalenet.models
+    import scalenet.hub.load
+    import scalenet.nn
+    import scalenet.nn.builders
     import scalenet.zoo
 
     namespace: dict[str, object] = {}
@@ -76,9 +76,9 @@ def test_lazy_names_are_the_defining_modules_objects() -> None:
     assert set(scalenet.__all__) <= set(namespace)
     assert set(scalenet.__all__) <= set(dir(scalenet))
     assert namespace["create"] is scalenet.zoo.create
-    assert namespace["resnet"] is scalenet.builders.resnet
-    assert namespace["from_pretrained"] is scalenet.hub.from_pretrained
-    assert namespace["ResNet"] is scalenet.models.ResNet
+    assert namespace["resnet"] is scalenet.nn.builders.resnet
+    assert namespace["from_pretrained"] is scalenet.hub.load.from_pretrained
+    assert namespace["ResNet"] is scalenet.nn.ResNet
     with pytest.raises(AttributeError, match="has no attribute 'nonexistent'"):
         scalenet.nonexistent  # type: ignore[attr-defined]  # noqa: B018
 
@@ -106,13 +106,13 @@ def test_profile_stays_the_function_whoever_imports_its_module_first() -> None:
     # become the package's attribute of that name; the function must stay (as it was).
     done = python("""
         import scalenet
-        from scalenet.profile import Profile  # imports the submodule
+        from scalenet.analysis.profile import Profile  # imports the submodule
         import scalenet.zoo
         print(type(scalenet.profile).__name__, scalenet.profile.__module__,
               type(scalenet.zoo).__name__, scalenet.profile("resnet20_cifar").params)
         """)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["function", "scalenet.profile", "module", "269722"]
+    assert done.stdout.split() == ["function", "scalenet.analysis.profile", "module", "269722"]
 
 
 CLI = f"""

@@ -14,8 +14,8 @@ from torch import nn
 
 import scalenet
 from helpers import BIG, swept
-from scalenet.timm_build import CUSTOM_ARCHITECTURE, registry
-from scalenet.timm_registry import REGISTRY_FILE, read_registry, to_json
+from scalenet.integrations.timm_build import CUSTOM_ARCHITECTURE, registry
+from scalenet.integrations.timm_registry import REGISTRY_FILE, read_registry, to_json
 
 ENTRIES = list(scalenet.zoo.ZOO.values())
 NAMES = [e.timm_name for e in ENTRIES]
@@ -182,9 +182,11 @@ def test_features_only_and_img_size_follow_overridden_fields() -> None:
 
 def test_registry_file_is_what_the_zoo_and_catalogue_compute() -> None:
     """timm_registry.json, which `import timm` registers from, is the zoo's and the weights
-    catalogue's: rewrite it with `python -m scalenet.timm_build` after changing either."""
+    catalogue's: rewrite it with `python -m scalenet.integrations.timm_build` after changing
+    either."""
     computed = registry()
-    assert read_registry() == computed, "stale: python -m scalenet.timm_build rewrites it"
+    stale = "stale: python -m scalenet.integrations.timm_build rewrites it"
+    assert read_registry() == computed, stale
     assert REGISTRY_FILE.read_text(encoding="utf-8") == to_json(computed)  # as written
     # What timm holds is that data: every name.tag's cfg, the default tag first.
     for name, model in computed.items():

@@ -29,8 +29,8 @@ from timm.models import FeatureInfo
 
 import scalenet
 from helpers import BIG, swept
-from scalenet.timm_build import CUSTOM_ARCHITECTURE, CUSTOM_DEFAULT
-from scalenet.timm_compat import REGISTERED
+from scalenet.integrations.timm_build import CUSTOM_ARCHITECTURE, CUSTOM_DEFAULT
+from scalenet.integrations.timm_compat import REGISTERED
 
 NAMES = sorted(REGISTERED)
 # Each test below that runs a net through every block in several ways (TorchScript, FX,

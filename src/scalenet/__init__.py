@@ -26,18 +26,18 @@ from . import _hooks
 from ._version import __version__
 
 if TYPE_CHECKING:  # imported on first use (__getattr__ below); mypy and IDEs see them here
-    from .builders import resnet, simple_cnn, wrn
+    from .analysis.profile import LayerRow, Profile, profile
     from .config import ResNetConfig, SimpleCNNConfig, config_from_dict
-    from .depth import resnet_layout
+    from .config.depth import resnet_layout
     from .errors import ConfigError, InputError, ScaleNetError, ShapeError, WeightsError
-    from .hub import from_pretrained, push_to_hub, save_pretrained
-    from .inference import optimize_for_inference
-    from .models import ResNet, ScaleNetModel, SimpleCNN
-    from .plan import LayerSpec, min_input_size, output_stride, plan
-    from .profile import LayerRow, Profile, profile
-    from .scaling import compound_scale, fit_budget, scale
-    from .sizes import check_input_size, nearest_valid_sizes, valid_input_sizes
-    from .weights import load_weights
+    from .hub.load import from_pretrained, push_to_hub, save_pretrained
+    from .integrations.inference import optimize_for_inference
+    from .io.weights import load_weights
+    from .nn import ResNet, ScaleNetModel, SimpleCNN
+    from .nn.builders import resnet, simple_cnn, wrn
+    from .spec.plan import LayerSpec, min_input_size, output_stride, plan
+    from .spec.scaling import compound_scale, fit_budget, scale
+    from .spec.sizes import check_input_size, nearest_valid_sizes, valid_input_sizes
     from .zoo import ZooEntry, create, get_config, get_entry, list_models
 
 __all__ = [
@@ -84,39 +84,39 @@ __all__ = [
 
 #: The names imported on first use, and the module that defines each.
 _LAZY = {
-    "resnet": "builders",
-    "simple_cnn": "builders",
-    "wrn": "builders",
+    "resnet": "nn.builders",
+    "simple_cnn": "nn.builders",
+    "wrn": "nn.builders",
     "ResNetConfig": "config",
     "SimpleCNNConfig": "config",
     "config_from_dict": "config",
-    "resnet_layout": "depth",
+    "resnet_layout": "config.depth",
     "ConfigError": "errors",
     "InputError": "errors",
     "ScaleNetError": "errors",
     "ShapeError": "errors",
     "WeightsError": "errors",
-    "from_pretrained": "hub",
-    "push_to_hub": "hub",
-    "save_pretrained": "hub",
-    "optimize_for_inference": "inference",
-    "ResNet": "models",
-    "ScaleNetModel": "models",
-    "SimpleCNN": "models",
-    "LayerSpec": "plan",
-    "min_input_size": "plan",
-    "output_stride": "plan",
-    "plan": "plan",
-    "LayerRow": "profile",
-    "Profile": "profile",
-    "profile": "profile",
-    "compound_scale": "scaling",
-    "fit_budget": "scaling",
-    "scale": "scaling",
-    "check_input_size": "sizes",
-    "nearest_valid_sizes": "sizes",
-    "valid_input_sizes": "sizes",
-    "load_weights": "weights",
+    "from_pretrained": "hub.load",
+    "push_to_hub": "hub.load",
+    "save_pretrained": "hub.load",
+    "optimize_for_inference": "integrations.inference",
+    "ResNet": "nn",
+    "ScaleNetModel": "nn",
+    "SimpleCNN": "nn",
+    "LayerSpec": "spec.plan",
+    "min_input_size": "spec.plan",
+    "output_stride": "spec.plan",
+    "plan": "spec.plan",
+    "LayerRow": "analysis.profile",
+    "Profile": "analysis.profile",
+    "profile": "analysis.profile",
+    "compound_scale": "spec.scaling",
+    "fit_budget": "spec.scaling",
+    "scale": "spec.scaling",
+    "check_input_size": "spec.sizes",
+    "nearest_valid_sizes": "spec.sizes",
+    "valid_input_sizes": "spec.sizes",
+    "load_weights": "io.weights",
     "ZooEntry": "zoo",
     "create": "zoo",
     "get_config": "zoo",
@@ -126,9 +126,8 @@ _LAZY = {
 #: Submodules that ``scalenet.<name>`` imports on first use (``scalenet.zoo.ZOO`` after a
 #: plain ``import scalenet``, as when the package imported them all).
 _SUBMODULES = frozenset({
-    "builders", "card", "cli", "config", "counting", "depth", "errors", "hub", "inference",
-    "layers", "models", "plan", "pretrained", "profile", "saving", "scaling", "sizes", "tables",
-    "timm_build", "timm_compat", "timm_registry", "weight_files", "weights", "zoo",
+    "analysis", "cli", "config", "errors", "hub", "integrations", "io", "nn", "spec", "weights",
+    "zoo",
 })  # fmt: skip
 
 if not TYPE_CHECKING:  # for mypy, the names above are the package's only attributes
@@ -139,51 +138,33 @@ if not TYPE_CHECKING:  # for mypy, the names above are the package's only attrib
         if module is None:
             if name not in _SUBMODULES:
                 raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-            # `scalenet.profile` the submodule would shadow `scalenet.profile` the function.
             return importlib.import_module(f"{__name__}.{name}")
         value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
         globals()[name] = value
         return value
 
 
-class _Package(types.ModuleType):
-    """The package's module type: ``scalenet.profile`` stays the function.
-
-    Importing the submodule ``scalenet.profile`` (which any module may do, at any time) sets
-    the package's attribute of that name to the submodule; the function it defines is kept
-    instead, as when the package imported it up front.
-    """
-
-    def __setattr__(self, name: str, value: object) -> None:
-        if isinstance(value, types.ModuleType) and _LAZY.get(name) == name:
-            value = getattr(value, name)
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
-
-
 # The operations that configs and models offer and higher layers carry out (see _hooks).
 def _check_input_size(config: ResNetConfig | SimpleCNNConfig, size: int) -> None:
-    from .sizes import check_input_size
+    from .spec.sizes import check_input_size
 
     check_input_size(config, size)
 
 
 def _build(config: ResNetConfig | SimpleCNNConfig) -> ScaleNetModel:
-    from .models import build
+    from .nn import build
 
     return build(config)
 
 
 def _save_pretrained(model: ScaleNetModel, folder: str | Path, **options: Any) -> Path:
-    from .saving import save_pretrained
+    from .hub.save import save_pretrained
 
     return save_pretrained(model, folder, **options)
 
 
 def _push_to_hub(model: ScaleNetModel, repo_id: str, **options: Any) -> str:
-    from .saving import push_to_hub
+    from .hub.save import push_to_hub
 
     return push_to_hub(model, repo_id, **options)
 
@@ -219,7 +200,7 @@ def _register_with_timm() -> None:
     import importlib.util
 
     if "timm" in sys.modules or importlib.util.find_spec("timm") is not None:
-        importlib.import_module(f"{__name__}.timm_compat")
+        importlib.import_module(f"{__name__}.integrations.timm_compat")
 
 
 _register_with_timm()

@@ -14,7 +14,7 @@ def demo() -> None:
     """Build ``resnet20_cifar``, check it on a real batch and print its profile table."""
     import torch
 
-    from .profile import profile
+    from .analysis.profile import profile
     from .zoo import create
 
     model = create("resnet20_cifar").eval()

@@ -9,7 +9,7 @@ def human(n: float, unit: str = "") -> str:
     """``25557032 -> '25.56 M'``: K, M, G, T with two decimals.
 
     Examples:
-        >>> from scalenet.profile import human
+        >>> from scalenet.analysis.profile import human
         >>> human(4_089_184_256, "MACs"), human(650)
         ('4.09 GMACs', '650')
     """

@@ -26,14 +26,14 @@ import click
 
 from ._format import human
 from .config import MAX_INPUT_SIZE, ResNetConfig, SimpleCNNConfig
-from .depth import resnet_layout
+from .config.depth import resnet_layout
 from .errors import ConfigError, ScaleNetError, ShapeError
-from .plan import output_stride
-from .scaling import ALPHA, BETA, GAMMA, MIN_GROWTH, bracket_budget, compound_scale
-from .sizes import check_input_size, valid_input_sizes
+from .spec.plan import output_stride
+from .spec.scaling import ALPHA, BETA, GAMMA, MIN_GROWTH, bracket_budget, compound_scale
+from .spec.sizes import check_input_size, valid_input_sizes
 
 if TYPE_CHECKING:
-    from .report import LayerRow, Method, Optimizer
+    from .analysis.report import LayerRow, Method, Optimizer
 
 # Start-up time: `scalenet --help` and usage errors import no torch, and neither the zoo nor
 # the file reader. The commands import what they use when they run: scalenet.profile (and
@@ -48,7 +48,7 @@ _UNITS |= {"KIB": 1024.0, "MIB": 1024.0**2, "GIB": 1024.0**3, "TIB": 1024.0**4}
 def _load(target: str, depth: int | None = None) -> tuple[Config, str]:
     """A zoo name or a config JSON file (named after its model's folder if a saved model's),
     rebuilt at ``depth`` (ResNet-``depth``) if given."""
-    from .saving import read_config
+    from .hub.save import read_config
     from .zoo import get_config
 
     path = Path(target)
@@ -185,8 +185,8 @@ def list_command(pattern: str, fmt: str, pretrained: bool) -> None:
     if pretrained:
         _list_weights(pattern, fmt)
         return
-    from .profile import profile
-    from .tables import weights_cell, zoo_markdown
+    from .analysis.profile import profile
+    from .analysis.tables import weights_cell, zoo_markdown
     from .zoo import ZOO, list_models
 
     names = list_models(pattern)
@@ -221,7 +221,7 @@ def _percent(value: float | None) -> str:
 
 def _list_weights(pattern: str, fmt: str) -> None:
     """``scalenet list --pretrained``: one row per arch.tag."""
-    from .pretrained.catalog import default_tag, get_weights
+    from .weights.catalog import default_tag, get_weights
     from .zoo import list_models
 
     patterns = [pattern] if "." in pattern else [pattern, f"{pattern}.*"]
@@ -239,7 +239,7 @@ def _list_weights(pattern: str, fmt: str) -> None:
         default = default_tag(w.arch) == w.tag
         rows.append((w, default))
     if fmt == "markdown":  # the table of docs/zoo.md
-        from .tables import weights_markdown
+        from .analysis.tables import weights_markdown
 
         click.echo(weights_markdown(names))
         click.echo()
@@ -277,7 +277,7 @@ def convert_command(name: str, directory: Path, overwrite: bool) -> None:
     scalenet.from_pretrained(DIRECTORY).push_to_hub("org/name").
     """
     from .errors import WeightsError
-    from .pretrained.export import export, occupied, resolve
+    from .integrations.export import export, occupied, resolve
 
     weights = resolve(name)  # an unknown name or tag: a usage error, with suggestions
     if occupied(directory) and not overwrite:
@@ -368,7 +368,7 @@ def summary(
     config, name = _load(target, depth)  # a bad target is a usage error before torch loads
     import torch
 
-    from .profile import profile
+    from .analysis.profile import profile
 
     p = profile(config, input_size, batch_size=batch_size)
     if method != "analytic":  # a real forward pass: every tensor must have an int64 numel
@@ -475,7 +475,7 @@ def scale_command(
             f"--budget needs --alpha * --beta^2 * --gamma^2 >= {MIN_GROWTH} (MACs that grow "
             "with phi, so the search ends)"
         )
-    from .profile import profile
+    from .analysis.profile import profile
 
     family = [_member(config, phi, alpha, beta, gamma) for phi in phis or range(5)]
     note = ""

@@ -30,14 +30,14 @@ from .config import (
     SimpleCNNConfig,
     Stem,
 )
-from .depth import nearest_depths, resnet_layout
+from .config.depth import nearest_depths, resnet_layout
 from .errors import ConfigError, WeightsError
-from .pretrained.catalog import CATALOG, Weights, get_weights, split_name
-from .scaling import compound_scale
-from .sizes import model_cfg
+from .spec.scaling import compound_scale
+from .spec.sizes import model_cfg
+from .weights.catalog import CATALOG, Weights, get_weights, split_name
 
 if TYPE_CHECKING:
-    from .models.base import ScaleNetModel
+    from .nn.base import ScaleNetModel
 
 __all__ = [
     "ZooEntry",
@@ -72,7 +72,7 @@ class ZooEntry:
         license: licence of the architecture's code (each published weight carries its own).
 
     Published weights are not the entry's: they are the catalogue's
-    (:mod:`scalenet.pretrained`), by ``name.tag``.
+    (:mod:`scalenet.weights`), by ``name.tag``.
     """
 
     name: str
@@ -583,7 +583,7 @@ def create(name: str, pretrained: bool = False, **overrides: Any) -> ScaleNetMod
         assert weights is not None
         model = _load(weights, config)
     else:
-        from .models import build
+        from .nn import build
 
         model = build(config)
     model.pretrained_cfg = entry.pretrained_cfg(weights, config)
@@ -595,7 +595,7 @@ def create(name: str, pretrained: bool = False, **overrides: Any) -> ScaleNetMod
 def _record_digest(model: ScaleNetModel, weights: Weights) -> None:
     """Note the loaded weights' digest when the model holds them unchanged (its classes and
     input channels theirs): its model card may then quote their reported accuracy."""
-    from .weights import weights_digest
+    from .io.weights import weights_digest
 
     if model.config.num_classes == weights.num_classes and model.config.in_chans == 3:
         model.pretrained_cfg["weights_digest"] = weights_digest(model)
@@ -605,9 +605,9 @@ def _load(weights: Weights, config: ResNetConfig | SimpleCNNConfig) -> ScaleNetM
     """A model of ``config`` holding ``weights`` (adapted to its classes and input channels)."""
     from torch import nn
 
-    from ._skeleton import skeleton
-    from .pretrained.load import load_state_dict
-    from .weights import load_weights
+    from .hub.published import load_state_dict
+    from .io.weights import load_weights
+    from .nn.skeleton import skeleton
 
     state = load_state_dict(weights)
     model = skeleton(config)  # no initialisation for weights about to be replaced

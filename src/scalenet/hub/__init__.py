@@ -1,0 +1,1 @@
+"""scalenet.hub.load."""

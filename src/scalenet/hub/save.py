@@ -1,0 +1,407 @@
+"""Writing a model: model.safetensors, config.json and a model card, with one commit point.
+
+**The guarantee.** However a save into ``DIR`` ends (an exception, a full disk, ``kill -9``, a
+power cut), :func:`scalenet.from_pretrained` afterwards loads exactly the previous model or the
+new one, and so does every other reader of ``DIR`` (timm's ``local-dir:``, an upload to the
+Hub), or it raises: none loads a config of one save with weights of another. A save follows no
+symlink inside ``DIR`` and replaces, moves or deletes nothing it did not write, beyond the
+three files it is asked to write; other files in ``DIR`` are left alone.
+
+**How.** ``model.safetensors`` is the commit point: written to a temporary file in ``DIR`` and
+renamed over the old one (see ``scalenet.io.atomic``). Its metadata holds the full text of
+``config.json`` (:data:`CONFIG_KEY`), its digest (:data:`DIGEST_KEY`), the digest of the
+``config.json`` it replaces (:data:`PREVIOUS_KEY`) and the files committed with it
+(:data:`COMPANIONS_KEY`). ``config.json`` and ``README.md`` are views of it, renamed into
+place after the commit; a kill between the renames leaves the previous ``config.json``, which
+:func:`scalenet.from_pretrained` recognises (it loads the new model) and timm refuses (see
+``scalenet.integrations.timm_compat``), and which the next save replaces. New files and folders get
+the usual permissions (the umask's). docs/hub.md describes what each reader sees after a kill.
+
+Examples:
+    >>> import tempfile, scalenet
+    >>> from scalenet.hub.save import save_pretrained
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     folder = save_pretrained(scalenet.create("resnet20_cifar"), tmp + "/r20")
+    ...     sorted(p.name for p in folder.iterdir())
+    ['README.md', 'config.json', 'model.safetensors']
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .._version import __version__
+from ..config import IMAGENET_MEAN, IMAGENET_STD, ResNetConfig, SimpleCNNConfig, config_from_dict
+from ..errors import ConfigError, WeightsError, first_line
+from ..io.atomic import Save, companion_name
+from ..io.folder import (
+    CARD_NAME,
+    COMPANIONS_KEY,
+    CONFIG_KEY,
+    CONFIG_NAME,
+    CUSTOM,
+    DIGEST_KEY,
+    MAX_CONFIG_BYTES,
+    PREVIOUS_KEY,
+    WEIGHTS_NAME,
+)
+from ..spec.plan import count_params
+from ..spec.sizes import model_cfg
+
+if TYPE_CHECKING:
+    from ..nn.base import ScaleNetModel
+
+__all__ = [
+    "CARD_NAME",
+    "COMPANIONS_KEY",
+    "CONFIG_KEY",
+    "CONFIG_NAME",
+    "CUSTOM",
+    "DIGEST_KEY",
+    "PREVIOUS_KEY",
+    "WEIGHTS_NAME",
+    "config_digest",
+    "hub_config",
+    "push_to_hub",
+    "read_config",
+    "save_pretrained",
+]
+
+
+def config_digest(data: Mapping[str, Any]) -> str:
+    """SHA-256 of a parsed config.json, in a canonical form (key order and spacing do not count).
+
+    :func:`save_pretrained` stores it in the weights file's metadata, and
+    :func:`scalenet.from_pretrained` checks it: weights are never loaded under a config.json
+    that was saved with other weights, edited or damaged.
+
+    Examples:
+        >>> config_digest({"a": 1, "b": [2]}) == config_digest({"b": [2], "a": 1})
+        True
+    """
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def read_config(path: str | Path) -> tuple[ResNetConfig | SimpleCNNConfig, dict[str, Any]]:
+    """The config in a JSON file, and the file's whole content.
+
+    Reads a saved model's ``config.json`` (the config under ``"model_args"``) as well as a
+    bare config (``config.to_dict()``, with ``"family"``).
+
+    Raises:
+        ConfigError: the file cannot be read, is larger than :data:`MAX_CONFIG_BYTES`, is not
+            UTF-8 JSON (or is nested too deep, or holds an integer of thousands of digits), or
+            does not hold a valid config.
+
+    Examples:
+        >>> import json, tempfile, scalenet
+        >>> with tempfile.NamedTemporaryFile("w", suffix=".json") as file:
+        ...     _ = file.write(json.dumps(scalenet.get_config("resnet20_cifar").to_dict()))
+        ...     file.flush()
+        ...     read_config(file.name)[0] == scalenet.get_config("resnet20_cifar")
+        True
+    """
+    path = Path(path)
+    raw = read_config_bytes(path)
+    if raw is None:
+        raise ConfigError(CONFIG_NAME, str(path), "a readable file (No such file or directory)")
+    return parse_config(raw, str(path))
+
+
+def read_config_bytes(path: Path) -> bytes | None:
+    """The first :data:`MAX_CONFIG_BYTES` + 1 bytes of a config file, ``None`` if it does not
+    exist. Opened without blocking and checked to be a regular file before reading: a FIFO (or
+    a device) named as a config would otherwise hang, or never end.
+
+    Raises:
+        ConfigError: the path is not a regular file, or cannot be read.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        return None
+    except OSError as err:
+        raise ConfigError(CONFIG_NAME, str(path), f"a readable file ({err.strerror})") from None
+    try:
+        with open(fd, "rb") as file:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise ConfigError(CONFIG_NAME, str(path), "a regular file (not a FIFO or device)")
+            return file.read(MAX_CONFIG_BYTES + 1)
+    except OSError as err:
+        raise ConfigError(CONFIG_NAME, str(path), f"a readable file ({err.strerror})") from None
+
+
+def parse_config(raw: bytes, where: str) -> tuple[ResNetConfig | SimpleCNNConfig, dict[str, Any]]:
+    """:func:`read_config` of a file's content; ``where`` names it in errors.
+
+    Examples:
+        >>> parse_config(b'{"family": "simple_cnn"}', "x.json")[0].family
+        'simple_cnn'
+    """
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(CONFIG_NAME, where, f"a file of at most {MAX_CONFIG_BYTES:,} bytes")
+    try:
+        data = json.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError as err:
+        raise ConfigError(
+            CONFIG_NAME, where, f"UTF-8 text, as JSON files are (byte {err.start} is not)"
+        ) from None
+    except RecursionError:
+        raise ConfigError(CONFIG_NAME, where, "JSON nested less than 1,000 levels deep") from None
+    except ValueError as err:  # JSONDecodeError, and integers of over 4,300 digits
+        raise ConfigError(CONFIG_NAME, where, f"valid JSON ({err})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(CONFIG_NAME, type(data).__name__, f"a JSON object (in {where})")
+    args = data.get("model_args", data)
+    if not isinstance(args, dict) or "family" not in args:
+        raise ConfigError(
+            CONFIG_NAME,
+            where,
+            "a scalenet config: a saved model's config.json (the config under 'model_args'), "
+            "or config.to_dict() (with 'family')",
+        )
+    try:
+        return config_from_dict(args), data
+    except RecursionError:  # deep nesting inside a field, reported on validation
+        raise ConfigError(CONFIG_NAME, where, "a config of plain values") from None
+
+
+def _write_text(path: str, text: str) -> None:
+    Path(path).write_text(text, encoding="utf-8")
+
+
+def _previous_digest(raw: bytes | None) -> str:
+    """:func:`config_digest` of the config.json a folder holds ("" if none, "?" if unreadable)."""
+    if raw is None:
+        return ""
+    try:
+        return config_digest(json.loads(raw.decode("utf-8-sig")))
+    except (ValueError, RecursionError, TypeError):
+        return "?"
+
+
+def hub_config(model: ScaleNetModel) -> dict[str, Any]:
+    """The ``config.json`` of ``model``: timm's keys plus the full scalenet config.
+
+    Examples:
+        >>> import scalenet
+        >>> cfg = scalenet.hub.load.hub_config(scalenet.create("resnet20_cifar"))
+        >>> cfg["architecture"], cfg["model_args"]["depths"]
+        ('scalenet_custom', [3, 3, 3])
+    """
+    c = model.config
+    source = dict(model.pretrained_cfg)
+    pretrained_cfg = {
+        **model_cfg(c),
+        "interpolation": source.get("interpolation", "bilinear"),
+        "mean": list(source.get("mean", IMAGENET_MEAN)),
+        "std": list(source.get("std", IMAGENET_STD)),
+        "crop_pct": source.get("crop_pct", 0.875),
+    }
+    # timm's fields naming the weights (tag, origin) and their licence: a model loaded from
+    # the folder names the same weights (its model card says where they come from; with the
+    # digest of published weights, beside timm's keys, it quotes their accuracy while they are
+    # unchanged).
+    for key in ("tag", "origin_url", "license", "paper_ids", "description"):
+        if source.get(key) is not None:
+            pretrained_cfg[key] = source[key]
+    return {
+        "architecture": CUSTOM,
+        "num_classes": c.num_classes,
+        "num_features": model.num_features,
+        "pretrained_cfg": pretrained_cfg,
+        "model_args": c.to_dict(),
+        "scalenet_version": __version__,
+        "zoo_name": source.get("architecture"),
+        **({"weights_digest": source["weights_digest"]} if source.get("weights_digest") else {}),
+    }
+
+
+def save_pretrained(
+    model: ScaleNetModel,
+    save_directory: str | Path,
+    *,
+    metrics: Mapping[str, float] | None = None,
+    training: Mapping[str, Any] | None = None,
+    license: str | None = None,
+    companions: Mapping[str, bytes] | None = None,
+) -> Path:
+    """Write ``model.safetensors``, ``config.json`` and ``README.md`` into ``save_directory``.
+
+    One commit point (see :mod:`scalenet.hub.save`): an interrupted save leaves the previous
+    model for every reader, and the next save cleans up after it. Other files in the
+    directory are kept.
+
+    Args:
+        model: the model.
+        save_directory: where to write (created if needed).
+        metrics: e.g. ``{"top1": 91.7}``, shown in the model card.
+        training: the recipe (epochs, optimizer, lr...), shown in the model card.
+        license: the card's licence (default: the zoo entry's, else apache-2.0).
+        companions: files committed together with the weights, such as a training state:
+            ``{"NAME.EXT": content}``. Each is stored as ``NAME.<sha256>.EXT`` and recorded in
+            the weights file, so the weights always name their own; read them back with
+            :func:`scalenet.hub.load.read_checkpoint`. The files of the previous save are removed.
+
+    Returns:
+        The directory.
+
+    Raises:
+        WeightsError: the directory cannot be created or written, another save into it is
+            running, it holds entries with names scalenet reserves that it did not make, or
+            the model no longer matches its config (its layers were changed after it was
+            built, e.g. by ``prune_intermediate_layers``); the previous model is left as it was.
+
+    Examples:
+        >>> import tempfile, scalenet
+        >>> from scalenet.hub.load import read_checkpoint
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     _ = save_pretrained(scalenet.create("resnet20_cifar"), tmp,
+        ...                         companions={"notes.txt": b"epoch 3"})
+        ...     read_checkpoint(tmp)[1]
+        {'notes.txt': b'epoch 3'}
+    """
+    built = count_params(model.config)
+    held = sum(p.numel() for p in model.parameters())
+    if held != built:
+        raise WeightsError(
+            f"the model holds {held:,} parameters but its config builds {built:,}: its layers "
+            "were changed after it was built (prune_intermediate_layers, a replaced module...), "
+            "so config.json could not rebuild it; save model.state_dict() with "
+            "safetensors.torch.save_file instead"
+        )
+    from ..io import (
+        safetensors as _safetensors,  # safetensors and huggingface_hub: imported when first saving
+    )
+    from .card import model_card
+
+    config_text = json.dumps(hub_config(model), indent=2) + "\n"
+    card = model_card(model, metrics=metrics, training=training, license=license)
+    state = model.state_dict()
+    digest = config_digest(json.loads(config_text))  # of the config as a reader will parse it
+    files = {name: companion_name(name, data) for name, data in (companions or {}).items()}
+    directory = Path(save_directory)
+    with Save(directory, targets=(WEIGHTS_NAME, CONFIG_NAME, CARD_NAME)) as save:
+        previous = _previous_digest(save.read(CONFIG_NAME, MAX_CONFIG_BYTES + 1))
+        for name, data in (companions or {}).items():
+            save.add_companion(files[name], data)
+        metadata = {
+            "format": "pt",
+            "scalenet": __version__,
+            DIGEST_KEY: digest,
+            CONFIG_KEY: config_text,
+            PREVIOUS_KEY: previous,
+            COMPANIONS_KEY: json.dumps(files, sort_keys=True),
+        }
+        save.commit(
+            WEIGHTS_NAME, lambda path: _safetensors.save_file(state, path, metadata=metadata)
+        )
+        save.replace(CONFIG_NAME, lambda path: _write_text(path, config_text))
+        save.replace(CARD_NAME, lambda path: _write_text(path, card))
+        save.remove_unreferenced(keep=set(files.values()))
+    return directory
+
+
+def push_to_hub(
+    model: ScaleNetModel,
+    repo_id: str,
+    *,
+    private: bool | None = None,
+    token: str | bool | None = None,
+    commit_message: str = "Upload scalenet model",
+    commit_description: str | None = None,
+    revision: str | None = None,
+    create_pr: bool = False,
+    metrics: Mapping[str, float] | None = None,
+    training: Mapping[str, Any] | None = None,
+) -> str:
+    """Save ``model`` into a temporary directory and upload it as one commit; returns its URL.
+
+    Built on ``huggingface_hub.HfApi`` (``create_repo`` with ``exist_ok``, ``create_branch``
+    for a new ``revision``, then ``upload_folder``), so the endpoint (``HF_ENDPOINT``) and the
+    token (``token``, else ``HF_TOKEN`` or the one ``hf auth login`` stored) are
+    huggingface_hub's, and the arguments are those ``ModelHubMixin.push_to_hub`` takes.
+    Nothing local is written outside the temporary directory, so a failed push leaves your
+    files as they were.
+
+    Args:
+        model: the model to upload.
+        repo_id: ``"org/name"``; created if it does not exist.
+        private: make a new repository private (``True``) or public (``False``); ``None``:
+            the Hub's default (public, unless the organisation's default is private). An
+            existing repository keeps its visibility.
+        token: a Hub token with write access (default: ``HF_TOKEN`` or the stored one).
+        commit_message: the commit's title.
+        commit_description: the commit's body.
+        revision: the branch to commit to (default: the main branch); created from the
+            default branch if it does not exist. ``refs/pr/N`` adds to an open pull request.
+        create_pr: open a pull request with the commit instead of committing to the branch;
+            the URL returned is then the pull request's.
+        metrics: shown in the model card (see :func:`save_pretrained`).
+        training: shown in the model card (see :func:`save_pretrained`).
+
+    Returns:
+        The commit's URL, or the pull request's with ``create_pr=True``.
+
+    Raises:
+        WeightsError: the Hub cannot be reached (no network, a wrong ``HF_ENDPOINT``, a
+            proxy or firewall): the message names the endpoint and what to check; a
+            malformed ``repo_id`` or ``revision`` (before any request). Errors the Hub
+            answers with (no access, a bad token) are huggingface_hub's ``HfHubHTTPError``.
+        ConfigError: ``create_pr=True`` with a ``revision`` other than the main branch.
+
+    Examples:
+        (Not run as a doctest: it needs the Hub and a write token.) ::
+
+            url = scalenet.create("resnet20_cifar").push_to_hub("my-org/resnet20-cifar10")
+            model.push_to_hub("my-org/resnet20-cifar10", revision="retrained",
+                              commit_message="Retrain with mixup", private=True)
+            pr_url = model.push_to_hub("their-org/resnet20-cifar10", create_pr=True)
+    """
+    from huggingface_hub import HfApi, constants
+
+    from .fetch import _no_answer, check_repo_id, check_revision
+
+    check_repo_id(repo_id)
+    check_revision(revision)
+    if create_pr and revision not in (None, "main"):
+        raise ConfigError(
+            "revision", revision, "None or 'main' with create_pr=True",
+            "a pull request is opened against the main branch",
+        )  # fmt: skip
+    api = HfApi(token=token)
+    with tempfile.TemporaryDirectory(prefix="scalenet-push-") as tmp:
+        folder = save_pretrained(model, Path(tmp) / "model", metrics=metrics, training=training)
+        try:
+            api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
+            if revision not in (None, "main") and not revision.startswith("refs/pr/"):
+                api.create_branch(repo_id, branch=revision, exist_ok=True, repo_type="model")
+            info = api.upload_folder(
+                repo_id=repo_id,
+                folder_path=folder,
+                commit_message=commit_message,
+                commit_description=commit_description,
+                revision=revision,
+                create_pr=create_pr,
+                repo_type="model",
+            )
+        except _no_answer() as err:
+            why = f"{type(err).__name__}: {first_line(err)}"
+            raise WeightsError(
+                f"could not push to {repo_id!r}: the Hub at {constants.ENDPOINT} cannot be "
+                f"reached ({why}). Check the network connection (and any proxy), and "
+                "HF_ENDPOINT: unset it for huggingface.co, or set it to your Hub's address; "
+                "pushing also needs a token with write access (token=..., HF_TOKEN, or "
+                "`hf auth login`)"
+            ) from None
+    if create_pr and getattr(info, "pr_url", None):
+        return str(info.pr_url)
+    return str(getattr(info, "commit_url", info))

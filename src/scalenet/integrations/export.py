@@ -1,0 +1,123 @@
+"""Published weights as a ``save_pretrained`` folder: ``scalenet convert NAME.TAG DIR``.
+
+:func:`export` builds ``scalenet.create(name, pretrained=True)`` (the weights downloaded and
+checked against their published hash, or from the cache) and saves it: ``model.safetensors``,
+``config.json`` (whose ``pretrained_cfg`` keeps the tag, licence, normalisation) and a model
+card stating the source, licence, dataset and the accuracy the source reports (also as the
+Hub's ``model-index``). The folder loads with ``scalenet.from_pretrained(DIR)`` and
+``timm.create_model("local-dir:DIR", pretrained=True)``, and uploads as it is
+(``scalenet.from_pretrained(DIR).push_to_hub("org/name")`` writes the same card).
+
+This module sits above the zoo (it builds zoo models); nothing below it imports it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+from pathlib import Path
+
+from ..errors import ConfigError, WeightsError
+from ..hub.save import save_pretrained
+from ..weights.catalog import Weights, get_weights, split_name
+from ..zoo import create, get_entry
+
+__all__ = ["export", "resolve"]
+
+
+def resolve(name: str) -> Weights:
+    """The catalogue record ``name`` (``arch.tag``, or ``arch`` for its default tag) names.
+
+    Raises:
+        ConfigError: an unknown architecture (with the closest names) or tag (with the
+            architecture's tags), or an architecture without published weights.
+
+    Examples:
+        >>> resolve("resnet20_cifar").name
+        'resnet20_cifar.akamaster_cifar10'
+    """
+    entry = get_entry(name)  # an unknown name or tag: a ConfigError with suggestions
+    if not entry.weights:
+        from ..zoo import ZOO
+
+        with_weights = ", ".join(n for n, e in ZOO.items() if e.weights)
+        raise ConfigError(
+            "name", name, f"a model with published weights ({with_weights})",
+            "`scalenet list --pretrained` lists every tag",
+        )  # fmt: skip
+    return get_weights(entry.name, split_name(name)[1])
+
+
+def occupied(directory: Path) -> bool:
+    """Whether ``directory`` exists and is not an empty folder."""
+    if not directory.exists() and not directory.is_symlink():
+        return False
+    if directory.is_symlink() or not directory.is_dir():
+        return True
+    return any(directory.iterdir())
+
+
+def export(name: str, directory: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
+    """Save the published weights ``name`` as a ``save_pretrained`` folder ``directory``.
+
+    Args:
+        name: ``arch.tag`` (``scalenet.list_models(pretrained=True)``), or ``arch`` for its
+            default tag (the folder's config.json and card then name the tag).
+        directory: the folder to write; it must not exist, or be empty.
+        overwrite: write into an existing folder that is not empty: the model's three files
+            are replaced all or nothing (see :func:`scalenet.hub.save.save_pretrained`), other
+            files are left alone.
+
+    Returns:
+        The folder.
+
+    Raises:
+        ConfigError: an unknown name or tag (with suggestions), a model without published
+            weights, or a ``directory`` that holds files (or is a file) without ``overwrite``.
+        WeightsError: the weights cannot be had (no network and not cached; see
+            :func:`scalenet.create`) or are not what their record says (a wrong hash); the
+            directory is then left as it was: absent if it was, nothing half-written.
+
+    Examples:
+        (Not run: it downloads the weights.) ::
+
+            from scalenet.integrations.export import export
+            folder = export("resnet20_cifar.akamaster_cifar10", "resnet20-akamaster")
+            scalenet.from_pretrained(folder).push_to_hub("my-org/resnet20-akamaster")
+    """
+    weights = resolve(name)
+    target = Path(directory).expanduser()
+    if occupied(target) and not (overwrite and target.is_dir() and not target.is_symlink()):
+        raise ConfigError(
+            "directory", str(target), "a new or empty folder",
+            "it holds files; pass overwrite=True (--overwrite) to replace the model in it"
+            if target.is_dir() else "it is not a folder",
+        )  # fmt: skip
+    model = create(weights.name, pretrained=True)  # downloads and checks before any write
+    if target.exists():
+        return save_pretrained(model, target)  # all or nothing, other files kept
+    parent = target.absolute().parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise WeightsError(f"cannot create {parent}: {err.strerror}") from None
+    # Written beside the target, then renamed: the folder appears whole, or not at all.
+    staging = parent / f".{target.name}.convert-{os.getpid()}-{secrets.token_hex(4)}"
+    try:
+        staging.mkdir()  # the umask's permissions, as save_pretrained's folders
+        save_pretrained(model, staging)
+        os.rename(staging, target)
+    except OSError as err:
+        _remove(staging)
+        raise WeightsError(f"cannot write {target}: {err.strerror or err}") from None
+    except BaseException:
+        _remove(staging)
+        raise
+    return target
+
+
+def _remove(staging: Path) -> None:
+    with contextlib.suppress(OSError):
+        shutil.rmtree(staging)

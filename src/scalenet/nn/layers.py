@@ -1,0 +1,457 @@
+"""Building blocks: residual blocks, the option-A shortcut and the forward-time input check.
+
+The blocks follow torchvision's ``models/resnet.py`` (same attribute names, so checkpoints load
+with ``strict=True``) with one addition: ``shortcut=False`` drops the identity path, giving the
+plain networks of the ResNet paper.
+
+Examples:
+    >>> import torch
+    >>> from scalenet.nn.layers import BasicBlock, PadShortcut
+    >>> block = BasicBlock(16, 32, stride=2, downsample=PadShortcut(16, 32, stride=2))
+    >>> block(torch.zeros(1, 16, 8, 8)).shape
+    torch.Size([1, 32, 4, 4])
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.utils.checkpoint import checkpoint
+
+from ..errors import InputError, ShapeError
+
+__all__ = [
+    "BasicBlock",
+    "Bottleneck",
+    "PadShortcut",
+    "PreActBasicBlock",
+    "PreActBottleneck",
+    "Stage",
+    "check_input",
+    "checkpoint_seq",
+    "conv1x1",
+    "conv3x3",
+]
+
+
+def conv3x3(cin: int, cout: int, stride: int = 1, groups: int = 1) -> nn.Conv2d:
+    """3x3 convolution with padding 1 and no bias (BN follows); ``groups`` as ``nn.Conv2d``'s."""
+    return nn.Conv2d(cin, cout, kernel_size=3, stride=stride, padding=1, groups=groups, bias=False)
+
+
+def conv1x1(cin: int, cout: int, stride: int = 1) -> nn.Conv2d:
+    """1x1 convolution with no bias (BN follows)."""
+    return nn.Conv2d(cin, cout, kernel_size=1, stride=stride, bias=False)
+
+
+class PadShortcut(nn.Module):
+    """Option A of the ResNet paper: strided identity, new channels filled with zeros.
+
+    The extra channels are split evenly before and after the input's (as in the widely used
+    CIFAR re-implementations), and the module has no parameters.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 1) -> None:
+        super().__init__()
+        if out_channels < in_channels:
+            raise ValueError(f"PadShortcut cannot reduce channels: {in_channels} -> {out_channels}")
+        self.stride = stride
+        self.pad_before = (out_channels - in_channels) // 2
+        self.pad_after = out_channels - in_channels - self.pad_before
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.stride > 1:
+            x = x[:, :, :: self.stride, :: self.stride]
+        return F.pad(x, (0, 0, 0, 0, self.pad_before, self.pad_after))
+
+    def extra_repr(self) -> str:
+        return f"stride={self.stride}, pad=({self.pad_before}, {self.pad_after})"
+
+
+class Stage(nn.Sequential):
+    """The blocks of one resolution stage (``layer1``, ``layer2``...).
+
+    A model runs its stages by iterating its children and keeping those with an ``is_stage``
+    attribute: this works for any number of stages in eager mode, FX, ``torch.compile`` and
+    ``torch.jit.script`` (whose ``isinstance`` on modules cannot tell stages of different
+    contents apart, while ``hasattr`` is resolved per module).
+    """
+
+    def __init__(self, *blocks: nn.Module) -> None:
+        super().__init__(*blocks)
+        self.is_stage = True
+
+
+class BasicBlock(nn.Module):
+    """Two 3x3 convs (torchvision's ``BasicBlock``); ``residual=False`` drops the identity path.
+
+    ``block_dropout`` puts a dropout between the convs (after the first ReLU), as the WRN
+    paper does; it is ``drop``, ``None`` at 0 (no module, so the block's modules stay
+    torchvision's).
+    """
+
+    expansion = 1
+    #: (conv, BN) pairs that :func:`scalenet.optimize_for_inference` may fold: each BN reads
+    #: only its conv's output.
+    fold_pairs: tuple[tuple[str, str], ...] = (("conv1", "bn1"), ("conv2", "bn2"))
+
+    def __init__(
+        self,
+        inplanes: int,
+        planes: int,
+        stride: int = 1,
+        downsample: nn.Module | None = None,
+        residual: bool = True,
+        block_dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.conv1 = conv3x3(inplanes, planes, stride)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.relu = nn.ReLU(inplace=True)
+        self.drop: nn.Module | None = nn.Dropout(block_dropout) if block_dropout > 0 else None
+        self.conv2 = conv3x3(planes, planes)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.downsample = downsample
+        self.residual = residual
+
+    def forward(self, x: Tensor) -> Tensor:
+        out: Tensor = self.relu(self.bn1(self.conv1(x)))
+        if self.drop is not None:
+            out = self.drop(out)
+        out = self.bn2(self.conv2(out))
+        if self.residual:
+            out += x if self.downsample is None else self.downsample(x)
+        out = self.relu(out)
+        return out
+
+
+class Bottleneck(nn.Module):
+    """1x1, 3x3 (with the stride, like torchvision's v1.5), 1x1 with 4x expansion.
+
+    ``groups`` and ``base_width`` are torchvision's: the inner width is
+    ``int(planes * (base_width / 64)) * groups`` and the 3x3 conv has ``groups`` groups
+    (ResNeXt's ``groups=32, base_width=4``; the wide ResNet's ``base_width=128``).
+    """
+
+    expansion = 4
+    fold_pairs: tuple[tuple[str, str], ...] = (
+        ("conv1", "bn1"),
+        ("conv2", "bn2"),
+        ("conv3", "bn3"),
+    )
+
+    def __init__(
+        self,
+        inplanes: int,
+        planes: int,
+        stride: int = 1,
+        downsample: nn.Module | None = None,
+        residual: bool = True,
+        groups: int = 1,
+        base_width: int = 64,
+    ) -> None:
+        super().__init__()
+        inner = int(planes * (base_width / 64.0)) * groups
+        out = planes * self.expansion
+        self.conv1 = conv1x1(inplanes, inner)
+        self.bn1 = nn.BatchNorm2d(inner)
+        self.conv2 = conv3x3(inner, inner, stride, groups)
+        self.bn2 = nn.BatchNorm2d(inner)
+        self.conv3 = conv1x1(inner, out)
+        self.bn3 = nn.BatchNorm2d(out)
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample = downsample
+        self.residual = residual
+
+    def forward(self, x: Tensor) -> Tensor:
+        out: Tensor = self.relu(self.bn1(self.conv1(x)))
+        out = self.relu(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(out))
+        if self.residual:
+            out += x if self.downsample is None else self.downsample(x)
+        out = self.relu(out)
+        return out
+
+
+class PreActBasicBlock(nn.Module):
+    """The pre-activation basic block (He et al. 2016, arXiv:1603.05027): BN, ReLU, 3x3 conv,
+    BN, ReLU, (dropout), 3x3 conv, then the residual add, with nothing after it.
+
+    A ``downsample`` with weights (projection, average pool + conv) reads the pre-activated
+    input, as in the paper's and timm's ``PreActBasic``; one without (:class:`PadShortcut`)
+    and the identity read the block's input. ``residual=False`` drops the shortcut.
+    """
+
+    expansion = 1
+    #: conv1 feeds only bn2; bn1 reads the block's input, which the shortcut reads too.
+    fold_pairs: tuple[tuple[str, str], ...] = (("conv1", "bn2"),)
+
+    def __init__(
+        self,
+        inplanes: int,
+        planes: int,
+        stride: int = 1,
+        downsample: nn.Module | None = None,
+        residual: bool = True,
+        block_dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.bn1 = nn.BatchNorm2d(inplanes)
+        self.conv1 = conv3x3(inplanes, planes, stride)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.drop: nn.Module | None = nn.Dropout(block_dropout) if block_dropout > 0 else None
+        self.conv2 = conv3x3(planes, planes)
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample = downsample
+        self.residual = residual
+        self.preact_shortcut = downsample is not None and any(True for _ in downsample.parameters())
+
+    def forward(self, x: Tensor) -> Tensor:
+        pre = self.relu(self.bn1(x))
+        out: Tensor = self.conv1(pre)
+        out = self.relu(self.bn2(out))
+        if self.drop is not None:
+            out = self.drop(out)
+        out = self.conv2(out)
+        if self.residual:
+            if self.downsample is None:
+                out += x
+            else:
+                out += self.downsample(pre if self.preact_shortcut else x)
+        return out
+
+
+class PreActBottleneck(nn.Module):
+    """The pre-activation bottleneck: (BN, ReLU, conv) x 3 -- 1x1, 3x3 with the stride (and
+    ``groups``), 1x1 with 4x expansion -- then the residual add (timm's ``PreActBottleneck``,
+    pytorchcv's ``PreResBottleneck``). Shortcuts as in :class:`PreActBasicBlock`.
+    """
+
+    expansion = 4
+    fold_pairs: tuple[tuple[str, str], ...] = (("conv1", "bn2"), ("conv2", "bn3"))
+
+    def __init__(
+        self,
+        inplanes: int,
+        planes: int,
+        stride: int = 1,
+        downsample: nn.Module | None = None,
+        residual: bool = True,
+        groups: int = 1,
+        base_width: int = 64,
+    ) -> None:
+        super().__init__()
+        inner = int(planes * (base_width / 64.0)) * groups
+        out = planes * self.expansion
+        self.bn1 = nn.BatchNorm2d(inplanes)
+        self.conv1 = conv1x1(inplanes, inner)
+        self.bn2 = nn.BatchNorm2d(inner)
+        self.conv2 = conv3x3(inner, inner, stride, groups)
+        self.bn3 = nn.BatchNorm2d(inner)
+        self.conv3 = conv1x1(inner, out)
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample = downsample
+        self.residual = residual
+        self.preact_shortcut = downsample is not None and any(True for _ in downsample.parameters())
+
+    def forward(self, x: Tensor) -> Tensor:
+        pre = self.relu(self.bn1(x))
+        out: Tensor = self.conv1(pre)
+        out = self.conv2(self.relu(self.bn2(out)))
+        out = self.conv3(self.relu(self.bn3(out)))
+        if self.residual:
+            if self.downsample is None:
+                out += x
+            else:
+                out += self.downsample(pre if self.preact_shortcut else x)
+        return out
+
+
+def checkpoint_seq(blocks: nn.Module, x: Tensor) -> Tensor:
+    """Run ``blocks`` one by one, each under activation checkpointing (recomputed in backward)."""
+    for block in blocks.children():
+        x = checkpoint(block, x, use_reentrant=False)
+    return x
+
+
+def check_input(
+    x: Tensor,
+    in_chans: int,
+    min_size: int,
+    fixed_size: int,
+    weight_dtype: torch.dtype | None = None,
+) -> None:
+    """Raise if ``x`` is not a floating-point (N, in_chans, H, W) batch the model can take.
+
+    :class:`InputError` (a ``TypeError``) when ``x`` is not a tensor (a numpy array, a list, a
+    PIL image...) or is an integer, bool or complex one (a uint8 image); :class:`ShapeError`
+    when its rank, channels or size do not fit. A floating tensor of another dtype than
+    ``weight_dtype`` (the model's weights: a float64 batch into a float32 model, say) is an
+    :class:`InputError` that says how to convert either, unless autocast is on for its device
+    (``torch.autocast`` casts it). ``fixed_size`` > 0 ties the model to exactly that H and W
+    (a flattening classifier); otherwise H and W must be at least ``min_size``. The check is a
+    type test, two dtype tests and a few integer comparisons, and is registered with
+    ``torch.fx.wrap`` by the model modules that call it, so that symbolic tracing records it as
+    one call instead of tracing into it.
+
+    It compiles with ``torch.jit.script``, so scripted models, and FX graphs compiled by
+    TorchScript afterwards, check their input too: there the rules on dtype (floating-point),
+    rank, channels and size raise TorchScript's exception with a shorter message (no
+    suggestions); a floating dtype other than the weights' is left to torch's own error.
+
+    Examples:
+        >>> import torch
+        >>> check_input(torch.zeros(1, 3, 32, 32, dtype=torch.uint8), 3, 32, 0)
+        Traceback (most recent call last):
+        ...
+        scalenet.errors.InputError: the model takes floating-point input, got a torch.uint8 ...
+        >>> check_input(torch.zeros(1, 3, 32, 32, dtype=torch.float64), 3, 32, 0, torch.float32)
+        Traceback (most recent call last):
+        ...
+        scalenet.errors.InputError: the input is torch.float64 but the model's weights are
+        torch.float32: convert the input with x.float(), or the model with ...
+    """
+    if torch.jit.is_scripting():  # type: ignore[attr-defined]
+        _check_input_scripted(x, in_chans, min_size, fixed_size)
+    else:
+        _check_input(x, in_chans, min_size, fixed_size, weight_dtype)
+
+
+def _check_input_scripted(x: Tensor, in_chans: int, min_size: int, fixed_size: int) -> None:
+    """:func:`check_input`'s rules in TorchScript (plain messages, no Python objects)."""
+    if not x.is_floating_point():
+        raise ValueError("the model takes floating-point input (use x.float())")
+    if x.dim() != 4:
+        raise ValueError("expected a 4-D input (batch, " + str(in_chans) + ", H, W)")
+    if x.shape[1] != in_chans:
+        raise ValueError("expected " + str(in_chans) + " input channels, got " + str(x.shape[1]))
+    h, w = x.shape[2], x.shape[3]
+    if fixed_size > 0:
+        if h != fixed_size or w != fixed_size:
+            raise ValueError(
+                "this model was built for "
+                + str(fixed_size)
+                + "x"
+                + str(fixed_size)
+                + " inputs, got "
+                + str(h)
+                + "x"
+                + str(w)
+            )
+    elif h < min_size or w < min_size:
+        raise ValueError(
+            "input "
+            + str(h)
+            + "x"
+            + str(w)
+            + " is too small: it needs at least "
+            + str(min_size)
+            + "x"
+            + str(min_size)
+        )
+
+
+def _check_input(
+    x: object, in_chans: int, min_size: int, fixed_size: int, weight_dtype: torch.dtype | None
+) -> None:
+    """:func:`check_input` in Python, with scalenet's errors and their hints."""
+    if not isinstance(x, Tensor):
+        raise _not_a_tensor(x, in_chans)
+    if not x.is_floating_point():
+        raise InputError(
+            f"the model takes floating-point input, got a {x.dtype} tensor of shape "
+            f"{tuple(x.shape)}; convert it with x.float() / 255 (for 0-255 images), then "
+            f"normalise with the model's mean/std (model.pretrained_cfg['mean'] and ['std'] "
+            f"for zoo models)"
+        )
+    if weight_dtype is not None and x.dtype != weight_dtype and not _autocast_on(x):
+        raise _dtype_mismatch(x.dtype, weight_dtype)
+    if x.dim() != 4:
+        raise ShapeError(
+            f"expected a 4-D input (batch, {in_chans}, H, W), got shape {tuple(x.shape)}"
+        )
+    if x.shape[1] != in_chans:
+        fix = (
+            "it looks channels-last (N, H, W, C): use x.permute(0, 3, 1, 2)"
+            if x.shape[3] == in_chans
+            else f"build the model with in_chans={x.shape[1]} to accept it"
+        )
+        raise ShapeError(
+            f"expected {in_chans} input channels, got {x.shape[1]} (input shape "
+            f"{tuple(x.shape)}); {fix}"
+        )
+    h, w = x.shape[2], x.shape[3]
+    if fixed_size > 0:
+        if h != fixed_size or w != fixed_size:
+            raise ShapeError(
+                f"this model was built for {fixed_size}x{fixed_size} inputs (its classifier "
+                f"flattens the last feature map), got {h}x{w}; resize the input, or build the "
+                f"model for that size or with global_pool=True"
+            )
+    elif h < min_size or w < min_size:
+        raise ShapeError(
+            f"input {h}x{w} is too small for this network: it needs at least "
+            f"{min_size}x{min_size} (its output stride)"
+        )
+
+
+#: The short conversion methods of the floating dtypes: x.float() for torch.float32...
+_CONVERT = {
+    torch.float32: "float",
+    torch.float64: "double",
+    torch.float16: "half",
+    torch.bfloat16: "bfloat16",
+}
+
+
+def _autocast_on(x: Tensor) -> bool:
+    """Whether autocast is on for ``x``'s device (it then casts the input for each layer)."""
+    device = x.device.type
+    try:
+        return bool(torch.is_autocast_enabled(device))
+    except TypeError:  # torch < 2.4 takes no device type
+        if device == "cpu":
+            return bool(torch.is_autocast_cpu_enabled())
+        return device == "cuda" and bool(torch.is_autocast_enabled())
+
+
+def _dtype_mismatch(given: torch.dtype, weights: torch.dtype) -> InputError:
+    """The error for a floating input of another dtype than the model's weights."""
+
+    method = _CONVERT.get(weights)
+    to_weights = f"x.{method}()" if method else f"x.to({weights})"
+    return InputError(
+        f"the input is {given} but the model's weights are {weights}: convert the input with "
+        f"{to_weights}, or the model with model.to({given}); for mixed precision, call the "
+        f"model under torch.autocast"
+    )
+
+
+def _not_a_tensor(x: object, in_chans: int) -> InputError:
+    """The error for a model called with something other than a tensor, with the usual fix."""
+    cls = type(x)
+    module = cls.__module__
+    name = cls.__qualname__ if module == "builtins" else f"{module}.{cls.__qualname__}"
+    if x is None:
+        given, hint = "None", "pass a float tensor"
+    elif module == "numpy" or module.startswith("numpy."):
+        given = f"{name} of shape {getattr(x, 'shape', '?')} and dtype {getattr(x, 'dtype', '?')}"
+        hint = (
+            "convert it with torch.from_numpy(x) (and permute HWC images to CHW), then "
+            "x.float() / 255 for 0-255 images"
+        )
+    elif isinstance(x, (list, tuple)):
+        given = f"{name} of {len(x)} items"
+        hint = "stack (C, H, W) image tensors into one batch with torch.stack(x)"
+    elif module == "PIL" or module.startswith("PIL."):
+        given = name
+        hint = (
+            "convert it with torchvision.transforms.functional.to_tensor(img).unsqueeze(0) "
+            "(a float batch in [0, 1]), then normalise with the model's mean/std"
+        )
+    else:
+        given, hint = name, "pass a float tensor"
+    return InputError(
+        f"expected a torch.Tensor of shape (N, {in_chans}, H, W), got {given}; {hint}"
+    )
