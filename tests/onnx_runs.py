@@ -51,17 +51,28 @@ def randomize_batchnorm(model: ScaleNetModel) -> ScaleNetModel:
 
 
 def export(
-    model: ScaleNetModel, path: Path, dims: dict[int, str], size: int | None = None
+    model: ScaleNetModel,
+    path: Path,
+    dims: dict[int, str],
+    size: int | None = None,
+    *,
+    optimize: bool = True,
 ) -> ort.InferenceSession:
     """Export ``model`` (in eval mode) with ``dims`` of ``x`` dynamic, save it to ``path`` and
     open it in onnxruntime on CPU. The example input is a batch of 2 at ``size`` x ``size``
-    (the model's own input size by default)."""
+    (the model's own input size by default). ``optimize``: run the exporter's graph optimiser
+    (onnxscript's, as docs/onnx.md does by default)."""
     size = size or model.config.input_size
     example = torch.randn(2, model.config.in_chans, size, size)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the exporter's own deprecation notes
         program = torch.onnx.export(
-            model, (example,), dynamo=True, dynamic_shapes={"x": dims}, verbose=False
+            model,
+            (example,),
+            dynamo=True,
+            dynamic_shapes={"x": dims},
+            verbose=False,
+            optimize=optimize,
         )
     assert program is not None
     program.save(str(path))
