@@ -30,7 +30,8 @@ from ..hub.save import CONFIG_KEY, CONFIG_NAME, CUSTOM, WEIGHTS_NAME, parse_conf
 from ..io import safetensors as _safetensors
 from ..nn import ScaleNetModel
 from ..weights.catalog import HubFile, Layout, Weights, get_weights
-from ..zoo import ZOO, ZooEntry, _record_digest
+from ..zoo import ZOO, ZooEntry
+from ..zoo.lookup import _record_digest
 from .timm_registry import REGISTRY_FILE, Registry, to_json
 
 __all__ = ["CUSTOM_ARCHITECTURE", "CUSTOM_DEFAULT", "build", "registry", "write_registry"]

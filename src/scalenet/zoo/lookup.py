@@ -1,0 +1,244 @@
+"""Finding a zoo entry by name (:func:`list_models`, :func:`get_entry`, :func:`get_config`) and
+building it, with published weights or not (:func:`create`).
+
+Examples:
+    >>> import scalenet
+    >>> scalenet.get_config("resnet56_cifar").depths
+    (9, 9, 9)
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..config import (
+    ResNetConfig,
+    SimpleCNNConfig,
+    Stem,
+)
+from ..config.depth import nearest_depths, resnet_layout
+from ..errors import ConfigError, WeightsError
+from ..weights.catalog import CATALOG, Weights, get_weights, split_name
+
+if TYPE_CHECKING:
+    from ..nn.base import ScaleNetModel
+from .entry import ZooEntry
+from .table import ZOO
+
+__all__ = ["create", "get_config", "get_entry", "list_models"]
+
+
+def _patterns(value: str | Sequence[str] | None, field: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    patterns = (value,) if isinstance(value, str) else tuple(value)
+    if not all(isinstance(p, str) for p in patterns):
+        raise ConfigError(field, value, "a shell-style pattern such as 'resnet*', or a list")
+    return patterns
+
+
+def list_models(
+    include: str | Sequence[str] = "*",
+    exclude: str | Sequence[str] | None = None,
+    pretrained: bool = False,
+) -> list[str]:
+    """Names of the zoo's models matching shell-style patterns, in table order.
+
+    Args:
+        include: a pattern (``"resnet*"``) or a list of them; a name matching any is listed.
+        exclude: a pattern or a list of them; a name matching any is left out.
+        pretrained: list the published weights instead, as ``arch.tag`` names (the patterns
+            then match those: ``"resnet50.*"``, ``"*cifar100"``), each architecture's default
+            tag first.
+
+    Examples:
+        >>> import scalenet
+        >>> scalenet.list_models("plain*", exclude="*110*")
+        ['plain20_cifar', 'plain32_cifar', 'plain44_cifar', 'plain56_cifar']
+        >>> scalenet.list_models("resnet20_cifar*", pretrained=True)[:2]
+        ['resnet20_cifar.akamaster_cifar10', 'resnet20_cifar_proj...']
+    """
+    wanted, unwanted = _patterns(include, "include"), _patterns(exclude, "exclude")
+    names = [w.name for name in ZOO for w in CATALOG.get(name, ())] if pretrained else list(ZOO)
+    return [
+        n
+        for n in names
+        if any(fnmatch.fnmatchcase(n, p) for p in wanted)
+        and not any(fnmatch.fnmatchcase(n, p) for p in unwanted)
+    ]
+
+
+def get_entry(name: str) -> ZooEntry:
+    """The zoo entry called ``name`` (``arch`` or ``arch.tag``); an unknown name suggests the
+    closest ones, an unknown tag lists the architecture's tags.
+
+    Examples:
+        >>> import scalenet
+        >>> scalenet.get_entry("resnet50").timm_name
+        'scalenet_resnet50'
+        >>> scalenet.get_entry("resnet50.a1_in1k").name
+        'resnet50'
+    """
+    arch, tag = split_name(name) if isinstance(name, str) else (name, None)
+    entry = _arch_entry(arch)
+    if tag is not None:
+        _weights(entry, tag)
+    return entry
+
+
+def _weights(entry: ZooEntry, tag: str | None) -> Weights:
+    """The entry's weights called ``tag`` (``None``: its default), or an error naming them."""
+    if not entry.weights:
+        with_weights = [n for n, e in ZOO.items() if e.weights]
+        raise WeightsError(
+            f"no published weights for {entry.name!r}; models with weights: "
+            f"{', '.join(with_weights)} (scalenet.list_models(pretrained=True) lists every tag)"
+        )
+    return get_weights(entry.name, tag)
+
+
+def _arch_entry(name: str) -> ZooEntry:
+    if name in ZOO:
+        return ZOO[name]
+    timm_names = {e.timm_name: e for e in ZOO.values()}
+    if name in timm_names:
+        return timm_names[name]
+    if f"{name}_cifar" in ZOO:  # "resnet20": the CIFAR ResNets carry the stem in their name
+        hint = f"did you mean {name + '_cifar'!r}?"
+    elif _DEPTH_NAME.fullmatch(name):
+        hint = _by_depth(name)
+    else:
+        close = difflib.get_close_matches(name, list(ZOO), n=3, cutoff=0.6)
+        hint = f"did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    raise ConfigError("name", name, "a model in scalenet.list_models()", hint)
+
+
+#: "resnet26", "resnet21_cifar", "plain74_cifar": names of a depth that is not in the zoo.
+_DEPTH_NAME = re.compile(
+    r"(resnet|plain|preresnet)(\d{1,6})(_cifar)?|wrn(\d{1,6})_(\d{1,4})(_cifar)?"
+)
+
+
+def _by_depth(name: str) -> str:
+    """How to build the ResNet a zoo-style name asks for, or the rule its depth breaks."""
+    match = _DEPTH_NAME.fullmatch(name)
+    assert match is not None
+    if match.group(4):  # wrnD_K: the WRN paper's WRN-D-K
+        depth, k = int(match.group(4)), int(match.group(5))
+        try:
+            resnet_layout(depth, "cifar", "basic", wide=True)
+        except ConfigError as err:
+            near = " or ".join(
+                f"scalenet.wrn({d}, {k})" for d in nearest_depths(depth, "cifar", wide=True)
+            )
+            return f"there is no WRN-{depth}-{k}: depth must be {err.allowed}; nearest: {near}"
+        return f"not in the zoo, but scalenet.wrn({depth}, {k}) builds it"
+    kind, depth, cifar = match.group(1), int(match.group(2)), bool(match.group(3))
+    extra = {"plain": ", shortcut=False", "preresnet": ", preact=True"}.get(kind, "")
+    if kind == "preresnet" and cifar:
+        extra += ', downsample="projection"'
+
+    def call(depth: int) -> str:
+        args = f"depth={depth}" + (', stem="cifar"' if cifar else "")
+        return f"scalenet.resnet({args}{extra})"
+
+    stem: Stem = "cifar" if cifar else "imagenet"
+    try:
+        resnet_layout(depth, stem)
+    except ConfigError as err:
+        how = " or ".join(call(d) for d in nearest_depths(depth, stem))
+        return f"there is no ResNet-{depth}: depth must be {err.allowed}; nearest: {how}"
+    return f"not in the zoo, but {call(depth)} builds it"
+
+
+def get_config(name: str) -> ResNetConfig | SimpleCNNConfig:
+    """The config of the zoo model ``name``; with a tag, the fields its weights need set.
+
+    Examples:
+        >>> import scalenet
+        >>> scalenet.get_config("resnet56_cifar").depths
+        (9, 9, 9)
+        >>> scalenet.get_config("resnet56_cifar_proj.pytorchcv_cifar100").num_classes
+        100
+    """
+    entry = get_entry(name)
+    tag = split_name(name)[1]
+    if tag is None:
+        return entry.config
+    return entry.config.replace(**_weights(entry, tag).config_changes())
+
+
+def create(name: str, pretrained: bool = False, **overrides: Any) -> ScaleNetModel:
+    """Build the zoo model ``name``, with config fields overridden (and validated).
+
+    ``name`` is an architecture (``"resnet50"``) or an architecture and a weights tag
+    (``"resnet50.a1_in1k"``, timm's convention). A tag sets the fields its weights need (the
+    classes of their dataset, their training input size) even without ``pretrained``, as
+    timm's does; explicit overrides still win, with timm's adaptation of the classifier
+    (``num_classes``: a fresh head) and the first conv (``in_chans``), each with a warning.
+
+    Args:
+        name: a name from :func:`list_models` (with ``pretrained=True`` for the tags).
+        pretrained: load the published weights: the tag's, or the architecture's default
+            tag's (the first in ``scalenet.list_models(pretrained=True)``).
+        **overrides: config fields to change, e.g. ``num_classes=10``, ``in_chans=1``,
+            ``input_size=256``, ``width=80``.
+
+    Raises:
+        ConfigError: unknown name or tag (with suggestions), unknown field, or a bad value.
+        WeightsError: ``pretrained=True`` for a model without weights; weights neither in the
+            cache nor reachable (at once, naming the file and the remedies), a file whose hash
+            is not the one its source publishes, or weights that do not fit.
+
+    Examples:
+        >>> import scalenet
+        >>> scalenet.create("resnet18", num_classes=10, in_chans=1).conv1.in_channels
+        1
+        >>> scalenet.create("resnet56_cifar_proj.pytorchcv_cifar100").num_classes
+        100
+    """
+    entry = get_entry(name)
+    tag = split_name(name)[1]
+    weights = _weights(entry, tag) if tag is not None or pretrained else None
+    config = entry.config.replace(**weights.config_changes()) if weights else entry.config
+    config = config.replace(**overrides) if overrides else config
+    if pretrained:
+        assert weights is not None
+        model = _load(weights, config)
+    else:
+        from ..nn import build
+
+        model = build(config)
+    model.pretrained_cfg = entry.pretrained_cfg(weights, config)
+    if pretrained and weights is not None:
+        _record_digest(model, weights)
+    return model
+
+
+def _record_digest(model: ScaleNetModel, weights: Weights) -> None:
+    """Note the loaded weights' digest when the model holds them unchanged (its classes and
+    input channels theirs): its model card may then quote their reported accuracy."""
+    from ..io.weights import weights_digest
+
+    if model.config.num_classes == weights.num_classes and model.config.in_chans == 3:
+        model.pretrained_cfg["weights_digest"] = weights_digest(model)
+
+
+def _load(weights: Weights, config: ResNetConfig | SimpleCNNConfig) -> ScaleNetModel:
+    """A model of ``config`` holding ``weights`` (adapted to its classes and input channels)."""
+    from torch import nn
+
+    from ..hub.published import load_state_dict
+    from ..io.weights import load_weights
+    from ..nn.skeleton import skeleton
+
+    state = load_state_dict(weights)
+    model = skeleton(config)  # no initialisation for weights about to be replaced
+    load_weights(model, state, assign=True)
+    if isinstance(model.fc, nn.Linear) and model.fc.weight.is_meta:
+        model.reset_classifier(config.num_classes)  # another class count: a fresh head
+    return model
