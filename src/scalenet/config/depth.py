@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import get_args
 
 from ..errors import ConfigError
-from . import MAX_BLOCKS, Block, Stem, _check_choice
+from .base import MAX_BLOCKS, Block, Stem, _check_choice
 
 __all__ = ["IMAGENET_LAYOUTS", "nearest_depths", "resnet_layout"]
 

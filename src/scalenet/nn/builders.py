@@ -10,7 +10,8 @@ Examples:
 # No ``from __future__ import annotations``: help() then shows every Literal's values.
 from typing import Literal, NamedTuple
 
-from ..config import Block, Downsample, Pool, ResNetConfig, SimpleCNNConfig, Stem, _check_choice
+from ..config import Block, Downsample, Pool, ResNetConfig, SimpleCNNConfig, Stem
+from ..config.base import _check_choice
 from ..config.depth import resnet_layout
 from ..errors import ConfigError
 from .resnet import ResNet
