@@ -59,7 +59,7 @@ def test_fvcore_summary_refuses_what_would_not_fit_before_allocating(
     args: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # It once tried to allocate 6-13 GB, then failed; the estimate comes first now.
-    monkeypatch.setattr(scalenet.cli, "_available_memory", lambda: 8 * 2**30)
+    monkeypatch.setattr(scalenet.cli.summary, "_available_memory", lambda: 8 * 2**30)
     result = CliRunner().invoke(main, ["summary", "resnet20_cifar", "--method", "fvcore", *args])
     assert result.exit_code == 2, result.output
     assert result.stdout == ""
@@ -71,7 +71,7 @@ def test_fvcore_summary_refuses_what_would_not_fit_before_allocating(
 
 
 def test_available_memory_is_read_from_the_system() -> None:
-    free = scalenet.cli._available_memory()
+    free = scalenet.cli.summary._available_memory()
     assert free is not None
     assert 2**20 < free <= os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
 
