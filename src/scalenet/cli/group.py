@@ -32,7 +32,7 @@ Config = ResNetConfig | SimpleCNNConfig
 def _load(target: str, depth: int | None = None) -> tuple[Config, str]:
     """A zoo name or a config JSON file (named after its model's folder if a saved model's),
     rebuilt at ``depth`` (ResNet-``depth``) if given."""
-    from ..hub.save import read_config
+    from ..io.folder import read_config
     from ..zoo import get_config
 
     path = Path(target)

@@ -25,7 +25,6 @@ Examples:
 
 from __future__ import annotations
 
-import json
 import os
 import warnings
 from pathlib import Path
@@ -35,7 +34,7 @@ import torch
 
 from ..config import ResNetConfig, SimpleCNNConfig
 from ..errors import ConfigError, WeightsError, first_line
-from ..io.atomic import companion_name
+from ..io.folder import config_digest, parse_config, read_checkpoint, read_config_bytes
 from ..io.state_dict import SafetensorsFile
 from ..io.weights import assign_exact, conform, load_weights, set_in_chans
 from ..nn.base import ScaleNetModel, check_param_count
@@ -43,7 +42,6 @@ from ..nn.skeleton import skeleton
 from ..spec.sizes import model_cfg
 from .fetch import Token, _download, check_repo_id, check_revision, download, hub_options
 from .save import (
-    COMPANIONS_KEY,
     CONFIG_KEY,
     CONFIG_NAME,
     CUSTOM,
@@ -51,11 +49,8 @@ from .save import (
     PREVIOUS_KEY,
     WEIGHTS_NAME,
     _previous_digest,
-    config_digest,
     hub_config,
-    parse_config,
     push_to_hub,
-    read_config_bytes,
     save_pretrained,
 )
 
@@ -367,60 +362,3 @@ def from_pretrained(
     if isinstance(data.get("weights_digest"), str):  # published weights, as saved
         model.pretrained_cfg["weights_digest"] = data["weights_digest"]
     return model
-
-
-def read_checkpoint(
-    directory: str | os.PathLike[str],
-) -> tuple[dict[str, torch.Tensor], dict[str, bytes]]:
-    """The weights of a folder :func:`save_pretrained` wrote, and the companions saved with them.
-
-    Both come from one commit: the weights file is opened once, and each companion file it
-    names (``companions=`` of :func:`save_pretrained`) is checked against the SHA-256 it
-    records, so weights and companions of two different saves never pair up.
-
-    Raises:
-        WeightsError: no weights file, a damaged one, or a companion that is missing, or whose
-            content is not the one the weights record (edited, truncated, from another save).
-
-    Examples:
-        >>> import tempfile, scalenet
-        >>> with tempfile.TemporaryDirectory() as tmp:
-        ...     _ = scalenet.create("resnet20_cifar").save_pretrained(
-        ...         tmp, companions={"state.json": b"{}"})
-        ...     weights, companions = read_checkpoint(tmp)
-        >>> len(weights), companions
-        (116, {'state.json': b'{}'})
-    """
-    folder = Path(os.fspath(directory)).expanduser()
-    try:
-        if not folder.is_dir():
-            raise WeightsError(f"no folder {folder}")
-    except OSError as err:
-        raise WeightsError(f"cannot read {folder}: {err.strerror or err}") from None
-    with SafetensorsFile(folder / WEIGHTS_NAME) as file:
-        state = file.tensors()
-        try:
-            named = json.loads(file.metadata.get(COMPANIONS_KEY, "{}"))
-            assert isinstance(named, dict)
-            named = {str(k): str(v) for k, v in named.items()}
-        except (ValueError, AssertionError):
-            raise WeightsError(
-                f"{file.path} is damaged: its {COMPANIONS_KEY} is not a JSON object"
-            ) from None
-    companions: dict[str, bytes] = {}
-    for name, stored in named.items():
-        path = folder / stored
-        try:
-            data = path.read_bytes() if Path(stored).name == stored else b""
-        except OSError as err:
-            raise WeightsError(
-                f"{path}, saved with {folder / WEIGHTS_NAME}, cannot be read "
-                f"({err.strerror or err}): the checkpoint is incomplete"
-            ) from None
-        if companion_name(name, data) != stored:
-            raise WeightsError(
-                f"{path} is not the file {folder / WEIGHTS_NAME} was saved with (its SHA-256 "
-                "differs: it was edited, truncated or replaced)"
-            )
-        companions[name] = data
-    return state, companions

@@ -28,17 +28,14 @@ Examples:
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import stat
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._version import __version__
-from ..config import IMAGENET_MEAN, IMAGENET_STD, ResNetConfig, SimpleCNNConfig, config_from_dict
+from ..config import IMAGENET_MEAN, IMAGENET_STD
 from ..errors import ConfigError, WeightsError, first_line
 from ..io.atomic import Save, companion_name
 from ..io.folder import (
@@ -51,6 +48,8 @@ from ..io.folder import (
     MAX_CONFIG_BYTES,
     PREVIOUS_KEY,
     WEIGHTS_NAME,
+    config_digest,
+    read_config,
 )
 from ..spec.plan import count_params
 from ..spec.sizes import model_cfg
@@ -73,105 +72,6 @@ __all__ = [
     "read_config",
     "save_pretrained",
 ]
-
-
-def config_digest(data: Mapping[str, Any]) -> str:
-    """SHA-256 of a parsed config.json, in a canonical form (key order and spacing do not count).
-
-    :func:`save_pretrained` stores it in the weights file's metadata, and
-    :func:`scalenet.from_pretrained` checks it: weights are never loaded under a config.json
-    that was saved with other weights, edited or damaged.
-
-    Examples:
-        >>> config_digest({"a": 1, "b": [2]}) == config_digest({"b": [2], "a": 1})
-        True
-    """
-    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def read_config(path: str | Path) -> tuple[ResNetConfig | SimpleCNNConfig, dict[str, Any]]:
-    """The config in a JSON file, and the file's whole content.
-
-    Reads a saved model's ``config.json`` (the config under ``"model_args"``) as well as a
-    bare config (``config.to_dict()``, with ``"family"``).
-
-    Raises:
-        ConfigError: the file cannot be read, is larger than :data:`MAX_CONFIG_BYTES`, is not
-            UTF-8 JSON (or is nested too deep, or holds an integer of thousands of digits), or
-            does not hold a valid config.
-
-    Examples:
-        >>> import json, tempfile, scalenet
-        >>> with tempfile.NamedTemporaryFile("w", suffix=".json") as file:
-        ...     _ = file.write(json.dumps(scalenet.get_config("resnet20_cifar").to_dict()))
-        ...     file.flush()
-        ...     read_config(file.name)[0] == scalenet.get_config("resnet20_cifar")
-        True
-    """
-    path = Path(path)
-    raw = read_config_bytes(path)
-    if raw is None:
-        raise ConfigError(CONFIG_NAME, str(path), "a readable file (No such file or directory)")
-    return parse_config(raw, str(path))
-
-
-def read_config_bytes(path: Path) -> bytes | None:
-    """The first :data:`MAX_CONFIG_BYTES` + 1 bytes of a config file, ``None`` if it does not
-    exist. Opened without blocking and checked to be a regular file before reading: a FIFO (or
-    a device) named as a config would otherwise hang, or never end.
-
-    Raises:
-        ConfigError: the path is not a regular file, or cannot be read.
-    """
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except FileNotFoundError:
-        return None
-    except OSError as err:
-        raise ConfigError(CONFIG_NAME, str(path), f"a readable file ({err.strerror})") from None
-    try:
-        with open(fd, "rb") as file:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                raise ConfigError(CONFIG_NAME, str(path), "a regular file (not a FIFO or device)")
-            return file.read(MAX_CONFIG_BYTES + 1)
-    except OSError as err:
-        raise ConfigError(CONFIG_NAME, str(path), f"a readable file ({err.strerror})") from None
-
-
-def parse_config(raw: bytes, where: str) -> tuple[ResNetConfig | SimpleCNNConfig, dict[str, Any]]:
-    """:func:`read_config` of a file's content; ``where`` names it in errors.
-
-    Examples:
-        >>> parse_config(b'{"family": "simple_cnn"}', "x.json")[0].family
-        'simple_cnn'
-    """
-    if len(raw) > MAX_CONFIG_BYTES:
-        raise ConfigError(CONFIG_NAME, where, f"a file of at most {MAX_CONFIG_BYTES:,} bytes")
-    try:
-        data = json.loads(raw.decode("utf-8-sig"))
-    except UnicodeDecodeError as err:
-        raise ConfigError(
-            CONFIG_NAME, where, f"UTF-8 text, as JSON files are (byte {err.start} is not)"
-        ) from None
-    except RecursionError:
-        raise ConfigError(CONFIG_NAME, where, "JSON nested less than 1,000 levels deep") from None
-    except ValueError as err:  # JSONDecodeError, and integers of over 4,300 digits
-        raise ConfigError(CONFIG_NAME, where, f"valid JSON ({err})") from None
-    if not isinstance(data, dict):
-        raise ConfigError(CONFIG_NAME, type(data).__name__, f"a JSON object (in {where})")
-    args = data.get("model_args", data)
-    if not isinstance(args, dict) or "family" not in args:
-        raise ConfigError(
-            CONFIG_NAME,
-            where,
-            "a scalenet config: a saved model's config.json (the config under 'model_args'), "
-            "or config.to_dict() (with 'family')",
-        )
-    try:
-        return config_from_dict(args), data
-    except RecursionError:  # deep nesting inside a field, reported on validation
-        raise ConfigError(CONFIG_NAME, where, "a config of plain values") from None
 
 
 def _write_text(path: str, text: str) -> None:

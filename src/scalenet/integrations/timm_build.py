@@ -26,8 +26,9 @@ from timm.models import build_model_with_cfg
 from .. import nn as models
 from ..config import ResNetConfig, SimpleCNNConfig, config_from_dict
 from ..errors import ConfigError, WeightsError
-from ..hub.save import CONFIG_KEY, CONFIG_NAME, CUSTOM, WEIGHTS_NAME, parse_config
+from ..hub.save import CONFIG_KEY, CONFIG_NAME, CUSTOM, WEIGHTS_NAME
 from ..io import safetensors as _safetensors
+from ..io.folder import parse_config
 from ..nn import ScaleNetModel
 from ..weights.catalog import HubFile, Layout, Weights, get_weights
 from ..zoo import ZOO, ZooEntry

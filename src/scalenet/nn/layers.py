@@ -1,14 +1,11 @@
-"""Building blocks: residual blocks, the option-A shortcut and the forward-time input check.
-
-The blocks follow torchvision's ``models/resnet.py`` (same attribute names, so checkpoints load
-with ``strict=True``) with one addition: ``shortcut=False`` drops the identity path, giving the
-plain networks of the ResNet paper.
+"""The smallest pieces: 3x3 and 1x1 convs, the option-A shortcut (strided identity, zero
+padded channels) and the forward-time input check; the residual blocks are built of them
+(:mod:`scalenet.nn.blocks`).
 
 Examples:
     >>> import torch
-    >>> from scalenet.nn.layers import BasicBlock, PadShortcut
-    >>> block = BasicBlock(16, 32, stride=2, downsample=PadShortcut(16, 32, stride=2))
-    >>> block(torch.zeros(1, 16, 8, 8)).shape
+    >>> from scalenet.nn.layers import PadShortcut
+    >>> PadShortcut(16, 32, stride=2)(torch.ones(1, 16, 8, 8)).shape
     torch.Size([1, 32, 4, 4])
 """
 
@@ -17,22 +14,10 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.utils.checkpoint import checkpoint
 
 from ..errors import InputError, ShapeError
 
-__all__ = [
-    "BasicBlock",
-    "Bottleneck",
-    "PadShortcut",
-    "PreActBasicBlock",
-    "PreActBottleneck",
-    "Stage",
-    "check_input",
-    "checkpoint_seq",
-    "conv1x1",
-    "conv3x3",
-]
+__all__ = ["PadShortcut", "check_input", "conv1x1", "conv3x3"]
 
 
 def conv3x3(cin: int, cout: int, stride: int = 1, groups: int = 1) -> nn.Conv2d:
@@ -67,212 +52,6 @@ class PadShortcut(nn.Module):
 
     def extra_repr(self) -> str:
         return f"stride={self.stride}, pad=({self.pad_before}, {self.pad_after})"
-
-
-class Stage(nn.Sequential):
-    """The blocks of one resolution stage (``layer1``, ``layer2``...).
-
-    A model runs its stages by iterating its children and keeping those with an ``is_stage``
-    attribute: this works for any number of stages in eager mode, FX, ``torch.compile`` and
-    ``torch.jit.script`` (whose ``isinstance`` on modules cannot tell stages of different
-    contents apart, while ``hasattr`` is resolved per module).
-    """
-
-    def __init__(self, *blocks: nn.Module) -> None:
-        super().__init__(*blocks)
-        self.is_stage = True
-
-
-class BasicBlock(nn.Module):
-    """Two 3x3 convs (torchvision's ``BasicBlock``); ``residual=False`` drops the identity path.
-
-    ``block_dropout`` puts a dropout between the convs (after the first ReLU), as the WRN
-    paper does; it is ``drop``, ``None`` at 0 (no module, so the block's modules stay
-    torchvision's).
-    """
-
-    expansion = 1
-    #: (conv, BN) pairs that :func:`scalenet.optimize_for_inference` may fold: each BN reads
-    #: only its conv's output.
-    fold_pairs: tuple[tuple[str, str], ...] = (("conv1", "bn1"), ("conv2", "bn2"))
-
-    def __init__(
-        self,
-        inplanes: int,
-        planes: int,
-        stride: int = 1,
-        downsample: nn.Module | None = None,
-        residual: bool = True,
-        block_dropout: float = 0.0,
-    ) -> None:
-        super().__init__()
-        self.conv1 = conv3x3(inplanes, planes, stride)
-        self.bn1 = nn.BatchNorm2d(planes)
-        self.relu = nn.ReLU(inplace=True)
-        self.drop: nn.Module | None = nn.Dropout(block_dropout) if block_dropout > 0 else None
-        self.conv2 = conv3x3(planes, planes)
-        self.bn2 = nn.BatchNorm2d(planes)
-        self.downsample = downsample
-        self.residual = residual
-
-    def forward(self, x: Tensor) -> Tensor:
-        out: Tensor = self.relu(self.bn1(self.conv1(x)))
-        if self.drop is not None:
-            out = self.drop(out)
-        out = self.bn2(self.conv2(out))
-        if self.residual:
-            out += x if self.downsample is None else self.downsample(x)
-        out = self.relu(out)
-        return out
-
-
-class Bottleneck(nn.Module):
-    """1x1, 3x3 (with the stride, like torchvision's v1.5), 1x1 with 4x expansion.
-
-    ``groups`` and ``base_width`` are torchvision's: the inner width is
-    ``int(planes * (base_width / 64)) * groups`` and the 3x3 conv has ``groups`` groups
-    (ResNeXt's ``groups=32, base_width=4``; the wide ResNet's ``base_width=128``).
-    """
-
-    expansion = 4
-    fold_pairs: tuple[tuple[str, str], ...] = (
-        ("conv1", "bn1"),
-        ("conv2", "bn2"),
-        ("conv3", "bn3"),
-    )
-
-    def __init__(
-        self,
-        inplanes: int,
-        planes: int,
-        stride: int = 1,
-        downsample: nn.Module | None = None,
-        residual: bool = True,
-        groups: int = 1,
-        base_width: int = 64,
-    ) -> None:
-        super().__init__()
-        inner = int(planes * (base_width / 64.0)) * groups
-        out = planes * self.expansion
-        self.conv1 = conv1x1(inplanes, inner)
-        self.bn1 = nn.BatchNorm2d(inner)
-        self.conv2 = conv3x3(inner, inner, stride, groups)
-        self.bn2 = nn.BatchNorm2d(inner)
-        self.conv3 = conv1x1(inner, out)
-        self.bn3 = nn.BatchNorm2d(out)
-        self.relu = nn.ReLU(inplace=True)
-        self.downsample = downsample
-        self.residual = residual
-
-    def forward(self, x: Tensor) -> Tensor:
-        out: Tensor = self.relu(self.bn1(self.conv1(x)))
-        out = self.relu(self.bn2(self.conv2(out)))
-        out = self.bn3(self.conv3(out))
-        if self.residual:
-            out += x if self.downsample is None else self.downsample(x)
-        out = self.relu(out)
-        return out
-
-
-class PreActBasicBlock(nn.Module):
-    """The pre-activation basic block (He et al. 2016, arXiv:1603.05027): BN, ReLU, 3x3 conv,
-    BN, ReLU, (dropout), 3x3 conv, then the residual add, with nothing after it.
-
-    A ``downsample`` with weights (projection, average pool + conv) reads the pre-activated
-    input, as in the paper's and timm's ``PreActBasic``; one without (:class:`PadShortcut`)
-    and the identity read the block's input. ``residual=False`` drops the shortcut.
-    """
-
-    expansion = 1
-    #: conv1 feeds only bn2; bn1 reads the block's input, which the shortcut reads too.
-    fold_pairs: tuple[tuple[str, str], ...] = (("conv1", "bn2"),)
-
-    def __init__(
-        self,
-        inplanes: int,
-        planes: int,
-        stride: int = 1,
-        downsample: nn.Module | None = None,
-        residual: bool = True,
-        block_dropout: float = 0.0,
-    ) -> None:
-        super().__init__()
-        self.bn1 = nn.BatchNorm2d(inplanes)
-        self.conv1 = conv3x3(inplanes, planes, stride)
-        self.bn2 = nn.BatchNorm2d(planes)
-        self.drop: nn.Module | None = nn.Dropout(block_dropout) if block_dropout > 0 else None
-        self.conv2 = conv3x3(planes, planes)
-        self.relu = nn.ReLU(inplace=True)
-        self.downsample = downsample
-        self.residual = residual
-        self.preact_shortcut = downsample is not None and any(True for _ in downsample.parameters())
-
-    def forward(self, x: Tensor) -> Tensor:
-        pre = self.relu(self.bn1(x))
-        out: Tensor = self.conv1(pre)
-        out = self.relu(self.bn2(out))
-        if self.drop is not None:
-            out = self.drop(out)
-        out = self.conv2(out)
-        if self.residual:
-            if self.downsample is None:
-                out += x
-            else:
-                out += self.downsample(pre if self.preact_shortcut else x)
-        return out
-
-
-class PreActBottleneck(nn.Module):
-    """The pre-activation bottleneck: (BN, ReLU, conv) x 3 -- 1x1, 3x3 with the stride (and
-    ``groups``), 1x1 with 4x expansion -- then the residual add (timm's ``PreActBottleneck``,
-    pytorchcv's ``PreResBottleneck``). Shortcuts as in :class:`PreActBasicBlock`.
-    """
-
-    expansion = 4
-    fold_pairs: tuple[tuple[str, str], ...] = (("conv1", "bn2"), ("conv2", "bn3"))
-
-    def __init__(
-        self,
-        inplanes: int,
-        planes: int,
-        stride: int = 1,
-        downsample: nn.Module | None = None,
-        residual: bool = True,
-        groups: int = 1,
-        base_width: int = 64,
-    ) -> None:
-        super().__init__()
-        inner = int(planes * (base_width / 64.0)) * groups
-        out = planes * self.expansion
-        self.bn1 = nn.BatchNorm2d(inplanes)
-        self.conv1 = conv1x1(inplanes, inner)
-        self.bn2 = nn.BatchNorm2d(inner)
-        self.conv2 = conv3x3(inner, inner, stride, groups)
-        self.bn3 = nn.BatchNorm2d(inner)
-        self.conv3 = conv1x1(inner, out)
-        self.relu = nn.ReLU(inplace=True)
-        self.downsample = downsample
-        self.residual = residual
-        self.preact_shortcut = downsample is not None and any(True for _ in downsample.parameters())
-
-    def forward(self, x: Tensor) -> Tensor:
-        pre = self.relu(self.bn1(x))
-        out: Tensor = self.conv1(pre)
-        out = self.conv2(self.relu(self.bn2(out)))
-        out = self.conv3(self.relu(self.bn3(out)))
-        if self.residual:
-            if self.downsample is None:
-                out += x
-            else:
-                out += self.downsample(pre if self.preact_shortcut else x)
-        return out
-
-
-def checkpoint_seq(blocks: nn.Module, x: Tensor) -> Tensor:
-    """Run ``blocks`` one by one, each under activation checkpointing (recomputed in backward)."""
-    for block in blocks.children():
-        x = checkpoint(block, x, use_reentrant=False)
-    return x
 
 
 def check_input(

@@ -21,18 +21,17 @@ import torch
 from torch import Tensor, nn
 
 from ..config import ResNetConfig
-from ..spec.plan import resnet_stages
+from ..spec.templates import resnet_stages
 from .base import ScaleNetModel
-from .layers import (
+from .blocks import (
     BasicBlock,
     Bottleneck,
-    PadShortcut,
     PreActBasicBlock,
     PreActBottleneck,
     Stage,
     checkpoint_seq,
-    conv1x1,
 )
+from .layers import PadShortcut, conv1x1
 
 __all__ = ["ResNet"]
 

@@ -23,7 +23,7 @@ from torch.utils.checkpoint import checkpoint
 from ..config import SimpleCNNConfig
 from ..spec.plan import plan
 from .base import ScaleNetModel
-from .layers import checkpoint_seq
+from .blocks import checkpoint_seq
 
 __all__ = ["ConvBlock", "SimpleCNN"]
 

@@ -25,7 +25,8 @@ from typing import Any
 
 from ..config import SimpleCNNConfig
 from ..errors import ShapeError
-from .plan import Config, _inverse, _is_main_window, min_input_size, plan
+from .plan import _inverse, _is_main_window, min_input_size, plan
+from .templates import Config
 
 __all__ = ["check_input_size", "model_cfg", "nearest_valid_sizes", "valid_input_sizes"]
 

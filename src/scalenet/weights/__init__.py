@@ -1,6 +1,8 @@
 """Published weights for the zoo's architectures, by ``arch.tag`` name (timm's convention).
 
-- :mod:`.catalog`: the records (source, licence, dataset, reported accuracy...);
+- :mod:`.records`: what a record holds (source, licence, dataset, reported accuracy...);
+- :mod:`.catalog`: the records by ``arch.tag``;
+- :mod:`.layouts`: converters from each source's key names to scalenet's;
 - :mod:`.imagenet`, :mod:`.cifar`: the tables, one per family of sources;
 
 Examples:

@@ -1,0 +1,237 @@
+"""The residual blocks (basic and bottleneck, post- and pre-activation) and the stage that
+holds them.
+
+The blocks follow torchvision's ``models/resnet.py`` (same attribute names, so checkpoints load
+with ``strict=True``) with one addition: ``shortcut=False`` drops the identity path, giving the
+plain networks of the ResNet paper.
+
+Examples:
+    >>> import torch
+    >>> from scalenet.nn.blocks import BasicBlock
+    >>> from scalenet.nn.layers import PadShortcut
+    >>> block = BasicBlock(16, 32, stride=2, downsample=PadShortcut(16, 32, stride=2))
+    >>> block(torch.zeros(1, 16, 8, 8)).shape
+    torch.Size([1, 32, 4, 4])
+"""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+from torch.utils.checkpoint import checkpoint
+
+from .layers import conv1x1, conv3x3
+
+__all__ = [
+    "BasicBlock",
+    "Bottleneck",
+    "PreActBasicBlock",
+    "PreActBottleneck",
+    "Stage",
+    "checkpoint_seq",
+]
+
+
+class Stage(nn.Sequential):
+    """The blocks of one resolution stage (``layer1``, ``layer2``...).
+
+    A model runs its stages by iterating its children and keeping those with an ``is_stage``
+    attribute: this works for any number of stages in eager mode, FX, ``torch.compile`` and
+    ``torch.jit.script`` (whose ``isinstance`` on modules cannot tell stages of different
+    contents apart, while ``hasattr`` is resolved per module).
+    """
+
+    def __init__(self, *blocks: nn.Module) -> None:
+        super().__init__(*blocks)
+        self.is_stage = True
+
+
+class BasicBlock(nn.Module):
+    """Two 3x3 convs (torchvision's ``BasicBlock``); ``residual=False`` drops the identity path.
+
+    ``block_dropout`` puts a dropout between the convs (after the first ReLU), as the WRN
+    paper does; it is ``drop``, ``None`` at 0 (no module, so the block's modules stay
+    torchvision's).
+    """
+
+    expansion = 1
+    #: (conv, BN) pairs that :func:`scalenet.optimize_for_inference` may fold: each BN reads
+    #: only its conv's output.
+    fold_pairs: tuple[tuple[str, str], ...] = (("conv1", "bn1"), ("conv2", "bn2"))
+
+    def __init__(
+        self,
+        inplanes: int,
+        planes: int,
+        stride: int = 1,
+        downsample: nn.Module | None = None,
+        residual: bool = True,
+        block_dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.conv1 = conv3x3(inplanes, planes, stride)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.relu = nn.ReLU(inplace=True)
+        self.drop: nn.Module | None = nn.Dropout(block_dropout) if block_dropout > 0 else None
+        self.conv2 = conv3x3(planes, planes)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.downsample = downsample
+        self.residual = residual
+
+    def forward(self, x: Tensor) -> Tensor:
+        out: Tensor = self.relu(self.bn1(self.conv1(x)))
+        if self.drop is not None:
+            out = self.drop(out)
+        out = self.bn2(self.conv2(out))
+        if self.residual:
+            out += x if self.downsample is None else self.downsample(x)
+        out = self.relu(out)
+        return out
+
+
+class Bottleneck(nn.Module):
+    """1x1, 3x3 (with the stride, like torchvision's v1.5), 1x1 with 4x expansion.
+
+    ``groups`` and ``base_width`` are torchvision's: the inner width is
+    ``int(planes * (base_width / 64)) * groups`` and the 3x3 conv has ``groups`` groups
+    (ResNeXt's ``groups=32, base_width=4``; the wide ResNet's ``base_width=128``).
+    """
+
+    expansion = 4
+    fold_pairs: tuple[tuple[str, str], ...] = (
+        ("conv1", "bn1"),
+        ("conv2", "bn2"),
+        ("conv3", "bn3"),
+    )
+
+    def __init__(
+        self,
+        inplanes: int,
+        planes: int,
+        stride: int = 1,
+        downsample: nn.Module | None = None,
+        residual: bool = True,
+        groups: int = 1,
+        base_width: int = 64,
+    ) -> None:
+        super().__init__()
+        inner = int(planes * (base_width / 64.0)) * groups
+        out = planes * self.expansion
+        self.conv1 = conv1x1(inplanes, inner)
+        self.bn1 = nn.BatchNorm2d(inner)
+        self.conv2 = conv3x3(inner, inner, stride, groups)
+        self.bn2 = nn.BatchNorm2d(inner)
+        self.conv3 = conv1x1(inner, out)
+        self.bn3 = nn.BatchNorm2d(out)
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample = downsample
+        self.residual = residual
+
+    def forward(self, x: Tensor) -> Tensor:
+        out: Tensor = self.relu(self.bn1(self.conv1(x)))
+        out = self.relu(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(out))
+        if self.residual:
+            out += x if self.downsample is None else self.downsample(x)
+        out = self.relu(out)
+        return out
+
+
+class PreActBasicBlock(nn.Module):
+    """The pre-activation basic block (He et al. 2016, arXiv:1603.05027): BN, ReLU, 3x3 conv,
+    BN, ReLU, (dropout), 3x3 conv, then the residual add, with nothing after it.
+
+    A ``downsample`` with weights (projection, average pool + conv) reads the pre-activated
+    input, as in the paper's and timm's ``PreActBasic``; one without (:class:`PadShortcut`)
+    and the identity read the block's input. ``residual=False`` drops the shortcut.
+    """
+
+    expansion = 1
+    #: conv1 feeds only bn2; bn1 reads the block's input, which the shortcut reads too.
+    fold_pairs: tuple[tuple[str, str], ...] = (("conv1", "bn2"),)
+
+    def __init__(
+        self,
+        inplanes: int,
+        planes: int,
+        stride: int = 1,
+        downsample: nn.Module | None = None,
+        residual: bool = True,
+        block_dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.bn1 = nn.BatchNorm2d(inplanes)
+        self.conv1 = conv3x3(inplanes, planes, stride)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.drop: nn.Module | None = nn.Dropout(block_dropout) if block_dropout > 0 else None
+        self.conv2 = conv3x3(planes, planes)
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample = downsample
+        self.residual = residual
+        self.preact_shortcut = downsample is not None and any(True for _ in downsample.parameters())
+
+    def forward(self, x: Tensor) -> Tensor:
+        pre = self.relu(self.bn1(x))
+        out: Tensor = self.conv1(pre)
+        out = self.relu(self.bn2(out))
+        if self.drop is not None:
+            out = self.drop(out)
+        out = self.conv2(out)
+        if self.residual:
+            if self.downsample is None:
+                out += x
+            else:
+                out += self.downsample(pre if self.preact_shortcut else x)
+        return out
+
+
+class PreActBottleneck(nn.Module):
+    """The pre-activation bottleneck: (BN, ReLU, conv) x 3 -- 1x1, 3x3 with the stride (and
+    ``groups``), 1x1 with 4x expansion -- then the residual add (timm's ``PreActBottleneck``,
+    pytorchcv's ``PreResBottleneck``). Shortcuts as in :class:`PreActBasicBlock`.
+    """
+
+    expansion = 4
+    fold_pairs: tuple[tuple[str, str], ...] = (("conv1", "bn2"), ("conv2", "bn3"))
+
+    def __init__(
+        self,
+        inplanes: int,
+        planes: int,
+        stride: int = 1,
+        downsample: nn.Module | None = None,
+        residual: bool = True,
+        groups: int = 1,
+        base_width: int = 64,
+    ) -> None:
+        super().__init__()
+        inner = int(planes * (base_width / 64.0)) * groups
+        out = planes * self.expansion
+        self.bn1 = nn.BatchNorm2d(inplanes)
+        self.conv1 = conv1x1(inplanes, inner)
+        self.bn2 = nn.BatchNorm2d(inner)
+        self.conv2 = conv3x3(inner, inner, stride, groups)
+        self.bn3 = nn.BatchNorm2d(inner)
+        self.conv3 = conv1x1(inner, out)
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample = downsample
+        self.residual = residual
+        self.preact_shortcut = downsample is not None and any(True for _ in downsample.parameters())
+
+    def forward(self, x: Tensor) -> Tensor:
+        pre = self.relu(self.bn1(x))
+        out: Tensor = self.conv1(pre)
+        out = self.conv2(self.relu(self.bn2(out)))
+        out = self.conv3(self.relu(self.bn3(out)))
+        if self.residual:
+            if self.downsample is None:
+                out += x
+            else:
+                out += self.downsample(pre if self.preact_shortcut else x)
+        return out
+
+
+def checkpoint_seq(blocks: nn.Module, x: Tensor) -> Tensor:
+    """Run ``blocks`` one by one, each under activation checkpointing (recomputed in backward)."""
+    for block in blocks.children():
+        x = checkpoint(block, x, use_reentrant=False)
+    return x

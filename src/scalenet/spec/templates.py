@@ -1,0 +1,260 @@
+"""What one layer is (:class:`LayerSpec`) and each network as a sequence of size-free layer
+templates: the stems, the blocks of every variant (basic, bottleneck, pre-activation, each
+shortcut) and the heads, before :func:`scalenet.plan` walks an input size through them.
+
+Examples:
+    >>> import scalenet
+    >>> from scalenet.spec.templates import _templates
+    >>> [t.name for t in _templates(scalenet.ResNetConfig(depths=(1, 1)))][:3]
+    ['conv1', 'bn1', 'relu']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Literal, NamedTuple
+
+from ..config import ResNetConfig, SimpleCNNConfig
+
+__all__ = ["Config", "Kind", "LayerSpec", "resnet_stages"]
+
+Kind = Literal[
+    "conv", "bn", "relu", "maxpool", "avgpool", "pad", "add", "dropout", "flatten", "linear"
+]
+#: Kinds that move a window over the map (and so change its size).
+_WINDOWED = ("conv", "maxpool", "avgpool")
+
+
+class LayerSpec(NamedTuple):
+    """One operation of a network, as plain data (an immutable named tuple).
+
+    Attributes:
+        name: the module's path in the built model (``"layer1.0.conv1"``); operations without
+            a module of their own (the residual ``add``) are named after their block.
+        kind: ``conv``, ``bn``, ``relu``, ``maxpool``, ``avgpool``, ``pad`` (option-A
+            shortcut), ``add``, ``dropout``, ``flatten`` or ``linear``.
+        in_channels, out_channels: channels (features for ``linear``) in and out.
+        kernel, stride, padding: window geometry (``avgpool`` with ``global_pool`` covers the
+            whole map).
+        bias: whether the layer has a bias.
+        in_size, out_size: spatial (H, W) before and after the layer.
+        shortcut: True for layers on a residual block's shortcut branch.
+        groups: a conv's groups (ResNeXt's grouped 3x3): each output channel sees
+            ``in_channels // groups`` inputs, which divides its params and MACs by ``groups``.
+        global_pool: an ``avgpool`` over the whole map (the head's).
+        ceil_mode: the window's output size rounds up (PyTorch's ``ceil_mode=True``: the
+            average-pool shortcut's 2x2/2 pool gives ``ceil(H / 2)``, as the strided convs of
+            the main path do, so the two agree at every size).
+    """
+
+    name: str
+    kind: Kind
+    in_channels: int
+    out_channels: int
+    kernel: int = 1
+    stride: int = 1
+    padding: int = 0
+    bias: bool = False
+    in_size: tuple[int, int] = (1, 1)
+    out_size: tuple[int, int] = (1, 1)
+    shortcut: bool = False
+    global_pool: bool = False
+    groups: int = 1
+    ceil_mode: bool = False
+
+    @property
+    def params(self) -> int:
+        """Learnable parameters of this layer (weights and biases of convs, linears and BN)."""
+        if self.kind == "conv":
+            weights = self.in_channels // self.groups * self.out_channels * self.kernel**2
+            return weights + (self.out_channels if self.bias else 0)
+        if self.kind == "bn":
+            return 2 * self.out_channels
+        if self.kind == "linear":
+            return self.in_channels * self.out_channels + (self.out_channels if self.bias else 0)
+        return 0
+
+    @property
+    def macs(self) -> int:
+        """Multiply-accumulates of one image through this layer (convs and linears only)."""
+        if self.kind == "conv":
+            area = self.out_size[0] * self.out_size[1]
+            return area * self.out_channels * (self.in_channels // self.groups) * self.kernel**2
+        if self.kind == "linear":
+            return self.in_channels * self.out_channels
+        return 0
+
+
+Config = ResNetConfig | SimpleCNNConfig
+
+
+# --- size-free templates: specs whose channels and sizes the walk fills in ----------------------
+
+
+def _shortcut(
+    cfg: ResNetConfig, name: str, cin: int, cout: int, stride: int
+) -> Iterator[LayerSpec]:
+    """The shortcut where the shape changes, then the residual add (nothing without one).
+
+    A pre-activation shortcut's conv reads the BN-ReLU'd input and has no BN of its own; a
+    stride-1 average-pool shortcut's ``downsample.0`` is an ``nn.Identity`` (no spec)."""
+    if not cfg.shortcut:
+        return
+    if stride != 1 or cin != cout:
+        ds = f"{name}.downsample"
+        bn = not cfg.preact
+        if cfg.downsample == "projection":
+            yield LayerSpec(f"{ds}.0", "conv", cin, cout, stride=stride, shortcut=True)
+            if bn:
+                yield LayerSpec(f"{ds}.1", "bn", cout, cout, shortcut=True)
+        elif cfg.downsample == "avgpool":
+            if stride != 1:
+                yield LayerSpec(
+                    f"{ds}.0", "avgpool", cin, cin, kernel=2, stride=stride,
+                    shortcut=True, ceil_mode=True,
+                )  # fmt: skip
+            yield LayerSpec(f"{ds}.1", "conv", cin, cout, shortcut=True)
+            if bn:
+                yield LayerSpec(f"{ds}.2", "bn", cout, cout, shortcut=True)
+        else:
+            yield LayerSpec(ds, "pad", cin, cout, stride=stride, shortcut=True)
+    yield LayerSpec(f"{name}.add", "add", cout, cout)
+
+
+def _preact_block(
+    cfg: ResNetConfig, name: str, cin: int, planes: int, stride: int
+) -> Iterator[LayerSpec]:
+    """BN, ReLU, conv per conv; a projection reads the pre-activated input (no BN of its own)."""
+    cout = planes * cfg.expansion
+    yield LayerSpec(f"{name}.bn1", "bn", cin, cin)
+    yield LayerSpec(f"{name}.relu", "relu", cin, cin)
+    if cfg.block == "basic":
+        yield LayerSpec(f"{name}.conv1", "conv", cin, planes, kernel=3, stride=stride, padding=1)
+        yield LayerSpec(f"{name}.bn2", "bn", planes, planes)
+        yield LayerSpec(f"{name}.relu", "relu", planes, planes)
+        if cfg.block_dropout > 0:
+            yield LayerSpec(f"{name}.drop", "dropout", planes, planes)
+        yield LayerSpec(f"{name}.conv2", "conv", planes, planes, kernel=3, padding=1)
+    else:
+        inner = int(planes * (cfg.base_width / 64.0)) * cfg.groups
+        yield LayerSpec(f"{name}.conv1", "conv", cin, inner)
+        yield LayerSpec(f"{name}.bn2", "bn", inner, inner)
+        yield LayerSpec(f"{name}.relu", "relu", inner, inner)
+        yield LayerSpec(
+            f"{name}.conv2", "conv", inner, inner, kernel=3, stride=stride, padding=1,
+            groups=cfg.groups,
+        )  # fmt: skip
+        yield LayerSpec(f"{name}.bn3", "bn", inner, inner)
+        yield LayerSpec(f"{name}.relu", "relu", inner, inner)
+        yield LayerSpec(f"{name}.conv3", "conv", inner, cout)
+    yield from _shortcut(cfg, name, cin, cout, stride)
+
+
+def _resnet_block(
+    cfg: ResNetConfig, name: str, cin: int, planes: int, stride: int
+) -> Iterator[LayerSpec]:
+    if cfg.preact:
+        yield from _preact_block(cfg, name, cin, planes, stride)
+        return
+    cout = planes * cfg.expansion
+    if cfg.block == "basic":
+        yield LayerSpec(f"{name}.conv1", "conv", cin, planes, kernel=3, stride=stride, padding=1)
+        yield LayerSpec(f"{name}.bn1", "bn", planes, planes)
+        yield LayerSpec(f"{name}.relu", "relu", planes, planes)
+        if cfg.block_dropout > 0:
+            yield LayerSpec(f"{name}.drop", "dropout", planes, planes)
+        yield LayerSpec(f"{name}.conv2", "conv", planes, planes, kernel=3, padding=1)
+        yield LayerSpec(f"{name}.bn2", "bn", planes, planes)
+    else:
+        # ResNeXt / wide ResNet: torchvision's inner width, the 3x3 conv grouped.
+        inner = int(planes * (cfg.base_width / 64.0)) * cfg.groups
+        g = cfg.groups
+        yield LayerSpec(f"{name}.conv1", "conv", cin, inner)
+        yield LayerSpec(f"{name}.bn1", "bn", inner, inner)
+        yield LayerSpec(f"{name}.relu", "relu", inner, inner)
+        yield LayerSpec(
+            f"{name}.conv2", "conv", inner, inner, kernel=3, stride=stride, padding=1, groups=g
+        )
+        yield LayerSpec(f"{name}.bn2", "bn", inner, inner)
+        yield LayerSpec(f"{name}.relu", "relu", inner, inner)
+        yield LayerSpec(f"{name}.conv3", "conv", inner, cout)
+        yield LayerSpec(f"{name}.bn3", "bn", cout, cout)
+    yield from _shortcut(cfg, name, cin, cout, stride)
+    yield LayerSpec(f"{name}.relu", "relu", cout, cout)
+
+
+def resnet_stages(cfg: ResNetConfig) -> list[tuple[int, int, int]]:
+    """``(planes, stride, depth)`` of each stage: the layout the plan and the module share."""
+    first_stride = 1
+    return [
+        (planes, first_stride if i == 0 else 2, depth)
+        for i, (planes, depth) in enumerate(zip(cfg.stage_widths, cfg.depths, strict=True))
+    ]
+
+
+def _resnet_templates(cfg: ResNetConfig) -> Iterator[LayerSpec]:
+    w = cfg.width
+    if cfg.stem == "imagenet":
+        yield LayerSpec("conv1", "conv", cfg.in_chans, w, kernel=7, stride=2, padding=3)
+    elif cfg.stem == "deep":  # timm's nn.Sequential: conv, bn, relu, conv, bn, relu, conv
+        cin = cfg.in_chans
+        for i, cout in enumerate(cfg.stem_widths):
+            stride = 2 if i == 0 else 1
+            yield LayerSpec(f"conv1.{3 * i}", "conv", cin, cout, kernel=3, stride=stride, padding=1)
+            if i < 2:
+                yield LayerSpec(f"conv1.{3 * i + 1}", "bn", cout, cout)
+                yield LayerSpec(f"conv1.{3 * i + 2}", "relu", cout, cout)
+            cin = cout
+    else:
+        yield LayerSpec("conv1", "conv", cfg.in_chans, w, kernel=3, stride=1, padding=1)
+    if not cfg.preact:  # a pre-activation stem is its conv: the first block's BN-ReLU follows
+        yield LayerSpec("bn1", "bn", w, w)
+        yield LayerSpec("relu", "relu", w, w)
+    if cfg.stem != "cifar":
+        yield LayerSpec("maxpool", "maxpool", w, w, kernel=3, stride=2, padding=1)
+    cin = w
+    for i, (planes, stride, depth) in enumerate(resnet_stages(cfg)):
+        for j in range(depth):
+            yield from _resnet_block(cfg, f"layer{i + 1}.{j}", cin, planes, stride if j == 0 else 1)
+            cin = planes * cfg.expansion
+    if cfg.preact:
+        yield LayerSpec("final_bn", "bn", cin, cin)
+        yield LayerSpec("final_relu", "relu", cin, cin)
+    yield LayerSpec("avgpool", "avgpool", cin, cin, global_pool=True)
+    yield LayerSpec("flatten", "flatten", cin, cin)
+    if cfg.dropout > 0:
+        yield LayerSpec("drop", "dropout", cin, cin)
+    if cfg.num_classes > 0:
+        yield LayerSpec("fc", "linear", cin, cfg.num_classes, bias=True)
+
+
+def _simple_cnn_templates(cfg: SimpleCNNConfig) -> Iterator[LayerSpec]:
+    cin, k, p = cfg.in_chans, cfg.kernel_size, cfg.conv_padding
+    for i, cout in enumerate(cfg.channels):
+        name = f"features.{i}"
+        yield LayerSpec(f"{name}.conv", "conv", cin, cout, kernel=k, padding=p, bias=cfg.conv_bias)
+        if cfg.batch_norm:
+            yield LayerSpec(f"{name}.bn", "bn", cout, cout)
+        yield LayerSpec(f"{name}.act", "relu", cout, cout)
+        if cfg.pool != "none":
+            kind: Kind = "maxpool" if cfg.pool == "max" else "avgpool"
+            yield LayerSpec(f"{name}.pool", kind, cout, cout, kernel=2, stride=2)
+        cin = cout
+    if cfg.global_pool:
+        yield LayerSpec("global_pool", "avgpool", cin, cin, global_pool=True)
+    yield LayerSpec("flatten", "flatten", cin, cin)  # out_channels is set from the size by _walk
+    for j, width in enumerate(cfg.hidden):
+        if cfg.dropout > 0:
+            yield LayerSpec(f"hidden.{j}.drop", "dropout", 0, 0)
+        yield LayerSpec(f"hidden.{j}.fc", "linear", 0, width, bias=True)
+        yield LayerSpec(f"hidden.{j}.act", "relu", width, width)
+    if cfg.dropout > 0:
+        yield LayerSpec("drop", "dropout", 0, 0)
+    if cfg.num_classes > 0:
+        yield LayerSpec("fc", "linear", 0, cfg.num_classes, bias=True)
+
+
+def _templates(cfg: Config) -> Iterator[LayerSpec]:
+    if isinstance(cfg, ResNetConfig):
+        return _resnet_templates(cfg)
+    return _simple_cnn_templates(cfg)
