@@ -6,13 +6,11 @@ Every figure is a sum over :func:`scalenet.plan` specs, so it costs no model and
 
 from __future__ import annotations
 
-from ..config import ResNetConfig, SimpleCNNConfig
+from ..config import Config, ResNetConfig
 from ..spec.plan import LayerSpec, plan
 from .report import LayerRow, Profile
 
 __all__ = ["analytic_profile"]
-
-Config = ResNetConfig | SimpleCNNConfig
 
 
 def _elements(s: LayerSpec) -> int:

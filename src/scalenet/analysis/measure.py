@@ -18,13 +18,12 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
-from ..config import ResNetConfig, SimpleCNNConfig
+from ..config import Config
 from ..nn import ScaleNetModel, build
 
 if TYPE_CHECKING:
     from .report import Profile
 
-Config = ResNetConfig | SimpleCNNConfig
 _MAC_OPS_FVCORE = ("conv", "linear", "addmm", "matmul", "mm", "bmm")
 _MAC_OPS_TORCH = ("aten.convolution", "aten.addmm", "aten.mm", "aten.bmm")
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from .._format import human
-from ..config import ResNetConfig, SimpleCNNConfig
+from ..config import Config, ResNetConfig, SimpleCNNConfig
 from ..errors import ConfigError
 from ..nn.base import ScaleNetModel
 from .counting import analytic_profile
@@ -32,7 +32,6 @@ from .report import LayerRow, Method, Profile
 
 __all__ = ["LayerRow", "Profile", "human", "profile"]
 
-Config = ResNetConfig | SimpleCNNConfig
 
 # --- entry point ----------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..config import MAX_INPUT_SIZE, ResNetConfig, SimpleCNNConfig
+from ..config import MAX_INPUT_SIZE, Config, ResNetConfig
 from ..config.depth import resnet_layout
 from ..errors import ConfigError, ScaleNetError
 
@@ -25,8 +25,6 @@ if TYPE_CHECKING:
 # Start-up time: `scalenet --help` and usage errors import no torch, and neither the zoo nor
 # the file reader. The commands import what they use when they run: scalenet.profile (and
 # torch) to count or measure.
-
-Config = ResNetConfig | SimpleCNNConfig
 
 
 def _load(target: str, depth: int | None = None) -> tuple[Config, str]:

@@ -36,6 +36,9 @@ from .base import (
 from .resnet import ResNetConfig
 from .simple_cnn import SimpleCNNConfig
 
+#: Any scalenet config.
+Config = ResNetConfig | SimpleCNNConfig
+
 __all__ = [
     "CIFAR_MEAN",
     "CIFAR_STD",
@@ -46,6 +49,7 @@ __all__ = [
     "MAX_INPUT_SIZE",
     "MAX_PARAMS",
     "Block",
+    "Config",
     "Downsample",
     "Pool",
     "ResNetConfig",

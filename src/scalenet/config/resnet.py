@@ -32,7 +32,19 @@ from .base import (
     _Config,
 )
 
-__all__ = ["ResNetConfig"]
+__all__ = ["ResNetConfig", "bottleneck_width"]
+
+
+def bottleneck_width(planes: int, base_width: int = 64, groups: int = 1) -> int:
+    """Channels inside a bottleneck block of ``planes`` (its 3x3 conv): torchvision's
+    ``int(planes * (base_width / 64)) * groups`` (ResNeXt's grouped and wide ResNet's widened
+    inner convs; ``planes`` itself at the defaults).
+
+    Examples:
+        >>> bottleneck_width(64), bottleneck_width(64, base_width=4, groups=32)
+        (64, 128)
+    """
+    return int(planes * (base_width / 64.0)) * groups
 
 
 @dataclass(frozen=True)
@@ -188,7 +200,7 @@ class ResNetConfig(_Config):
         if self.block != "bottleneck":
             return self.stage_widths
         return tuple(
-            int(planes * (self.base_width / 64.0)) * self.groups for planes in self.stage_widths
+            bottleneck_width(planes, self.base_width, self.groups) for planes in self.stage_widths
         )
 
     @property

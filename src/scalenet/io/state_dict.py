@@ -28,7 +28,7 @@ from ..errors import WeightsError, first_line
 from . import safetensors as _safetensors
 from .atomic import open_once
 
-__all__ = ["SafetensorsFile", "read_state_dict"]
+__all__ = ["SafetensorsFile", "read_state_dict", "strip_module_prefix"]
 
 _PICKLE_SUFFIXES = (".bin", ".pth", ".pt", ".ckpt")
 
@@ -70,7 +70,7 @@ def read_state_dict(path: str | Path, device: str | torch.device = "cpu") -> dic
         _check_tensors(state)
     except WeightsError as err:
         raise WeightsError(f"{path}: {err}") from None
-    return _strip_prefix(state)
+    return strip_module_prefix(state)
 
 
 class SafetensorsFile:
@@ -126,7 +126,7 @@ class SafetensorsFile:
             _check_tensors(state)
         except WeightsError as err:
             raise WeightsError(f"{self.path}: {err}") from None
-        return _strip_prefix(state)
+        return strip_module_prefix(state)
 
     def close(self) -> None:
         if self._fd >= 0:
@@ -171,7 +171,13 @@ def _check_tensors(state: Mapping[Any, Any]) -> None:
             raise WeightsError(f"{key} is {what}; weights must be dense tensors")
 
 
-def _strip_prefix(state: Mapping[str, Tensor]) -> dict[str, Tensor]:
+def strip_module_prefix(state: Mapping[str, Tensor]) -> dict[str, Tensor]:
+    """``state`` less ``DataParallel``'s ``module.`` prefix, when every key has it.
+
+    Examples:
+        >>> list(strip_module_prefix({"module.fc.weight": 0, "module.fc.bias": 1}))
+        ['fc.weight', 'fc.bias']
+    """
     keys = list(state)
     if keys and all(k.startswith("module.") for k in keys):
         return {k.removeprefix("module."): v for k, v in state.items()}

@@ -24,7 +24,7 @@ from torch import Tensor, nn
 
 from ..errors import WeightsError
 from ..nn.base import ScaleNetModel, check_param_count
-from .state_dict import _check_tensors, _strip_prefix, read_state_dict
+from .state_dict import _check_tensors, read_state_dict, strip_module_prefix
 
 __all__ = [
     "adapt_in_chans",
@@ -163,7 +163,7 @@ def load_weights(
         state = read_state_dict(source)
     else:
         _check_tensors(source)
-        state = _strip_prefix(source)
+        state = strip_module_prefix(source)
     expected = model.state_dict()
     notes: list[str] = []
     ours = {k for k in expected if k.startswith("fc.")}

@@ -19,6 +19,7 @@ from __future__ import annotations
 from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
+from ..config.resnet import bottleneck_width
 from .layers import conv1x1, conv3x3
 
 __all__ = [
@@ -114,7 +115,7 @@ class Bottleneck(nn.Module):
         base_width: int = 64,
     ) -> None:
         super().__init__()
-        inner = int(planes * (base_width / 64.0)) * groups
+        inner = bottleneck_width(planes, base_width, groups)
         out = planes * self.expansion
         self.conv1 = conv1x1(inplanes, inner)
         self.bn1 = nn.BatchNorm2d(inner)
@@ -204,7 +205,7 @@ class PreActBottleneck(nn.Module):
         base_width: int = 64,
     ) -> None:
         super().__init__()
-        inner = int(planes * (base_width / 64.0)) * groups
+        inner = bottleneck_width(planes, base_width, groups)
         out = planes * self.expansion
         self.bn1 = nn.BatchNorm2d(inplanes)
         self.conv1 = conv1x1(inplanes, inner)

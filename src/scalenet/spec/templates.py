@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Literal, NamedTuple
 
-from ..config import ResNetConfig, SimpleCNNConfig
+from ..config import Config, ResNetConfig, SimpleCNNConfig
+from ..config.resnet import bottleneck_width
 
 __all__ = ["Config", "Kind", "LayerSpec", "resnet_stages"]
 
@@ -85,9 +86,6 @@ class LayerSpec(NamedTuple):
         return 0
 
 
-Config = ResNetConfig | SimpleCNNConfig
-
-
 # --- size-free templates: specs whose channels and sizes the walk fills in ----------------------
 
 
@@ -136,7 +134,7 @@ def _preact_block(
             yield LayerSpec(f"{name}.drop", "dropout", planes, planes)
         yield LayerSpec(f"{name}.conv2", "conv", planes, planes, kernel=3, padding=1)
     else:
-        inner = int(planes * (cfg.base_width / 64.0)) * cfg.groups
+        inner = bottleneck_width(planes, cfg.base_width, cfg.groups)
         yield LayerSpec(f"{name}.conv1", "conv", cin, inner)
         yield LayerSpec(f"{name}.bn2", "bn", inner, inner)
         yield LayerSpec(f"{name}.relu", "relu", inner, inner)
@@ -167,7 +165,7 @@ def _resnet_block(
         yield LayerSpec(f"{name}.bn2", "bn", planes, planes)
     else:
         # ResNeXt / wide ResNet: torchvision's inner width, the 3x3 conv grouped.
-        inner = int(planes * (cfg.base_width / 64.0)) * cfg.groups
+        inner = bottleneck_width(planes, cfg.base_width, cfg.groups)
         g = cfg.groups
         yield LayerSpec(f"{name}.conv1", "conv", cin, inner)
         yield LayerSpec(f"{name}.bn1", "bn", inner, inner)

@@ -24,6 +24,7 @@ import torch
 from torch import Tensor
 
 from ..errors import WeightsError
+from ..io.state_dict import strip_module_prefix
 from .records import Layout
 
 __all__ = ["convert", "from_akamaster", "from_pytorchcv", "from_timm", "from_timm_resnetv2"]
@@ -186,19 +187,14 @@ def from_akamaster(checkpoint: object, source: str = "the file") -> dict[str, Te
     state = checkpoint.get("state_dict") if isinstance(checkpoint, Mapping) else None
     if state is None:
         raise WeightsError(f"{source} is not a checkpoint with a 'state_dict' entry")
-    state = _tensors(state, source)
-    if all(k.startswith("module.") for k in state):
-        state = {k.removeprefix("module."): v for k, v in state.items()}
+    state = strip_module_prefix(_tensors(state, source))
     return _rename(state, _AKAMASTER, "akamaster", source)
 
 
 def from_timm(state: object, source: str = "the file") -> dict[str, Tensor]:
     """torchvision's names, which timm and scalenet use: the state as it is (checked), less
     ``DataParallel``'s ``module.`` prefix when every key has it."""
-    state = _tensors(state, source)
-    if all(k.startswith("module.") for k in state):
-        state = {k.removeprefix("module."): v for k, v in state.items()}
-    return state
+    return strip_module_prefix(_tensors(state, source))
 
 
 def from_timm_resnetv2(
