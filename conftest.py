@@ -106,7 +106,7 @@ def offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="session")
 def docs_repos(hub_server: HubServer, tmp_path_factory: pytest.TempPathFactory) -> None:
     """The repositories the docs name, on the local Hub: timm's ResNet-50 ImageNet weights
-    (torchvision's, as tests/test_pretrained.py publishes them) and a saved ResNet-20."""
+    (torchvision's, as tests/hub/test_pretrained.py publishes them) and a saved ResNet-20."""
     import scalenet
 
     publish_torchvision_resnet50(hub_server, tmp_path_factory.mktemp("tv_in1k"))

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import torch
+from torch import nn
 
 import scalenet
 
@@ -113,3 +114,18 @@ def time_bound(seconds: int) -> Iterator[None]:
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def fvcore_conv_linear(model: nn.Module, size: int, in_chans: int = 3, batch: int = 1) -> int:
+    """fvcore's conv + linear counts (its 'flops' for these ops are multiply-accumulates)."""
+    from fvcore.nn import FlopCountAnalysis
+
+    analysis = FlopCountAnalysis(model.eval(), torch.randn(batch, in_chans, size, size))
+    analysis.unsupported_ops_warnings(False)
+    analysis.uncalled_modules_warnings(False)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ops = analysis.by_operator()
+    return int(ops.get("conv", 0) + ops.get("linear", 0) + ops.get("addmm", 0))

@@ -1,5 +1,5 @@
 """Export a model to ONNX the way docs/onnx.md does, and hold onnxruntime's logits against
-PyTorch's (tests/test_onnx.py, tests/test_onnx_zoo.py)."""
+PyTorch's (tests/integrations/test_onnx.py, tests/integrations/test_onnx_zoo.py)."""
 
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ import torch
 import scalenet
 from faults import in_child, kill_at, was_killed
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "examples"))
+sys.path.insert(0, str(Path(__file__).parents[2] / "examples"))
 train = importlib.import_module("train")
 training_state = importlib.import_module("training_state")
 

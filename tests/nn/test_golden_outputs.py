@@ -14,9 +14,9 @@ manner of torchvision's ``test/expect/ModelTester.test_<name>_expect.pkl`` (as J
 A change to initialisation, layer order or the forward fails the comparison (rtol = atol =
 1e-4, far above float noise between CPUs and thread counts, far below any real change).
 
-Re-recording is explicit: ``SCALENET_RECORD_EXPECT=1 python -m pytest tests/test_golden_outputs.py``
-rewrites the files (review the diff before committing it). Without the variable a missing file
-is a failure, never a silent record.
+Re-recording is explicit: ``SCALENET_RECORD_EXPECT=1 python -m pytest
+tests/nn/test_golden_outputs.py`` rewrites the files (review the diff before committing it). Without
+the variable a missing file is a failure, never a silent record.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ import torch
 
 import scalenet
 
-EXPECT_DIR = Path(__file__).parent / "expect"
+EXPECT_DIR = Path(__file__).parents[1] / "expect"
 RECORD = os.environ.get("SCALENET_RECORD_EXPECT", "") == "1"
 RTOL = ATOL = 1e-4
 BATCH = 2
@@ -138,7 +138,7 @@ def _check(name: str, expect_dir: Path, record: bool) -> None:
     if not path.exists():
         pytest.fail(
             f"no golden file {path}: record it with SCALENET_RECORD_EXPECT=1 "
-            f"python -m pytest tests/{Path(__file__).name} -k {name}"
+            f"python -m pytest tests/nn/{Path(__file__).name} -k {name}"
         )
     expected = json.loads(path.read_text())
     problems = _mismatches(actual, expected)

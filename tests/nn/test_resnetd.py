@@ -179,7 +179,7 @@ def test_size_rule_against_timms_model(size: int) -> None:
 def test_plan_counts_equal_the_module_and_timm_at_odd_sizes() -> None:
     """MACs at a size the rule refuses (the ceil-mode pools then matter): the plan's equal
     fvcore's count on timm's own model."""
-    from test_profile import fvcore_conv_linear
+    from helpers import fvcore_conv_linear
 
     cfg = scalenet.get_config("resnet18d")
     ref = timm.create_model("resnet18d")

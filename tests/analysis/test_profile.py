@@ -3,30 +3,17 @@
 from __future__ import annotations
 
 import json
-import warnings
 
 import pytest
 import torch
-from fvcore.nn import FlopCountAnalysis, parameter_count
+from fvcore.nn import parameter_count
 from hypothesis import given, settings
 from torch import nn
 
 import scalenet
-from helpers import count_params, swept
+from helpers import count_params, fvcore_conv_linear, swept
 from scalenet import ResNetConfig, SimpleCNNConfig
-from test_properties import resnet_configs, simple_cnn_configs
-
-
-def fvcore_conv_linear(model: nn.Module, size: int, in_chans: int = 3, batch: int = 1) -> int:
-    """fvcore's conv + linear counts (its 'flops' for these ops are multiply-accumulates)."""
-    analysis = FlopCountAnalysis(model.eval(), torch.randn(batch, in_chans, size, size))
-    analysis.unsupported_ops_warnings(False)
-    analysis.uncalled_modules_warnings(False)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        ops = analysis.by_operator()
-    return int(ops.get("conv", 0) + ops.get("linear", 0) + ops.get("addmm", 0))
-
+from strategies import resnet_configs, simple_cnn_configs
 
 # torchvision's weight metadata (1.814 / 4.089 GFLOPS) and the CIFAR ResNet literature.
 PUBLISHED_MACS = {

@@ -6,8 +6,8 @@ BatchNorm made other than the identity, tests/onnx_runs.py), so a new entry is c
 it joins the zoo. The sweep exports a graph per entry, up to
 ResNet-1202 and wide_resnet101_2: minutes, so it is marked ``zoo_sweep``, which the default run
 deselects (pyproject.toml); run it with ``python -m pytest -m zoo_sweep``.
-tests/test_onnx.py covers each architecture, built small, in the default run, through the
-exporter's graph optimiser as docs/onnx.md exports. The sweep exports without it: what it
+tests/integrations/test_onnx.py covers each architecture, built small, in the default run, through
+the exporter's graph optimiser as docs/onnx.md exports. The sweep exports without it: what it
 checks is scalenet's graph at every entry's depth and size, and onnxscript's optimiser, whose
 passes are the same for every entry of an architecture, costs as much again as the export on
 the deepest nets (ResNet-1202: 153 s with it, 80 s without, on 2 cores).

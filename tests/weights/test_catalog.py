@@ -145,7 +145,7 @@ def test_names_archs_tags_licences_and_urls_are_well_formed() -> None:
 def test_docs_weights_table_is_the_catalogue() -> None:
     """docs/zoo.md's table of published weights is ``weights_markdown()``, row for row: every
     catalogued weight, the default tags in bold, nothing else."""
-    page = (Path(__file__).resolve().parents[1] / "docs" / "zoo.md").read_text()
+    page = (Path(__file__).resolve().parents[2] / "docs" / "zoo.md").read_text()
     table = page.split("<!-- weights-table:start -->\n")[1].split("\n<!-- weights-table:end -->")[0]
     assert table == scalenet.analysis.tables.weights_markdown()
     rows = table.splitlines()[2:]

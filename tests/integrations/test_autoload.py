@@ -37,7 +37,7 @@ import pytest
 import _scalenet_timm_autoload as autoload
 import scalenet
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SRC = ROOT / "src"
 PTH = "scalenet_timm_autoload.pth"
 HEAVY = ("torch", "timm", "scalenet")

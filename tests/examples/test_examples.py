@@ -26,7 +26,7 @@ from PIL import Image
 
 import scalenet
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 TRAIN = ROOT / "examples" / "train.py"
 # A small ResNet so that a CPU epoch on digits takes seconds.
 TINY = scalenet.ResNetConfig(depths=(1, 1, 1), width=8, stem="cifar", input_size=16)

@@ -177,7 +177,7 @@ def test_scale_budget_that_returns_the_target_says_why(tmp_path: Path) -> None:
 
 
 def test_docs_zoo_table_is_the_registry() -> None:
-    page = (Path(__file__).parents[1] / "docs" / "zoo.md").read_text()
+    page = (Path(__file__).parents[2] / "docs" / "zoo.md").read_text()
     table = page.split("<!-- zoo-table:start -->\n")[1].split("\n<!-- zoo-table:end -->")[0]
     assert table == scalenet.analysis.tables.zoo_markdown()
     assert CliRunner().invoke(main, ["list", "--format", "markdown"]).output.strip() == table
@@ -303,7 +303,7 @@ def test_summary_labels_torchsummarys_estimate_beside_the_training_memory() -> N
     ]
     assert (f"{naive:.2f}", f"{train:.2f}") == ("36850.47", "10779.48")  # the figures
     # docs/profiling.md shows this tail verbatim.
-    page = (Path(__file__).parents[1] / "docs" / "profiling.md").read_text()
+    page = (Path(__file__).parents[2] / "docs" / "profiling.md").read_text()
     shown = page.split("The summary ends with")[1].split("```text\n")[1].split("```")[0]
     assert result.stdout.endswith("\n" + shown)
 

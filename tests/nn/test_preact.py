@@ -384,7 +384,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
 @pytest.mark.parametrize("key", list(VARIANTS))
 def test_each_variant_compiles_exports_scripts_and_traces(key: str) -> None:
     """torch.compile(fullgraph=True), torch.export with a dynamic batch, TorchScript and FX
-    give the eager outputs, as for the plain ResNets (tests/test_forward_checks.py)."""
+    give the eager outputs, as for the plain ResNets (tests/nn/test_forward_checks.py)."""
     torch._dynamo.reset()
     model = scalenet.resnet(**VARIANTS[key]).eval()
     size = model.config.input_size
