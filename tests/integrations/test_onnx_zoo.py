@@ -25,13 +25,7 @@ from onnx_runs import assert_same_logits, export, randomize_batchnorm
 pytestmark = pytest.mark.zoo_sweep
 
 
-#: The entries, the most layers first (the export's cost grows with them; ResNet-1202 takes
-#: minutes): .ci/run hands the sweep out one test at a time (--dist load --maxschedchunk 1), so
-#: the longest start first and the short ones fill in around them.
-ENTRIES = sorted(scalenet.list_models(), key=lambda n: -len(scalenet.plan(scalenet.get_config(n))))
-
-
-@pytest.mark.parametrize("name", ENTRIES)
+@pytest.mark.parametrize("name", scalenet.list_models())
 def test_zoo_entry_exports_with_a_dynamic_batch(name: str, tmp_path: Path) -> None:
     model = randomize_batchnorm(scalenet.create(name))
     size = model.config.input_size
