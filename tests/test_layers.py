@@ -28,7 +28,8 @@ def _modules() -> dict[str, Path]:
 
 
 def _imported(node: ast.AST, module: str, is_package: bool) -> Iterator[str]:
-    """The dotted names an import statement imports (``from a import b``: ``a.b`` and ``a``)."""
+    """The dotted names an import statement names (``from a import b``: ``a.b``, which
+    :func:`import_graph` resolves to the module ``a.b``, or to ``a`` when ``b`` is a name in it)."""
     if isinstance(node, ast.Import):
         yield from (alias.name for alias in node.names)
     elif isinstance(node, ast.ImportFrom):
