@@ -19,7 +19,7 @@ import scalenet
 # test_timm_interface.py::test_represented_nets_have_their_representatives_modules checks for
 # each. A check whose outcome follows from the modules (the timm interface, counting, export)
 # runs on the representatives in the default run, and on the represented nets too under the
-# zoo_sweep marker (``swept``), which .ci/run runs.
+# sweep marker (``swept``), which .ci/run runs.
 _RESNET18 = ("scalenet_resnet18",)
 _RESNET50 = ("scalenet_resnet50",)
 _V2_50 = "scalenet_resnetv2_50"
@@ -67,11 +67,10 @@ BIG: dict[str, tuple[str, ...]] = {
 
 def swept(names: Iterable[str]) -> list[Any]:
     """``names`` (zoo or timm names) as pytest parameters, those whose entry is in BIG marked
-    ``zoo_sweep``: deselected by the default run, run by ``pytest -m zoo_sweep``."""
+    ``sweep``: deselected by the default run, run by ``pytest -m sweep``."""
     timm_name = {e.name: e.timm_name for e in scalenet.zoo.ZOO.values()}
     return [
-        pytest.param(n, marks=pytest.mark.zoo_sweep) if timm_name.get(n, n) in BIG else n
-        for n in names
+        pytest.param(n, marks=pytest.mark.sweep) if timm_name.get(n, n) in BIG else n for n in names
     ]
 
 

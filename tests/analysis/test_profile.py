@@ -77,7 +77,7 @@ DEEP_BLOCKS = 60
 @pytest.mark.parametrize("name", swept(scalenet.list_models()))
 def test_every_zoo_entry_matches_fvcore(name: str) -> None:
     """Analytic MACs equal fvcore's conv + linear count at the entry's own input size: in the
-    default run for one net per family (helpers.BIG), for every entry under zoo_sweep."""
+    default run for one net per family (helpers.BIG), for every entry under sweep."""
     cfg = scalenet.get_config(name)
     p = scalenet.profile(cfg)
     if isinstance(cfg, ResNetConfig) and sum(cfg.depths) > DEEP_BLOCKS:

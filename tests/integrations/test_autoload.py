@@ -14,7 +14,9 @@ Two parts:
   interpreter's packages, which need not have torch. Path entries are not scanned for ``.pth``
   files, so a scalenet installed (or installed editable) beside that torch stays out of sight,
   and each wheel's own files come first, which the tests check. Every such run imports torch
-  and timm (about 5 s here), so they run concurrently.
+  and timm (about 5 s here), so they run concurrently, and only those that the selected tests
+  read: the default run makes the plain ``import timm``, the switch and the editable install;
+  the other orders of the two imports run under the ``sweep`` marker.
 """
 
 from __future__ import annotations
@@ -29,8 +31,10 @@ import subprocess
 import sys
 import textwrap
 import venv
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -450,8 +454,11 @@ def test_pth_file_and_module_agree_on_the_switch() -> None:
 
 @pytest.mark.parametrize(
     "module",
-    ["def install():\n    pass\n", "raise ImportError('not installed')\n"],
-    ids=["older copy", "missing"],
+    [
+        pytest.param("def install():\n    pass\n", id="older copy"),
+        # The same fallback by the other way in (~5 s): under the sweep marker.
+        pytest.param("raise ImportError('not installed')\n", id="missing", marks=pytest.mark.sweep),
+    ],
 )
 def test_without_a_current_hook_module_import_scalenet_registers_at_once(
     tmp_path: Path, module: str
@@ -532,6 +539,24 @@ REAL_CASES = {
     "wheel: switched off, timm first": ("wheel", "import timm, scalenet", True),
     "editable: from timm import create_model": ("editable", "from timm import create_model", False),
 }
+#: The cases that the default run makes (each costs an import of torch and timm: ~5 s); the
+#: other orders of the two imports, whose logic the stand-ins above test, run under the
+#: sweep marker (.ci/run).
+DEFAULT_CASES = (
+    "wheel: import timm",
+    "wheel: switched off",
+    "editable: from timm import create_model",
+)
+
+
+def cases(which: Iterable[str]) -> list[Any]:
+    """``which`` as parameters, those not in DEFAULT_CASES marked ``sweep``."""
+    return [
+        case if case in DEFAULT_CASES else pytest.param(case, marks=pytest.mark.sweep)
+        for case in which
+    ]
+
+
 REAL_SCRIPT = """
 import json, sys
 out = {"heavy_at_startup": sorted(m for m in sys.modules if m.split(".")[0] in HEAVY),
@@ -557,9 +582,34 @@ def knows_scalenet(case: str) -> bool:
     return not off or "scalenet" in statement
 
 
+def selected_cases(request: pytest.FixtureRequest) -> list[str]:
+    """The cases that the tests of this module selected in this run ask for."""
+    wanted = set()
+    for item in request.session.items:
+        if isinstance(item, pytest.Function) and item.module is request.module:
+            callspec = getattr(item, "callspec", None)
+            if callspec is not None and "case" in callspec.params:
+                wanted.add(callspec.params["case"])
+            wanted.update(getattr(item.function, "cases", ()))
+    return [case for case in REAL_CASES if case in wanted]
+
+
+def uses(*which: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Declare the cases that a test reads from ``installed`` without a ``case`` parameter."""
+
+    def mark(test: Callable[..., None]) -> Callable[..., None]:
+        test.cases = which  # type: ignore[attr-defined]
+        return test
+
+    return mark
+
+
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, object]]:
-    """Build both wheels, install each into its own environment, run every case concurrently."""
+def installed(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, dict[str, object]]:
+    """Build both wheels, install each into its own environment, run the selected cases
+    concurrently."""
     tmp = tmp_path_factory.mktemp("autoload")
     wheels = build_wheels(tmp / "dist")
     venvs = {kind: tmp / f"venv-{kind}" for kind in wheels}
@@ -580,11 +630,12 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, o
         result: dict[str, object] = json.loads(done.stdout.splitlines()[-1])
         return result | {"stderr": done.stderr, "venv": str(venvs[kind])}
 
+    selected = selected_cases(request)
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        return dict(zip(REAL_CASES, pool.map(run, REAL_CASES), strict=True))
+        return dict(zip(selected, pool.map(run, selected), strict=True))
 
 
-@pytest.mark.parametrize("case", list(REAL_CASES))
+@pytest.mark.parametrize("case", cases(REAL_CASES))
 def test_installed_hook_starts_without_torch_timm_or_scalenet(
     installed: dict[str, dict[str, object]], case: str
 ) -> None:
@@ -597,7 +648,7 @@ def test_installed_hook_starts_without_torch_timm_or_scalenet(
         assert report["hooks_at_startup"] == 1
 
 
-@pytest.mark.parametrize("case", [c for c in REAL_CASES if knows_scalenet(c)])
+@pytest.mark.parametrize("case", cases(c for c in REAL_CASES if knows_scalenet(c)))
 def test_installed_timm_creates_scalenet_models(
     installed: dict[str, dict[str, object]], case: str
 ) -> None:
@@ -611,6 +662,7 @@ def test_installed_timm_creates_scalenet_models(
     assert str(report["scalenet"]).startswith(str(home)), report["scalenet"]
 
 
+@uses("wheel: import timm")
 def test_installed_import_timm_registers_without_building_anything(
     installed: dict[str, dict[str, object]],
 ) -> None:
@@ -624,6 +676,8 @@ def test_installed_import_timm_registers_without_building_anything(
     ]  # fmt: skip
 
 
+@pytest.mark.sweep
+@uses("wheel: switched off, scalenet first")
 def test_installed_import_scalenet_imports_no_torch_or_timm(
     installed: dict[str, dict[str, object]],
 ) -> None:
@@ -631,6 +685,7 @@ def test_installed_import_scalenet_imports_no_torch_or_timm(
     assert report["imported_by_statement"] == []  # and `import timm` then registered (above)
 
 
+@uses("wheel: switched off")
 def test_installed_hook_switched_off(installed: dict[str, dict[str, object]]) -> None:
     report = installed["wheel: switched off"]
     assert report["scalenet"] is None  # never imported

@@ -1,7 +1,7 @@
 """ONNX export (docs/onnx.md): each architecture the zoo has exports with a dynamic batch,
 onnxruntime computes what PyTorch computes, and what the input checks become in the exported
 graph. Each is built small here (seconds an export); tests/integrations/test_onnx_zoo.py exports
-every zoo entry at its own size (minutes, run with ``-m zoo_sweep``)."""
+every zoo entry at its own size (minutes, run with ``-m sweep``)."""
 
 from __future__ import annotations
 

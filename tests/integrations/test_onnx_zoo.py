@@ -4,8 +4,8 @@ computes in PyTorch (docs/onnx.md).
 Each entry is built as ``scalenet.create(name)`` makes it (random weights, its own input size;
 BatchNorm made other than the identity, tests/onnx_runs.py), so a new entry is covered the day
 it joins the zoo. The sweep exports a graph per entry, up to
-ResNet-1202 and wide_resnet101_2: minutes, so it is marked ``zoo_sweep``, which the default run
-deselects (pyproject.toml); run it with ``python -m pytest -m zoo_sweep``.
+ResNet-1202 and wide_resnet101_2: minutes, so it is marked ``sweep``, which the default run
+deselects (pyproject.toml); run it with ``python -m pytest -m sweep``.
 tests/integrations/test_onnx.py covers each architecture, built small, in the default run, through
 the exporter's graph optimiser as docs/onnx.md exports. The sweep exports without it: what it
 checks is scalenet's graph at every entry's depth and size, and onnxscript's optimiser, whose
@@ -22,7 +22,7 @@ import pytest
 import scalenet
 from onnx_runs import assert_same_logits, export, randomize_batchnorm
 
-pytestmark = pytest.mark.zoo_sweep
+pytestmark = pytest.mark.sweep
 
 
 @pytest.mark.parametrize("name", scalenet.list_models())

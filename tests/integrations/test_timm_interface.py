@@ -41,7 +41,7 @@ NAMES = sorted(REGISTERED)
 # with other numbers (blocks per stage, width, widen_factor, groups, base_width, input size),
 # which test_represented_nets_have_their_representatives_modules checks for each. Every net
 # gets its data config checked, and the cfg and eval-mode checks: the representatives' in the
-# default run, the others' under the zoo_sweep marker.
+# default run, the others' under the sweep marker.
 COMPILE_NAMES = [n for n in NAMES if n not in BIG]
 ENTRIES = {e.timm_name: e for e in scalenet.zoo.ZOO.values()} | {
     CUSTOM_ARCHITECTURE: CUSTOM_DEFAULT

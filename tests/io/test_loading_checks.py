@@ -70,7 +70,9 @@ class _Answer200(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def answers_200(tmp_path: Path) -> Iterator[tuple[Path, list[str]]]:
     server = http.server.ThreadingHTTPServer((HOST, 0), _Answer200)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+    )
     thread.start()
     _Answer200.requests = []
     home = tmp_path / "hf-home"
