@@ -79,9 +79,10 @@ def weights_markdown(names: list[str] | None = None) -> str:
         size = f"{weights.input_size}" + (
             f" (test {weights.test_input_size})" if weights.test_input_size else ""
         )
+        figures = profile(name)  # the architecture with the fields the weights need
         lines.append(
             f"| {shown} | {DATASETS[weights.dataset][0]} | {top1} | {top5} | "
-            f"{size} | {weights.params:,} | {weights.macs:,} | {weights.license} | "
+            f"{size} | {figures.params:,} | {figures.macs:,} | {weights.license} | "
             f"{weights.source} |"
         )
     return "\n".join(lines)

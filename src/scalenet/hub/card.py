@@ -52,8 +52,8 @@ def published_weights(model: ScaleNetModel) -> Weights | None:
     """The catalogue record of the published weights ``model`` holds, if any: the ones its
     ``pretrained_cfg`` names (``tag``), loaded by ``create(..., pretrained=True)`` (or timm's),
     which records their digest (``weights_digest``), and unchanged since: same digest, same
-    classes and parameter count. A model built from a tag without its weights, trained
-    further, cast, or given another head holds no published weights.
+    classes. A model built from a tag without its weights,
+    trained further, cast, or given another head holds no published weights.
 
     Examples:
         >>> import torch, scalenet
@@ -73,14 +73,13 @@ def published_weights(model: ScaleNetModel) -> Weights | None:
     recorded = model.pretrained_cfg.get("weights_digest")
     if not tag or not recorded or recorded != weights_digest(model):
         return None  # not loaded from them, or changed since (trained, cast, a new head)
-    params = sum(s.params for s in plan(model.config))
-    for records in CATALOG.values():
-        for weights in records:
-            if (
-                weights.tag == tag
-                and weights.num_classes == model.config.num_classes
-                and weights.params == params
-            ):
+    # A tag is shared across architectures: the model's names the record. Its pretrained cfg
+    # (and a saved folder's zoo_name) holds timm's name of the architecture: the zoo's, or
+    # the zoo's prefixed with scalenet_ where it would shadow one of timm's models.
+    arch = str(model.pretrained_cfg.get("architecture", ""))
+    for name in dict.fromkeys((arch, arch.removeprefix("scalenet_"))):
+        for weights in CATALOG.get(name, ()):
+            if weights.tag == tag and weights.num_classes == model.config.num_classes:
                 return weights
     return None
 

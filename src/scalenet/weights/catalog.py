@@ -3,8 +3,8 @@
 A record says where a file is (a Hub repository, or a URL with the hash its source
 publishes), how its keys are named (``layout``), what the weights need (classes,
 normalisation, input and test sizes, crop), and what their source reports (top-1/top-5, with
-where), under which licence. ``params``, ``macs`` and ``file_size`` are recorded too, and a
-test recomputes them from the architecture.
+where), under which licence. What follows from the architecture (parameters, MACs) is not
+recorded: ``scalenet.profile("arch.tag")`` computes it.
 
 Examples:
     >>> from scalenet.weights import get_weights

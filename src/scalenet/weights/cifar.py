@@ -28,8 +28,8 @@ Three sources, each file checked against the hash its source publishes:
   its prefix, "SHA256 hashes has been added" in the commit that named them), and
   ``trainer.py``'s normalisation (ImageNet's mean/std).
 
-``params``/``macs``/``file_size`` are scalenet's figures for the architecture with the
-record's classes (a test recomputes them, and checks pytorchcv's own parameter counts).
+pytorchcv's parameter counts equal scalenet's for the architecture with the record's classes
+(a test checks every row).
 
 Order: within an architecture, the default (first) record is the one trained on CIFAR-10
 (the architectures' default classes) with the highest reported top-1.
@@ -44,73 +44,14 @@ from .records import Dataset, UrlFile, Weights
 
 __all__ = ["CIFAR_WEIGHTS"]
 
-#: (arch, classes) -> (params, MACs at 32x32, float32 bytes of its state dict), scalenet's.
-_SIZES: dict[tuple[str, int], tuple[int, int, int]] = {
-    ("resnet20_cifar", 10): (269_722, 40_551_040, 1_084_392),
-    ("resnet32_cifar", 10): (464_154, 68_862_592, 1_865_704),
-    ("resnet44_cifar", 10): (658_586, 97_174_144, 2_647_016),
-    ("resnet56_cifar", 10): (853_018, 125_485_696, 3_428_328),
-    ("resnet110_cifar", 10): (1_727_962, 252_887_680, 6_944_232),
-    ("resnet1202_cifar", 10): (19_421_274, 2_829_238_912, 78_043_624),
-    ("resnet20_cifar_proj", 10): (272_474, 40_813_184, 1_096_168),
-    ("resnet20_cifar_proj", 100): (278_324, 40_818_944, 1_119_568),
-    ("resnet32_cifar_proj", 10): (466_906, 69_124_736, 1_877_480),
-    ("resnet32_cifar_proj", 100): (472_756, 69_130_496, 1_900_880),
-    ("resnet44_cifar_proj", 10): (661_338, 97_436_288, 2_658_792),
-    ("resnet44_cifar_proj", 100): (667_188, 97_442_048, 2_682_192),
-    ("resnet56_cifar_proj", 10): (855_770, 125_747_840, 3_440_104),
-    ("resnet56_cifar_proj", 100): (861_620, 125_753_600, 3_463_504),
-    ("resnet110_cifar_proj", 10): (1_730_714, 253_149_824, 6_956_008),
-    ("resnet110_cifar_proj", 100): (1_736_564, 253_155_584, 6_979_408),
-    ("resnet1001_cifar_proj", 10): (10_328_602, 1_490_995_712, 41_914_856),
-    ("resnet1001_cifar_proj", 100): (10_351_732, 1_491_018_752, 42_007_376),
-    ("resnet1202_cifar_proj", 10): (19_424_026, 2_829_501_056, 78_055_400),
-    ("resnet1202_cifar_proj", 100): (19_429_876, 2_829_506_816, 78_078_800),
-    ("preresnet20_cifar", 10): (272_282, 40_813_184, 1_094_632),
-    ("preresnet20_cifar", 100): (278_132, 40_818_944, 1_118_032),
-    ("preresnet56_cifar", 10): (855_578, 125_747_840, 3_438_568),
-    ("preresnet56_cifar", 100): (861_428, 125_753_600, 3_461_968),
-    ("preresnet110_cifar", 10): (1_730_522, 253_149_824, 6_954_472),
-    ("preresnet110_cifar", 100): (1_736_372, 253_155_584, 6_977_872),
-    ("preresnet164_cifar", 10): (1_703_258, 247_646_720, 6_909_928),
-    ("preresnet164_cifar", 100): (1_726_388, 247_669_760, 7_002_448),
-    ("preresnet272_cifar", 10): (2_816_090, 408_078_848, 11_425_768),
-    ("preresnet272_cifar", 100): (2_839_220, 408_101_888, 11_518_288),
-    ("preresnet542_cifar", 10): (5_598_170, 809_159_168, 22_715_368),
-    ("preresnet542_cifar", 100): (5_621_300, 809_182_208, 22_807_888),
-    ("preresnet1001_cifar", 10): (10_327_706, 1_490_995_712, 41_907_688),
-    ("preresnet1001_cifar", 100): (10_350_836, 1_491_018_752, 42_000_208),
-    ("preresnet1202_cifar", 10): (19_423_834, 2_829_501_056, 78_053_864),
-    ("preresnet1202_cifar", 100): (19_429_684, 2_829_506_816, 78_077_264),
-    ("wrn16_10_cifar", 10): (17_116_634, 2_412_173_568, 68_502_504),
-    ("wrn16_10_cifar", 100): (17_174_324, 2_412_231_168, 68_733_264),
-    ("wrn28_10_cifar", 10): (36_479_194, 5_243_328_768, 145_988_584),
-    ("wrn28_10_cifar", 100): (36_536_884, 5_243_386_368, 146_219_344),
-    ("wrn40_8_cifar", 10): (35_748_314, 5_172_024_320, 143_079_400),
-    ("wrn40_8_cifar", 100): (35_794_484, 5_172_070_400, 143_264_080),
-    ("resnext29_32x4d_cifar", 10): (4_775_754, 774_055_936, 19_203_880),
-    ("resnext29_32x4d_cifar", 100): (4_868_004, 774_148_096, 19_572_880),
-    ("resnext29_16x64d_cifar", 10): (68_155_210, 10_688_866_304, 273_022_760),
-    ("resnext29_16x64d_cifar", 100): (68_247_460, 10_688_958_464, 273_391_760),
-    ("resnext272_1x64d_cifar", 10): (44_540_746, 6_523_922_432, 178_822_952),
-    ("resnext272_1x64d_cifar", 100): (44_632_996, 6_524_014_592, 179_191_952),
-    ("resnext272_2x32d_cifar", 10): (32_928_586, 4_825_229_312, 132_374_312),
-    ("resnext272_2x32d_cifar", 100): (33_020_836, 4_825_321_472, 132_743_312),
-}
-
 _CLASSES: dict[Dataset, int] = {"cifar10": 10, "cifar100": 100, "svhn": 10}
 
 
 def _record(arch: str, tag: str, dataset: Dataset, **fields: object) -> Weights:
-    classes = _CLASSES[dataset]
-    params, macs, size = _SIZES[(arch, classes)]
     defaults: dict[str, object] = {
-        "num_classes": classes,
+        "num_classes": _CLASSES[dataset],
         "input_size": 32,
         "crop_pct": 1.0,
-        "params": params,
-        "macs": macs,
-        "file_size": size,
     }
     return Weights(arch=arch, tag=tag, dataset=dataset, **(defaults | fields))  # type: ignore[arg-type]
 
@@ -124,7 +65,7 @@ _PYTORCHCV_MEAN = (0.4914, 0.4822, 0.4465)
 _PYTORCHCV_STD = (0.2023, 0.1994, 0.2010)
 
 #: pytorchcv 0.0.74 ``model_metainfos.csv``: name -> (error, SHA-1 of the .pth, release tag).
-#: (Its params column equals scalenet's count for every row; a test checks both.)
+#: (Its params column equals scalenet's count for every row; a test checks.)
 _PYTORCHCV: dict[str, tuple[str, str, str]] = {
     "resnet20_cifar10": ("0597", "9b0024ac4c2f374cde2c5052e0d0344a75871cdb", "v0.0.163"),
     "resnet20_cifar100": ("2964", "a5322afed92fa96cb7b3453106f73cf38e316151", "v0.0.180"),

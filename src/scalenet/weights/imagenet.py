@@ -30,8 +30,9 @@ Facts and their sources:
   is the record's ``crop_pct``). Where the table also has a row at ``test_input_size``, its
   figures are in ``notes``. The torchvision tags use timm's figures too (torchvision's own
   differ by up to 0.03 points), so that every row comes from one table.
-- params, MACs (at the config's input size) and file size: scalenet's analytic profile; a test
-  recomputes them, and the params agree with the table's ``param_count``.
+- nothing derivable: parameters and MACs follow from the config (a test holds scalenet's
+  count against timm's model of the same name, and its state dict's names and shapes,
+  through the layout, against timm's).
 
 The default tag of each architecture comes first (``tv_in1k``, torchvision's original weights
 and what ``pretrained=True`` has always loaded for the ResNets, and the ResNeXts' and wide
@@ -57,34 +58,6 @@ TORCHVISION = "https://github.com/pytorch/vision"
 GLUON = "https://cv.gluon.ai/model_zoo/classification.html"
 FACEBOOK_SSL = "https://github.com/facebookresearch/semi-supervised-ImageNet1K-models"
 FACEBOOK_WSL = "https://github.com/facebookresearch/WSL-Images"
-
-#: arch -> (params, float32 bytes of its state dict, {input size: MACs})
-_SIZES = {
-    "resnet18": (11_689_512, 46_796_448, {160: 925_798_400, 224: 1_814_073_344}),
-    "resnet26": (15_995_176, 64_104_096, {160: 1_196_032_000, 224: 2_342_256_640}),
-    "resnet34": (21_797_672, 87_258_784, {160: 1_869_516_800, 224: 3_663_761_408}),
-    "resnet50": (25_557_032, 102_440_608, {160: 2_087_321_600, 224: 4_089_184_256}),
-    "resnet101": (44_549_160, 178_618_016, {160: 3_981_312_000, 224: 7_801_405_440}),
-    "resnet152": (60_192_808, 241_376_928, {160: 5_875_302_400, 224: 11_513_626_624}),
-    "resnext50_32x4d": (25_028_904, 100_388_512, {160: 2_159_411_200, 224: 4_230_479_872}),
-    "resnext101_32x8d": (88_791_336, 355_976_864, {160: 8_375_500_800, 224: 16_414_015_488}),
-    "resnext101_64x4d": (83_455_272, 334_632_608, {160: 7_888_896_000, 224: 15_460_270_080}),
-    "wide_resnet50_2": (68_883_240, 275_805_856, {160: 5_816_320_000, 224: 11_398_021_120}),
-    "wide_resnet101_2": (126_886_696, 508_098_208, {160: 11_609_702_400, 224: 22_753_050_624}),
-    "resnet18d": (11_708_744, 46_873_888, {224: 2_053_713_920}),
-    "resnet26d": (16_014_408, 64_181_536, {224: 2_581_897_216}),
-    "resnet34d": (21_816_904, 87_336_224, {224: 3_903_401_984}),
-    "resnet50d": (25_576_264, 102_518_048, {160: 2_209_587_200, 224: 4_328_824_832}),
-    "resnet101d": (44_568_392, 178_695_456, {224: 8_041_046_016, 256: 10_501_963_776}),
-    "resnet152d": (60_212_040, 241_454_368, {224: 11_753_267_200, 256: 15_350_579_200}),
-    "resnet200d": (64_693_064, 259_476_768, {256: 19_913_981_952}),
-    "resnetv2_18": (11_687_720, 46_782_112, {224: 1_814_073_344}),
-    "resnetv2_18d": (11_706_952, 46_859_552, {224: 2_053_713_920}),
-    "resnetv2_34": (21_795_880, 87_244_448, {224: 3_663_761_408}),
-    "resnetv2_34d": (21_815_112, 87_321_888, {224: 3_903_401_984, 384: 11_470_229_504}),
-    "resnetv2_50": (25_549_352, 102_379_168, {224: 4_089_184_256}),
-    "resnetv2_101": (44_541_480, 178_556_576, {224: 7_801_405_440}),
-}
 
 # What a recipe's tags share (timm's cfgs); the Weights defaults are 224 px, crop 0.875,
 # bilinear, no test size.
@@ -161,7 +134,7 @@ def _timm(
     test_top1: float | None = None,
     test_top5: float | None = None,
 ) -> Weights:
-    """One record: the recipe's fields, the reported figures, the sizes at the config's size."""
+    """One record: the recipe's fields and the reported figures."""
     name = f"{arch}.{tag}"
     fields = {"input_size": 224} | (_RECIPES[name] if name in _RECIPES else _RECIPES[tag])
     notes = []
@@ -178,7 +151,6 @@ def _timm(
         notes.append(f"trained at {fields['input_size']} px; the model is built at {size} px")
     if fields["license"] == "cc-by-nc-4.0":
         notes.append("non-commercial licence")
-    params, file_size, macs = _SIZES[arch]
     record: dict[str, Any] = {
         "layout": _LAYOUTS.get(arch, "timm"),
         "dataset": "imagenet-1k",
@@ -186,9 +158,6 @@ def _timm(
         "mean": IMAGENET_MEAN,
         "std": IMAGENET_STD,
         "reported": TIMM_RESULTS,
-        "params": params,
-        "macs": macs[size],
-        "file_size": file_size,
         "notes": "; ".join(notes),
     }
     return Weights(

@@ -74,6 +74,10 @@ class UrlFile:
 class Weights:
     """One published set of weights for a zoo architecture: ``arch.tag``.
 
+    What the source publishes, and nothing derivable: the model's parameters, MACs and size
+    follow from the architecture's config with :meth:`config_changes`
+    (``scalenet.profile("arch.tag")``).
+
     Attributes:
         arch: the zoo name of the architecture (``"resnet50"``).
         tag: the weights' tag (``"a1_in1k"``): source or recipe, then dataset, as timm's.
@@ -86,10 +90,6 @@ class Weights:
             ``crop_pct`` (``None``: not reported; figures at the test size go in ``notes``).
         reported: where those figures are published.
         origin: where the weights come from (training code, paper or release page).
-        params, macs: parameters and conv+linear MACs of the model the weights configure
-            (:meth:`config_changes`: at its input size; a test recomputes).
-        file_size: bytes of the weights' tensors as float32 (params and BatchNorm
-            statistics): the file's size less its header and packaging (a test recomputes).
         mean, std: input normalisation the weights expect.
         input_size: the training (and default) input size.
         test_input_size: a larger evaluation size the source reports figures at, if any.
@@ -112,9 +112,6 @@ class Weights:
     top5: float | None
     reported: str
     origin: str
-    params: int
-    macs: int
-    file_size: int
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
     input_size: int
