@@ -33,7 +33,7 @@ from scalenet._format import human
 from scalenet.cli import main
 from scalenet.hub.card import model_card, published_weights
 from scalenet.integrations.export import export
-from scalenet.weights import CATALOG, default_tag, get_weights
+from scalenet.weights import CATALOG, Weights, default_tag, get_weights
 from stand_in_weights import StandIn, patch_record, publish_akamaster, serving
 
 NAME = "resnet20_cifar.akamaster_cifar10"  # the default tag of resnet20_cifar
@@ -137,23 +137,24 @@ def test_the_card_quotes_the_source_only_for_its_unchanged_weights(
     assert "As reported by the source" not in card.text
 
 
-def test_the_card_finds_every_record_by_its_architecture_and_tag(
-    monkeypatch: pytest.MonkeyPatch,
+RECORDS = [w for ws in CATALOG.values() for w in ws]
+
+
+@pytest.mark.parametrize("weights", RECORDS, ids=[w.name for w in RECORDS])
+def test_the_card_finds_each_record_by_its_architecture_and_tag(
+    weights: Weights, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A tag is shared by many architectures (akamaster_cifar10 by six): the record is the one
     of the model's architecture, as its pretrained cfg names it (timm's name, prefixed or
-    not), and classes; loaded from a saved folder (``zoo_name``) the same. The digest's
-    check (the weights unchanged) is the test above's; here every digest agrees."""
+    not, as a saved folder's ``zoo_name`` too), and classes. The digest's check (the weights
+    unchanged) is the test above's; here every digest agrees."""
     monkeypatch.setattr(scalenet.hub.card, "weights_digest", lambda model: "same")
-    for records in CATALOG.values():
-        for weights in records:
-            entry = scalenet.get_entry(weights.arch)
-            cfg = entry.pretrained_cfg(weights) | {"weights_digest": "same"}
-            # A stand-in model: its config and pretrained cfg are what the lookup reads.
-            model = SimpleNamespace(pretrained_cfg=cfg, config=scalenet.get_config(weights.name))
-            assert published_weights(model) is weights, weights.name  # type: ignore[arg-type]
-            model.config = model.config.replace(num_classes=model.config.num_classes + 1)
-            assert published_weights(model) is None, weights.name  # type: ignore[arg-type]
+    cfg = scalenet.get_entry(weights.arch).pretrained_cfg(weights) | {"weights_digest": "same"}
+    # A stand-in model: its config and pretrained cfg are what the lookup reads.
+    model = SimpleNamespace(pretrained_cfg=cfg, config=scalenet.get_config(weights.name))
+    assert published_weights(model) is weights  # type: ignore[arg-type]
+    model.config = model.config.replace(num_classes=model.config.num_classes + 1)
+    assert published_weights(model) is None  # type: ignore[arg-type]
 
 
 def test_default_tag_is_named_in_the_folder(served: StandIn, tmp_path: Path) -> None:
