@@ -27,7 +27,7 @@ from ._version import __version__
 
 if TYPE_CHECKING:  # imported on first use (__getattr__ below); mypy and IDEs see them here
     from .analysis.profile import LayerRow, Profile, profile
-    from .config import ResNetConfig, SimpleCNNConfig, config_from_dict
+    from .config import Config, ResNetConfig, SimpleCNNConfig, config_from_dict
     from .config.depth import resnet_layout
     from .errors import ConfigError, InputError, ScaleNetError, ShapeError, WeightsError
     from .hub.load import from_pretrained, push_to_hub, save_pretrained
@@ -145,13 +145,13 @@ if not TYPE_CHECKING:  # for mypy, the names above are the package's only attrib
 
 
 # The operations that configs and models offer and higher layers carry out (see _hooks).
-def _check_input_size(config: ResNetConfig | SimpleCNNConfig, size: int) -> None:
+def _check_input_size(config: Config, size: int) -> None:
     from .spec.sizes import check_input_size
 
     check_input_size(config, size)
 
 
-def _build(config: ResNetConfig | SimpleCNNConfig) -> ScaleNetModel:
+def _build(config: Config) -> ScaleNetModel:
     from .nn import build
 
     return build(config)

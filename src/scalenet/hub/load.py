@@ -32,7 +32,7 @@ from typing import Any
 
 import torch
 
-from ..config import ResNetConfig, SimpleCNNConfig
+from ..config import Config
 from ..errors import ConfigError, WeightsError, first_line
 from ..io.folder import config_digest, parse_config, read_checkpoint, read_config_bytes
 from ..io.state_dict import SafetensorsFile
@@ -157,7 +157,7 @@ def _located(err: ConfigError, where: str) -> ConfigError:
     )
 
 
-def _check_changes(config: ResNetConfig | SimpleCNNConfig, changes: dict[str, int | None]) -> None:
+def _check_changes(config: Config, changes: dict[str, int | None]) -> None:
     """Validate ``num_classes``/``in_chans`` for ``config``, and hold the model as it will be
     (head and first conv replaced) to MAX_PARAMS, before anything is read or allocated."""
     check_param_count(config.replace(**{k: v for k, v in changes.items() if v is not None}))
@@ -179,7 +179,7 @@ def _check_before_download(config_path: Path, changes: dict[str, int | None], wh
 
 def _committed_config(
     file: SafetensorsFile, shown: bytes | None, config_path: Path, where: str
-) -> tuple[ResNetConfig | SimpleCNNConfig, dict[str, Any]]:
+) -> tuple[Config, dict[str, Any]]:
     """The config the weights file was committed with, checked against config.json.
 
     Weights saved by this version carry their config; config.json must then be that one, or

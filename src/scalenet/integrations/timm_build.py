@@ -24,7 +24,7 @@ import torch
 from timm.models import build_model_with_cfg
 
 from .. import nn as models
-from ..config import ResNetConfig, SimpleCNNConfig, config_from_dict
+from ..config import Config, ResNetConfig, SimpleCNNConfig, config_from_dict
 from ..errors import ConfigError, WeightsError
 from ..hub.save import CONFIG_KEY, CONFIG_NAME, CUSTOM, WEIGHTS_NAME
 from ..io import safetensors as _safetensors
@@ -153,7 +153,7 @@ def build(variant: str, pretrained: bool = False, **kwargs: Any) -> ScaleNetMode
     if weights is not None and base is not None:  # the fields the weights need
         base = base.replace(**weights.config_changes())
 
-    def config_of(fields: dict[str, Any]) -> ResNetConfig | SimpleCNNConfig:
+    def config_of(fields: dict[str, Any]) -> Config:
         fields = dict(fields)
         if "img_size" in fields:  # timm's name for the input size of fixed-size models
             fields["input_size"] = _square(fields.pop("img_size"))
@@ -204,7 +204,7 @@ def build(variant: str, pretrained: bool = False, **kwargs: Any) -> ScaleNetMode
 def _describe(
     model: torch.nn.Module,
     entry: ZooEntry,
-    config: ResNetConfig | SimpleCNNConfig,
+    config: Config,
     weights: Weights | None = None,
     overlaid: set[str] | None = None,
 ) -> None:

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..config import ResNetConfig, SimpleCNNConfig, config_from_dict
+from ..config import Config, config_from_dict
 from ..errors import ConfigError, WeightsError
 from .atomic import companion_name
 
@@ -82,7 +82,7 @@ def config_digest(data: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def read_config(path: str | Path) -> tuple[ResNetConfig | SimpleCNNConfig, dict[str, Any]]:
+def read_config(path: str | Path) -> tuple[Config, dict[str, Any]]:
     """The config in a JSON file, and the file's whole content.
 
     Reads a saved model's ``config.json`` (the config under ``"model_args"``) as well as a
@@ -131,7 +131,7 @@ def read_config_bytes(path: Path) -> bytes | None:
         raise ConfigError(CONFIG_NAME, str(path), f"a readable file ({err.strerror})") from None
 
 
-def parse_config(raw: bytes, where: str) -> tuple[ResNetConfig | SimpleCNNConfig, dict[str, Any]]:
+def parse_config(raw: bytes, where: str) -> tuple[Config, dict[str, Any]]:
     """:func:`read_config` of a file's content; ``where`` names it in errors.
 
     Examples:

@@ -13,7 +13,7 @@ from torch import Tensor, nn
 
 from .. import _hooks
 from .. import config as _config
-from ..config import ResNetConfig, SimpleCNNConfig
+from ..config import Config, ResNetConfig, SimpleCNNConfig
 from ..errors import ConfigError
 from ..spec.plan import count_params, min_input_size
 from .layers import check_input
@@ -23,7 +23,7 @@ __all__ = ["ScaleNetModel"]
 torch.fx.wrap("check_input")
 
 
-def check_param_count(config: ResNetConfig | SimpleCNNConfig) -> None:
+def check_param_count(config: Config) -> None:
     """Raise :class:`ConfigError` if ``config`` builds more than
     :data:`scalenet.config.MAX_PARAMS` parameters (counted from its plan, nothing allocated).
 

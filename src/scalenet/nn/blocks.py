@@ -3,7 +3,10 @@ holds them.
 
 The blocks follow torchvision's ``models/resnet.py`` (same attribute names, so checkpoints load
 with ``strict=True``) with one addition: ``shortcut=False`` drops the identity path, giving the
-plain networks of the ResNet paper.
+plain networks of the ResNet paper. Each block's layers are made from the layer plan's
+templates of its branch (:func:`scalenet.spec.templates.basic_layers`,
+:func:`~scalenet.spec.templates.bottleneck_layers`): one description of each variant, which
+the analytic counts read too; a block's ``forward`` says the order they run in.
 
 Examples:
     >>> import torch
@@ -16,11 +19,13 @@ Examples:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
-from ..config.resnet import bottleneck_width
-from .layers import conv1x1, conv3x3
+from ..spec.templates import LayerSpec, basic_layers, bottleneck_layers
+from .layers import layer_module
 
 __all__ = [
     "BasicBlock",
@@ -46,6 +51,21 @@ class Stage(nn.Sequential):
         self.is_stage = True
 
 
+def _add_layers(
+    block: nn.Module, layers: list[LayerSpec], dropout: float = 0.0, relu_last: bool = True
+) -> None:
+    """Give ``block`` the module of each spec, by its name, in their order; ``relu``, which a
+    spec list repeats, is one module, registered last (where torchvision's Bottleneck and
+    timm's pre-activation blocks have it) or at its first use (torchvision's BasicBlock)."""
+    for spec in layers:
+        if spec.name not in block._modules and not (relu_last and spec.kind == "relu"):
+            block.add_module(spec.name, layer_module(spec, dropout))
+    if relu_last:
+        block.relu = nn.ReLU(inplace=True)
+    if "drop" not in block._modules:
+        block.drop = None  # type: ignore[assignment]  # no dropout, no module: TorchScript sees None
+
+
 class BasicBlock(nn.Module):
     """Two 3x3 convs (torchvision's ``BasicBlock``); ``residual=False`` drops the identity path.
 
@@ -53,6 +73,14 @@ class BasicBlock(nn.Module):
     paper does; it is ``drop``, ``None`` at 0 (no module, so the block's modules stay
     torchvision's).
     """
+
+    if TYPE_CHECKING:  # made from the templates in __init__; TorchScript types them there
+        conv1: nn.Conv2d
+        bn1: nn.BatchNorm2d
+        relu: nn.ReLU
+        drop: nn.Dropout | None
+        conv2: nn.Conv2d
+        bn2: nn.BatchNorm2d
 
     expansion = 1
     #: (conv, BN) pairs that :func:`scalenet.optimize_for_inference` may fold: each BN reads
@@ -69,12 +97,8 @@ class BasicBlock(nn.Module):
         block_dropout: float = 0.0,
     ) -> None:
         super().__init__()
-        self.conv1 = conv3x3(inplanes, planes, stride)
-        self.bn1 = nn.BatchNorm2d(planes)
-        self.relu = nn.ReLU(inplace=True)
-        self.drop: nn.Module | None = nn.Dropout(block_dropout) if block_dropout > 0 else None
-        self.conv2 = conv3x3(planes, planes)
-        self.bn2 = nn.BatchNorm2d(planes)
+        layers = basic_layers(inplanes, planes, stride, preact=False, dropout=block_dropout > 0)
+        _add_layers(self, layers, block_dropout, relu_last=False)
         self.downsample = downsample
         self.residual = residual
 
@@ -97,6 +121,15 @@ class Bottleneck(nn.Module):
     (ResNeXt's ``groups=32, base_width=4``; the wide ResNet's ``base_width=128``).
     """
 
+    if TYPE_CHECKING:  # made from the templates in __init__; TorchScript types them there
+        conv1: nn.Conv2d
+        bn1: nn.BatchNorm2d
+        relu: nn.ReLU
+        conv2: nn.Conv2d
+        bn2: nn.BatchNorm2d
+        conv3: nn.Conv2d
+        bn3: nn.BatchNorm2d
+
     expansion = 4
     fold_pairs: tuple[tuple[str, str], ...] = (
         ("conv1", "bn1"),
@@ -115,15 +148,10 @@ class Bottleneck(nn.Module):
         base_width: int = 64,
     ) -> None:
         super().__init__()
-        inner = bottleneck_width(planes, base_width, groups)
-        out = planes * self.expansion
-        self.conv1 = conv1x1(inplanes, inner)
-        self.bn1 = nn.BatchNorm2d(inner)
-        self.conv2 = conv3x3(inner, inner, stride, groups)
-        self.bn2 = nn.BatchNorm2d(inner)
-        self.conv3 = conv1x1(inner, out)
-        self.bn3 = nn.BatchNorm2d(out)
-        self.relu = nn.ReLU(inplace=True)
+        layers = bottleneck_layers(
+            inplanes, planes, stride, preact=False, groups=groups, base_width=base_width
+        )
+        _add_layers(self, layers)
         self.downsample = downsample
         self.residual = residual
 
@@ -146,6 +174,14 @@ class PreActBasicBlock(nn.Module):
     and the identity read the block's input. ``residual=False`` drops the shortcut.
     """
 
+    if TYPE_CHECKING:  # made from the templates in __init__; TorchScript types them there
+        bn1: nn.BatchNorm2d
+        relu: nn.ReLU
+        conv1: nn.Conv2d
+        bn2: nn.BatchNorm2d
+        drop: nn.Dropout | None
+        conv2: nn.Conv2d
+
     expansion = 1
     #: conv1 feeds only bn2; bn1 reads the block's input, which the shortcut reads too.
     fold_pairs: tuple[tuple[str, str], ...] = (("conv1", "bn2"),)
@@ -160,12 +196,8 @@ class PreActBasicBlock(nn.Module):
         block_dropout: float = 0.0,
     ) -> None:
         super().__init__()
-        self.bn1 = nn.BatchNorm2d(inplanes)
-        self.conv1 = conv3x3(inplanes, planes, stride)
-        self.bn2 = nn.BatchNorm2d(planes)
-        self.drop: nn.Module | None = nn.Dropout(block_dropout) if block_dropout > 0 else None
-        self.conv2 = conv3x3(planes, planes)
-        self.relu = nn.ReLU(inplace=True)
+        layers = basic_layers(inplanes, planes, stride, preact=True, dropout=block_dropout > 0)
+        _add_layers(self, layers, block_dropout)
         self.downsample = downsample
         self.residual = residual
         self.preact_shortcut = downsample is not None and any(True for _ in downsample.parameters())
@@ -191,6 +223,15 @@ class PreActBottleneck(nn.Module):
     pytorchcv's ``PreResBottleneck``). Shortcuts as in :class:`PreActBasicBlock`.
     """
 
+    if TYPE_CHECKING:  # made from the templates in __init__; TorchScript types them there
+        bn1: nn.BatchNorm2d
+        relu: nn.ReLU
+        conv1: nn.Conv2d
+        bn2: nn.BatchNorm2d
+        conv2: nn.Conv2d
+        bn3: nn.BatchNorm2d
+        conv3: nn.Conv2d
+
     expansion = 4
     fold_pairs: tuple[tuple[str, str], ...] = (("conv1", "bn2"), ("conv2", "bn3"))
 
@@ -205,15 +246,10 @@ class PreActBottleneck(nn.Module):
         base_width: int = 64,
     ) -> None:
         super().__init__()
-        inner = bottleneck_width(planes, base_width, groups)
-        out = planes * self.expansion
-        self.bn1 = nn.BatchNorm2d(inplanes)
-        self.conv1 = conv1x1(inplanes, inner)
-        self.bn2 = nn.BatchNorm2d(inner)
-        self.conv2 = conv3x3(inner, inner, stride, groups)
-        self.bn3 = nn.BatchNorm2d(inner)
-        self.conv3 = conv1x1(inner, out)
-        self.relu = nn.ReLU(inplace=True)
+        layers = bottleneck_layers(
+            inplanes, planes, stride, preact=True, groups=groups, base_width=base_width
+        )
+        _add_layers(self, layers)
         self.downsample = downsample
         self.residual = residual
         self.preact_shortcut = downsample is not None and any(True for _ in downsample.parameters())

@@ -16,8 +16,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..errors import InputError, ShapeError
+from ..spec.templates import LayerSpec
 
-__all__ = ["PadShortcut", "check_input", "conv1x1", "conv3x3"]
+__all__ = ["PadShortcut", "check_input", "conv1x1", "conv3x3", "layer_module"]
 
 
 def conv3x3(cin: int, cout: int, stride: int = 1, groups: int = 1) -> nn.Conv2d:
@@ -52,6 +53,37 @@ class PadShortcut(nn.Module):
 
     def extra_repr(self) -> str:
         return f"stride={self.stride}, pad=({self.pad_before}, {self.pad_after})"
+
+
+def layer_module(spec: LayerSpec, dropout: float = 0.0) -> nn.Module:
+    """The module that a block's or a shortcut's layer spec describes (a conv, BatchNorm,
+    ReLU, dropout of ``dropout``, the average-pool shortcut's pool, or option A's padding):
+    the blocks are built from the layer plan's own templates.
+
+    Examples:
+        >>> from scalenet.spec.templates import LayerSpec
+        >>> layer_module(LayerSpec("conv2", "conv", 8, 8, kernel=3, stride=2, padding=1, groups=4))
+        Conv2d(8, 8, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), groups=4, bias=False)
+    """
+    if spec.kind == "conv":
+        return nn.Conv2d(
+            spec.in_channels, spec.out_channels, spec.kernel, spec.stride, spec.padding,
+            groups=spec.groups, bias=spec.bias,
+        )  # fmt: skip
+    if spec.kind == "bn":
+        return nn.BatchNorm2d(spec.out_channels)
+    if spec.kind == "relu":
+        return nn.ReLU(inplace=True)
+    if spec.kind == "dropout":
+        return nn.Dropout(dropout)
+    if spec.kind == "avgpool":  # timm's downsample_avg
+        return nn.AvgPool2d(
+            spec.kernel, spec.stride, spec.padding, ceil_mode=spec.ceil_mode,
+            count_include_pad=False,
+        )  # fmt: skip
+    if spec.kind == "pad":
+        return PadShortcut(spec.in_channels, spec.out_channels, spec.stride)
+    raise ValueError(f"{spec.name}: no module for a {spec.kind!r} layer")
 
 
 def check_input(

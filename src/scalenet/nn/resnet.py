@@ -21,7 +21,7 @@ import torch
 from torch import Tensor, nn
 
 from ..config import ResNetConfig
-from ..spec.templates import resnet_stages
+from ..spec.templates import resnet_stages, shortcut_layers
 from .base import ScaleNetModel
 from .blocks import (
     BasicBlock,
@@ -31,7 +31,7 @@ from .blocks import (
     Stage,
     checkpoint_seq,
 )
-from .layers import PadShortcut, conv1x1
+from .layers import layer_module
 
 __all__ = ["ResNet"]
 
@@ -107,22 +107,16 @@ class ResNet(ScaleNetModel):
         self._init_weights()
 
     def _shortcut(self, inplanes: int, planes: int, stride: int) -> nn.Module | None:
-        cfg = self.config
-        out = planes * cfg.expansion
-        if not cfg.shortcut or (stride == 1 and inplanes == out):
+        """The block's ``downsample``, made from the plan's templates: option A's padding, or
+        an ``nn.Sequential`` whose index names the layer (timm's average-pool shortcut at
+        stride 1 has no pool: an ``nn.Identity`` keeps its conv at ``downsample.1``)."""
+        layers = shortcut_layers(self.config, inplanes, planes * self.config.expansion, stride)
+        if not layers:
             return None
-        if cfg.downsample == "pad":
-            return PadShortcut(inplanes, out, stride)
-        # Pre-activation shortcuts read the BN-ReLU'd input and have no BN of their own.
-        bn = [] if cfg.preact else [nn.BatchNorm2d(out)]
-        if cfg.downsample == "avgpool":  # timm's downsample_avg
-            pool: nn.Module = (
-                nn.AvgPool2d(2, stride, ceil_mode=True, count_include_pad=False)
-                if stride != 1
-                else nn.Identity()
-            )
-            return nn.Sequential(pool, conv1x1(inplanes, out), *bn)
-        return nn.Sequential(conv1x1(inplanes, out, stride), *bn)
+        if layers[0].name == "downsample":  # one module, not a sequence
+            return layer_module(layers[0])
+        modules = {int(spec.name.rsplit(".", 1)[1]): layer_module(spec) for spec in layers}
+        return nn.Sequential(*(modules.get(i, nn.Identity()) for i in range(max(modules) + 1)))
 
     def _init_weights(self) -> None:
         # torchvision's initialisation; the classifier keeps PyTorch's default. On the meta

@@ -20,7 +20,7 @@ from torch import nn
 from torch.nn.modules.batchnorm import _NormBase
 from torch.nn.modules.conv import _ConvNd
 
-from ..config import ResNetConfig, SimpleCNNConfig
+from ..config import Config
 from . import ScaleNetModel, build
 
 __all__ = ["skeleton"]
@@ -62,7 +62,7 @@ def _no_reset() -> Iterator[None]:
                     cls.reset_parameters = _originals.pop(cls)  # type: ignore[attr-defined]
 
 
-def skeleton(config: ResNetConfig | SimpleCNNConfig) -> ScaleNetModel:
+def skeleton(config: Config) -> ScaleNetModel:
     """The model ``config`` describes, on the meta device, with no initialiser run.
 
     Examples:

@@ -1,8 +1,10 @@
 """The layer plan: a config and an input size turned into plain data, before any tensor exists.
 
-One plan feeds shape validation, analytic counting and module construction, so they cannot
-disagree. Each :class:`LayerSpec` names the module it describes by its path in the built model
-(``"layer2.0.conv1"``), so the plan and the module can be compared one to one.
+One plan feeds shape validation and analytic counting, and its templates
+(:mod:`scalenet.spec.templates`) make the residual blocks and shortcuts of the built model
+(:mod:`scalenet.nn.blocks`): one description of each block variant. Each :class:`LayerSpec`
+names the module it describes by its path in the built model (``"layer2.0.conv1"``), so the
+plan and the model can be compared one to one (the tests do, for every layer).
 
 Walked backwards, the plan gives the input-size rule: valid sizes are ``output_stride * f +
 offset`` (:func:`output_stride`, :func:`min_input_size`); :mod:`scalenet.spec.sizes` lists and

@@ -1,6 +1,7 @@
 """What one layer is (:class:`LayerSpec`) and each network as a sequence of size-free layer
 templates: the stems, the blocks of every variant (basic, bottleneck, pre-activation, each
-shortcut) and the heads, before :func:`scalenet.plan` walks an input size through them.
+shortcut) and the heads, before :func:`scalenet.plan` walks an input size through them. The
+block and shortcut modules (:mod:`scalenet.nn.blocks`) are made from the same templates.
 
 Examples:
     >>> import scalenet
@@ -17,7 +18,10 @@ from typing import Literal, NamedTuple
 from ..config import Config, ResNetConfig, SimpleCNNConfig
 from ..config.resnet import bottleneck_width
 
-__all__ = ["Config", "Kind", "LayerSpec", "resnet_stages"]
+__all__ = [
+    "Config", "Kind", "LayerSpec", "basic_layers", "block_layers", "bottleneck_layers",
+    "resnet_stages", "shortcut_layers",
+]  # fmt: skip
 
 Kind = Literal[
     "conv", "bn", "relu", "maxpool", "avgpool", "pad", "add", "dropout", "flatten", "linear"
@@ -89,96 +93,127 @@ class LayerSpec(NamedTuple):
 # --- size-free templates: specs whose channels and sizes the walk fills in ----------------------
 
 
-def _shortcut(
-    cfg: ResNetConfig, name: str, cin: int, cout: int, stride: int
-) -> Iterator[LayerSpec]:
-    """The shortcut where the shape changes, then the residual add (nothing without one).
+def shortcut_layers(cfg: ResNetConfig, cin: int, cout: int, stride: int) -> list[LayerSpec]:
+    """A block's shortcut where the shape changes (nothing where it does not, or without
+    shortcuts), named within the block: ``downsample`` (option A's zero padding) or
+    ``downsample.N`` (the modules of an ``nn.Sequential``).
 
     A pre-activation shortcut's conv reads the BN-ReLU'd input and has no BN of its own; a
-    stride-1 average-pool shortcut's ``downsample.0`` is an ``nn.Identity`` (no spec)."""
-    if not cfg.shortcut:
-        return
-    if stride != 1 or cin != cout:
-        ds = f"{name}.downsample"
-        bn = not cfg.preact
-        if cfg.downsample == "projection":
-            yield LayerSpec(f"{ds}.0", "conv", cin, cout, stride=stride, shortcut=True)
-            if bn:
-                yield LayerSpec(f"{ds}.1", "bn", cout, cout, shortcut=True)
-        elif cfg.downsample == "avgpool":
-            if stride != 1:
-                yield LayerSpec(
-                    f"{ds}.0", "avgpool", cin, cin, kernel=2, stride=stride,
-                    shortcut=True, ceil_mode=True,
-                )  # fmt: skip
-            yield LayerSpec(f"{ds}.1", "conv", cin, cout, shortcut=True)
-            if bn:
-                yield LayerSpec(f"{ds}.2", "bn", cout, cout, shortcut=True)
-        else:
-            yield LayerSpec(ds, "pad", cin, cout, stride=stride, shortcut=True)
-    yield LayerSpec(f"{name}.add", "add", cout, cout)
+    stride-1 average-pool shortcut's ``downsample.0`` is an ``nn.Identity`` (no spec).
+
+    Examples:
+        >>> import scalenet
+        >>> cfg = scalenet.ResNetConfig(downsample="avgpool")
+        >>> [(s.name, s.kind) for s in shortcut_layers(cfg, 64, 128, 2)]
+        [('downsample.0', 'avgpool'), ('downsample.1', 'conv'), ('downsample.2', 'bn')]
+    """
+    if not cfg.shortcut or (stride == 1 and cin == cout):
+        return []
+    if cfg.downsample == "pad":
+        return [LayerSpec("downsample", "pad", cin, cout, stride=stride, shortcut=True)]
+    layers = []
+    if cfg.downsample == "projection":
+        layers.append(LayerSpec("downsample.0", "conv", cin, cout, stride=stride, shortcut=True))
+    else:  # avgpool: timm's downsample_avg
+        if stride != 1:
+            pool = LayerSpec(
+                "downsample.0", "avgpool", cin, cin, kernel=2, stride=stride, shortcut=True,
+                ceil_mode=True,
+            )  # fmt: skip
+            layers.append(pool)
+        layers.append(LayerSpec("downsample.1", "conv", cin, cout, shortcut=True))
+    if not cfg.preact:
+        index = len(layers) if cfg.downsample == "projection" else 2
+        layers.append(LayerSpec(f"downsample.{index}", "bn", cout, cout, shortcut=True))
+    return layers
 
 
-def _preact_block(
-    cfg: ResNetConfig, name: str, cin: int, planes: int, stride: int
-) -> Iterator[LayerSpec]:
-    """BN, ReLU, conv per conv; a projection reads the pre-activated input (no BN of its own)."""
-    cout = planes * cfg.expansion
-    yield LayerSpec(f"{name}.bn1", "bn", cin, cin)
-    yield LayerSpec(f"{name}.relu", "relu", cin, cin)
+def basic_layers(
+    cin: int, planes: int, stride: int, *, preact: bool, dropout: bool
+) -> list[LayerSpec]:
+    """The residual branch of a basic block (two 3x3 convs), named within the block, in the
+    order it computes; ``relu`` is one module, used twice in a pre-activation block, and
+    ``drop`` (dropout between the convs, the WRN paper's) is there only with ``dropout``.
+
+    Examples:
+        >>> [s.name for s in basic_layers(16, 16, 1, preact=True, dropout=False)]
+        ['bn1', 'relu', 'conv1', 'bn2', 'relu', 'conv2']
+    """
+    drop = [LayerSpec("drop", "dropout", planes, planes)] if dropout else []
+    conv1 = LayerSpec("conv1", "conv", cin, planes, kernel=3, stride=stride, padding=1)
+    conv2 = LayerSpec("conv2", "conv", planes, planes, kernel=3, padding=1)
+    if preact:  # BN, ReLU, conv per conv
+        return [
+            LayerSpec("bn1", "bn", cin, cin),
+            LayerSpec("relu", "relu", cin, cin),
+            conv1,
+            LayerSpec("bn2", "bn", planes, planes),
+            LayerSpec("relu", "relu", planes, planes),
+            *drop,
+            conv2,
+        ]
+    return [
+        conv1,
+        LayerSpec("bn1", "bn", planes, planes),
+        LayerSpec("relu", "relu", planes, planes),
+        *drop,
+        conv2,
+        LayerSpec("bn2", "bn", planes, planes),
+    ]
+
+
+def bottleneck_layers(
+    cin: int, planes: int, stride: int, *, preact: bool, groups: int, base_width: int
+) -> list[LayerSpec]:
+    """The residual branch of a bottleneck (1x1, 3x3 with the stride and ``groups``, 1x1 with
+    4x expansion; torchvision's inner width: ResNeXt, wide ResNet), named within the block,
+    in the order it computes.
+
+    Examples:
+        >>> [s.out_channels for s in bottleneck_layers(256, 128, 2, preact=False, groups=32,
+        ...                                            base_width=4) if s.kind == "conv"]
+        [256, 256, 512]
+    """
+    inner = bottleneck_width(planes, base_width, groups)
+    cout = planes * 4
+    convs = [
+        LayerSpec("conv1", "conv", cin, inner),
+        LayerSpec("conv2", "conv", inner, inner, kernel=3, stride=stride, padding=1, groups=groups),
+        LayerSpec("conv3", "conv", inner, cout),
+    ]
+    layers: list[LayerSpec] = []
+    if preact:  # (BN, ReLU, conv) x 3
+        for i, conv in enumerate(convs, start=1):
+            layers += [
+                LayerSpec(f"bn{i}", "bn", conv.in_channels, conv.in_channels),
+                LayerSpec("relu", "relu", conv.in_channels, conv.in_channels),
+                conv,
+            ]
+        return layers
+    for i, conv in enumerate(convs, start=1):  # (conv, BN, ReLU) x 3, the last ReLU after the add
+        layers += [conv, LayerSpec(f"bn{i}", "bn", conv.out_channels, conv.out_channels)]
+        if i < 3:
+            layers.append(LayerSpec("relu", "relu", conv.out_channels, conv.out_channels))
+    return layers
+
+
+def block_layers(cfg: ResNetConfig, cin: int, planes: int, stride: int) -> list[LayerSpec]:
+    """One residual block of ``cfg`` as it computes, named within the block: its branch, its
+    shortcut, the residual ``add`` (with a shortcut), and the ReLU after it (post-activation
+    blocks). The block modules (:mod:`scalenet.nn.blocks`) are built from the same lists."""
     if cfg.block == "basic":
-        yield LayerSpec(f"{name}.conv1", "conv", cin, planes, kernel=3, stride=stride, padding=1)
-        yield LayerSpec(f"{name}.bn2", "bn", planes, planes)
-        yield LayerSpec(f"{name}.relu", "relu", planes, planes)
-        if cfg.block_dropout > 0:
-            yield LayerSpec(f"{name}.drop", "dropout", planes, planes)
-        yield LayerSpec(f"{name}.conv2", "conv", planes, planes, kernel=3, padding=1)
+        branch = basic_layers(cin, planes, stride, preact=cfg.preact, dropout=cfg.block_dropout > 0)
     else:
-        inner = bottleneck_width(planes, cfg.base_width, cfg.groups)
-        yield LayerSpec(f"{name}.conv1", "conv", cin, inner)
-        yield LayerSpec(f"{name}.bn2", "bn", inner, inner)
-        yield LayerSpec(f"{name}.relu", "relu", inner, inner)
-        yield LayerSpec(
-            f"{name}.conv2", "conv", inner, inner, kernel=3, stride=stride, padding=1,
-            groups=cfg.groups,
-        )  # fmt: skip
-        yield LayerSpec(f"{name}.bn3", "bn", inner, inner)
-        yield LayerSpec(f"{name}.relu", "relu", inner, inner)
-        yield LayerSpec(f"{name}.conv3", "conv", inner, cout)
-    yield from _shortcut(cfg, name, cin, cout, stride)
-
-
-def _resnet_block(
-    cfg: ResNetConfig, name: str, cin: int, planes: int, stride: int
-) -> Iterator[LayerSpec]:
-    if cfg.preact:
-        yield from _preact_block(cfg, name, cin, planes, stride)
-        return
-    cout = planes * cfg.expansion
-    if cfg.block == "basic":
-        yield LayerSpec(f"{name}.conv1", "conv", cin, planes, kernel=3, stride=stride, padding=1)
-        yield LayerSpec(f"{name}.bn1", "bn", planes, planes)
-        yield LayerSpec(f"{name}.relu", "relu", planes, planes)
-        if cfg.block_dropout > 0:
-            yield LayerSpec(f"{name}.drop", "dropout", planes, planes)
-        yield LayerSpec(f"{name}.conv2", "conv", planes, planes, kernel=3, padding=1)
-        yield LayerSpec(f"{name}.bn2", "bn", planes, planes)
-    else:
-        # ResNeXt / wide ResNet: torchvision's inner width, the 3x3 conv grouped.
-        inner = bottleneck_width(planes, cfg.base_width, cfg.groups)
-        g = cfg.groups
-        yield LayerSpec(f"{name}.conv1", "conv", cin, inner)
-        yield LayerSpec(f"{name}.bn1", "bn", inner, inner)
-        yield LayerSpec(f"{name}.relu", "relu", inner, inner)
-        yield LayerSpec(
-            f"{name}.conv2", "conv", inner, inner, kernel=3, stride=stride, padding=1, groups=g
+        branch = bottleneck_layers(
+            cin, planes, stride, preact=cfg.preact, groups=cfg.groups, base_width=cfg.base_width
         )
-        yield LayerSpec(f"{name}.bn2", "bn", inner, inner)
-        yield LayerSpec(f"{name}.relu", "relu", inner, inner)
-        yield LayerSpec(f"{name}.conv3", "conv", inner, cout)
-        yield LayerSpec(f"{name}.bn3", "bn", cout, cout)
-    yield from _shortcut(cfg, name, cin, cout, stride)
-    yield LayerSpec(f"{name}.relu", "relu", cout, cout)
+    cout = planes * cfg.expansion
+    layers = branch + shortcut_layers(cfg, cin, cout, stride)
+    if cfg.shortcut:
+        layers.append(LayerSpec("add", "add", cout, cout))
+    if not cfg.preact:
+        layers.append(LayerSpec("relu", "relu", cout, cout))
+    return layers
 
 
 def resnet_stages(cfg: ResNetConfig) -> list[tuple[int, int, int]]:
@@ -213,7 +248,9 @@ def _resnet_templates(cfg: ResNetConfig) -> Iterator[LayerSpec]:
     cin = w
     for i, (planes, stride, depth) in enumerate(resnet_stages(cfg)):
         for j in range(depth):
-            yield from _resnet_block(cfg, f"layer{i + 1}.{j}", cin, planes, stride if j == 0 else 1)
+            name = f"layer{i + 1}.{j}"
+            for spec in block_layers(cfg, cin, planes, stride if j == 0 else 1):
+                yield spec._replace(name=f"{name}.{spec.name}")
             cin = planes * cfg.expansion
     if cfg.preact:
         yield LayerSpec("final_bn", "bn", cin, cin)

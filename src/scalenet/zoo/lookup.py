@@ -15,11 +15,7 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..config import (
-    ResNetConfig,
-    SimpleCNNConfig,
-    Stem,
-)
+from ..config import Config, ResNetConfig, SimpleCNNConfig, Stem
 from ..config.depth import nearest_depths, resnet_layout
 from ..errors import ConfigError, WeightsError
 from ..weights.catalog import CATALOG, Weights, get_weights, split_name
@@ -228,7 +224,7 @@ def _record_digest(model: ScaleNetModel, weights: Weights) -> None:
         model.pretrained_cfg["weights_digest"] = weights_digest(model)
 
 
-def _load(weights: Weights, config: ResNetConfig | SimpleCNNConfig) -> ScaleNetModel:
+def _load(weights: Weights, config: Config) -> ScaleNetModel:
     """A model of ``config`` holding ``weights`` (adapted to its classes and input channels)."""
     from torch import nn
 
