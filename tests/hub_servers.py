@@ -469,8 +469,8 @@ def hf_hub_environment(endpoint: str, home: Path) -> Iterator[HfEnv]:
 
     ``huggingface_hub`` reads its environment variables once, at import, into
     ``huggingface_hub.constants``; both are set here (the variables also reach subprocesses).
-    No token is used (``HF_TOKEN`` unset, token file under ``home``), telemetry is off and
-    offline mode is off.
+    No token is used (``HF_TOKEN`` unset, token file under ``home``), telemetry is off,
+    offline mode is off, and a download waits up to 60 s between reads.
     """
     from huggingface_hub import constants
 
@@ -484,6 +484,9 @@ def hf_hub_environment(endpoint: str, home: Path) -> Iterator[HfEnv]:
         "HF_STORED_TOKENS_PATH": str(home / "stored_tokens"),
         "HF_HUB_OFFLINE": False,
         "HF_HUB_DISABLE_TELEMETRY": True,
+        # A loaded machine (CI's sweep beside a test run) can take olah past the default
+        # 10 s between two reads of a large file; no test here is about that timeout.
+        "HF_HUB_DOWNLOAD_TIMEOUT": 60,
     }
     with pytest.MonkeyPatch.context() as mp:
         for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "TRANSFORMERS_OFFLINE"):
@@ -496,6 +499,7 @@ def hf_hub_environment(endpoint: str, home: Path) -> Iterator[HfEnv]:
             "HF_TOKEN_PATH": str(token_path),
             "HF_HUB_OFFLINE": "0",
             "HF_HUB_DISABLE_TELEMETRY": "1",
+            "HF_HUB_DOWNLOAD_TIMEOUT": "60",
             "NO_PROXY": no_proxy,
             "no_proxy": no_proxy,
         }

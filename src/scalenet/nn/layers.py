@@ -11,6 +11,8 @@ Examples:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -18,7 +20,9 @@ from torch import Tensor, nn
 from ..errors import InputError, ShapeError
 from ..spec.templates import LayerSpec
 
-__all__ = ["PadShortcut", "check_input", "conv1x1", "conv3x3", "layer_module"]
+__all__ = [
+    "PadShortcut", "check_input", "conv1x1", "conv3x3", "layer_module", "modules_of",
+]  # fmt: skip
 
 
 def conv3x3(cin: int, cout: int, stride: int = 1, groups: int = 1) -> nn.Conv2d:
@@ -76,14 +80,53 @@ def layer_module(spec: LayerSpec, dropout: float = 0.0) -> nn.Module:
         return nn.ReLU(inplace=True)
     if spec.kind == "dropout":
         return nn.Dropout(dropout)
-    if spec.kind == "avgpool":  # timm's downsample_avg
+    if spec.kind == "avgpool" and spec.global_pool:
+        return nn.AdaptiveAvgPool2d(1)
+    if spec.kind == "avgpool":  # the shortcut's (ceil mode) as timm's; no padding either way
         return nn.AvgPool2d(
             spec.kernel, spec.stride, spec.padding, ceil_mode=spec.ceil_mode,
-            count_include_pad=False,
+            count_include_pad=spec.ceil_mode is False,
         )  # fmt: skip
+    if spec.kind == "maxpool":
+        return nn.MaxPool2d(spec.kernel, spec.stride, spec.padding, ceil_mode=spec.ceil_mode)
+    if spec.kind == "linear":
+        return nn.Linear(spec.in_channels, spec.out_channels, bias=spec.bias)
     if spec.kind == "pad":
         return PadShortcut(spec.in_channels, spec.out_channels, spec.stride)
     raise ValueError(f"{spec.name}: no module for a {spec.kind!r} layer")
+
+
+def modules_of(layers: Iterable[LayerSpec], dropout: float = 0.0) -> dict[str, nn.Module]:
+    """The modules of ``layers`` by name, in order: one per name (a repeated ``relu`` is one
+    module), and the specs ``x.0``, ``x.1``... of one ``x`` as the ``nn.Sequential`` ``x``
+    (an ``nn.Identity`` at an index no spec names). Layers without a module (``add``,
+    ``flatten``) are left out.
+
+    Examples:
+        >>> from scalenet.spec.templates import LayerSpec
+        >>> m = modules_of([LayerSpec("ds.1", "conv", 4, 8), LayerSpec("relu", "relu", 8, 8)])
+        >>> m["ds"]
+        Sequential(
+          (0): Identity()
+          (1): Conv2d(4, 8, kernel_size=(1, 1), stride=(1, 1), bias=False)
+        )
+    """
+    modules: dict[str, nn.Module | None] = {}
+    indexed: dict[str, dict[int, nn.Module]] = {}
+    for spec in layers:
+        if spec.kind in ("add", "flatten"):
+            continue
+        parent, _, index = spec.name.rpartition(".")
+        if parent and index.isdigit():
+            modules.setdefault(parent, None)
+            indexed.setdefault(parent, {}).setdefault(int(index), layer_module(spec, dropout))
+        elif spec.name not in modules:
+            modules[spec.name] = layer_module(spec, dropout)
+    for parent, items in indexed.items():
+        modules[parent] = nn.Sequential(
+            *(items.get(i, nn.Identity()) for i in range(max(items) + 1))
+        )
+    return {name: module for name, module in modules.items() if module is not None}
 
 
 def check_input(

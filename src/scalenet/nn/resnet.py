@@ -15,13 +15,14 @@ Examples:
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
 from ..config import ResNetConfig
-from ..spec.templates import resnet_stages, shortcut_layers
+from ..spec.templates import resnet_stages, shortcut_layers, templates
 from .base import ScaleNetModel
 from .blocks import (
     BasicBlock,
@@ -31,7 +32,7 @@ from .blocks import (
     Stage,
     checkpoint_seq,
 )
-from .layers import layer_module
+from .layers import modules_of
 
 __all__ = ["ResNet"]
 
@@ -47,22 +48,20 @@ class ResNet(ScaleNetModel):
 
     def __init__(self, config: ResNetConfig) -> None:
         super().__init__(config)
-        w, cin = config.width, config.in_chans
+        w = config.width
         imagenet = config.stem != "cifar"  # the ImageNet and the deep stem reduce by 4
-        # Children in forward order (timm's feature extractor runs them in sequence).
-        self.conv1: nn.Module
-        if config.stem == "deep":
-            self.conv1 = _deep_stem(cin, config.stem_widths)
-        elif imagenet:
-            self.conv1 = nn.Conv2d(cin, w, kernel_size=7, stride=2, padding=3, bias=False)
-        else:
-            self.conv1 = nn.Conv2d(cin, w, kernel_size=3, stride=1, padding=1, bias=False)
-        # A pre-activation net's stem is its conv (and pool): the first block's BN-ReLU follows.
-        self.bn1: nn.Module = nn.Identity() if config.preact else nn.BatchNorm2d(w)
-        self.relu: nn.Module = nn.Identity() if config.preact else nn.ReLU(inplace=True)
-        self.maxpool: nn.Module = (
-            nn.MaxPool2d(kernel_size=3, stride=2, padding=1) if imagenet else nn.Identity()
-        )
+        # The stem and the head from the plan's templates (the blocks' are in each block); a
+        # layer the config has not (a pre-activation net's stem BN-ReLU, the CIFAR stem's
+        # pool, the head's dropout) is an nn.Identity. Children in forward order (timm's
+        # feature extractor runs them in sequence).
+        # Each part is made where it stands: a conv or linear draws its initial weights from
+        # the random generator as it is made.
+        specs = list(templates(config))
+        stem = modules_of(itertools.takewhile(lambda s: not s.name.startswith("layer"), specs))
+        self.conv1: nn.Module = stem["conv1"]  # the deep stem's: an nn.Sequential
+        self.bn1: nn.Module = stem.get("bn1", nn.Identity())
+        self.relu: nn.Module = stem.get("relu", nn.Identity())
+        self.maxpool: nn.Module = stem.get("maxpool", nn.Identity())
         reduction = 2 if imagenet else 1
         stem_out = "conv1" if config.preact else "relu"
         self.feature_info = [{"num_chs": w, "reduction": reduction, "module": stem_out}]
@@ -97,13 +96,15 @@ class ResNet(ScaleNetModel):
             self.feature_info.append(
                 {"num_chs": inplanes, "reduction": reduction, "module": f"layer{i + 1}"}
             )
+        last = max(i for i, s in enumerate(specs) if s.name.startswith("layer"))
+        head = modules_of(specs[last + 1 :], config.dropout)
         # Pre-activation: the last block ends at its add; BN and ReLU close the network.
-        self.final_bn: nn.Module | None = nn.BatchNorm2d(inplanes) if config.preact else None
-        self.final_relu: nn.Module | None = nn.ReLU(inplace=True) if config.preact else None
-        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.final_bn: nn.Module | None = head.get("final_bn")
+        self.final_relu: nn.Module | None = head.get("final_relu")
+        self.avgpool = head["avgpool"]
         self.num_features = self.head_hidden_size = inplanes
-        self.drop: nn.Module = nn.Dropout(config.dropout) if config.dropout > 0 else nn.Identity()
-        self.fc = nn.Linear(inplanes, config.num_classes) if config.num_classes else nn.Identity()
+        self.drop: nn.Module = head.get("drop", nn.Identity())
+        self.fc: nn.Module = head.get("fc", nn.Identity())
         self._init_weights()
 
     def _shortcut(self, inplanes: int, planes: int, stride: int) -> nn.Module | None:
@@ -111,12 +112,7 @@ class ResNet(ScaleNetModel):
         an ``nn.Sequential`` whose index names the layer (timm's average-pool shortcut at
         stride 1 has no pool: an ``nn.Identity`` keeps its conv at ``downsample.1``)."""
         layers = shortcut_layers(self.config, inplanes, planes * self.config.expansion, stride)
-        if not layers:
-            return None
-        if layers[0].name == "downsample":  # one module, not a sequence
-            return layer_module(layers[0])
-        modules = {int(spec.name.rsplit(".", 1)[1]): layer_module(spec) for spec in layers}
-        return nn.Sequential(*(modules.get(i, nn.Identity()) for i in range(max(modules) + 1)))
+        return modules_of(layers).get("downsample")
 
     def _init_weights(self) -> None:
         # torchvision's initialisation; the classifier keeps PyTorch's default. On the meta
@@ -219,18 +215,3 @@ class ResNet(ScaleNetModel):
             "stem": r"^conv1|bn1|maxpool",
             "blocks": [(blocks, None), (r"^final_bn", (99999,))],
         }
-
-
-def _deep_stem(in_chans: int, widths: tuple[int, ...]) -> nn.Sequential:
-    """timm's deep stem (``stem_type="deep"``): three 3x3 convs, the first with stride 2, with
-    BN and ReLU between them (the BN and ReLU after the last are the model's ``bn1``/``relu``)."""
-    a, b, c = widths
-    return nn.Sequential(
-        nn.Conv2d(in_chans, a, kernel_size=3, stride=2, padding=1, bias=False),
-        nn.BatchNorm2d(a),
-        nn.ReLU(inplace=True),
-        nn.Conv2d(a, b, kernel_size=3, stride=1, padding=1, bias=False),
-        nn.BatchNorm2d(b),
-        nn.ReLU(inplace=True),
-        nn.Conv2d(b, c, kernel_size=3, stride=1, padding=1, bias=False),
-    )

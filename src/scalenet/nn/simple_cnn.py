@@ -22,29 +22,26 @@ from torch.utils.checkpoint import checkpoint
 
 from ..config import SimpleCNNConfig
 from ..spec.plan import plan
+from ..spec.templates import LayerSpec, conv_block_layers, hidden_layers
 from .base import ScaleNetModel
 from .blocks import checkpoint_seq
+from .layers import layer_module, modules_of
 
 __all__ = ["ConvBlock", "SimpleCNN"]
 
 
 class ConvBlock(nn.Module):
-    """conv, optional BN, ReLU, optional 2x2/2 pool."""
+    """conv, optional BN, ReLU, optional 2x2/2 pool: the layers of
+    :func:`scalenet.spec.templates.conv_block_layers` (an ``nn.Identity`` for those the
+    config leaves out)."""
 
     def __init__(self, cin: int, cout: int, config: SimpleCNNConfig) -> None:
         super().__init__()
-        self.conv = nn.Conv2d(
-            cin, cout, config.kernel_size, padding=config.conv_padding, bias=config.conv_bias
-        )
-        self.bn: nn.Module = nn.BatchNorm2d(cout) if config.batch_norm else nn.Identity()
-        self.act = nn.ReLU(inplace=True)
-        self.pool: nn.Module
-        if config.pool == "max":
-            self.pool = nn.MaxPool2d(2, 2)
-        elif config.pool == "avg":
-            self.pool = nn.AvgPool2d(2, 2)
-        else:
-            self.pool = nn.Identity()
+        layers = modules_of(conv_block_layers(config, cin, cout))
+        self.conv = layers["conv"]
+        self.bn = layers.get("bn", nn.Identity())
+        self.act = layers["act"]
+        self.pool = layers.get("pool", nn.Identity())
 
     def forward(self, x: Tensor) -> Tensor:
         out: Tensor = self.pool(self.act(self.bn(self.conv(x))))
@@ -52,13 +49,14 @@ class ConvBlock(nn.Module):
 
 
 class HiddenLayer(nn.Module):
-    """dropout, linear, ReLU."""
+    """dropout, linear, ReLU: the layers of :func:`scalenet.spec.templates.hidden_layers`."""
 
     def __init__(self, cin: int, cout: int, dropout: float) -> None:
         super().__init__()
-        self.drop: nn.Module = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
-        self.fc = nn.Linear(cin, cout)
-        self.act = nn.ReLU(inplace=True)
+        layers = modules_of(hidden_layers(cin, cout, dropout=dropout > 0), dropout)
+        self.drop = layers.get("drop", nn.Identity())
+        self.fc = layers["fc"]
+        self.act = layers["act"]
 
     def forward(self, x: Tensor) -> Tensor:
         out: Tensor = self.act(self.fc(self.drop(x)))
@@ -77,7 +75,8 @@ class SimpleCNN(ScaleNetModel):
 
     def __init__(self, config: SimpleCNNConfig) -> None:
         super().__init__(config)
-        flat = next(s for s in plan(config) if s.kind == "flatten")
+        specs = plan(config)  # the layers, walked at the input size (the linears' inputs)
+        flat = next(s for s in specs if s.kind == "flatten")
         cin = config.in_chans
         blocks = []
         reduction = 1
@@ -90,7 +89,7 @@ class SimpleCNN(ScaleNetModel):
             cin = cout
         self.features = nn.Sequential(*blocks)
         self.global_pool: nn.Module = (
-            nn.AdaptiveAvgPool2d(1) if config.global_pool else nn.Identity()
+            layer_module(pool) if (pool := _named(specs, "global_pool")) else nn.Identity()
         )
         if not config.global_pool:
             self.fixed_input_size = config.input_size
@@ -104,8 +103,9 @@ class SimpleCNN(ScaleNetModel):
             width = h
         self.hidden = nn.Sequential(*hidden)
         self.head_hidden_size = width
-        self.drop: nn.Module = nn.Dropout(config.dropout) if config.dropout > 0 else nn.Identity()
-        self.fc = nn.Linear(width, config.num_classes) if config.num_classes else nn.Identity()
+        drop, fc = _named(specs, "drop"), _named(specs, "fc")
+        self.drop: nn.Module = layer_module(drop, config.dropout) if drop else nn.Identity()
+        self.fc: nn.Module = layer_module(fc) if fc else nn.Identity()
 
     def _input_weight(self) -> Tensor:
         # getattr: typed Any for mypy, where TorchScript compiles it like the attribute
@@ -152,3 +152,7 @@ class SimpleCNN(ScaleNetModel):
         """timm's parameter groups: the first conv block, then each later block (the
         classifier layers fall in the last group)."""
         return {"stem": r"^features\.0\.", "blocks": r"^features\.(\d+)"}
+
+
+def _named(specs: list[LayerSpec], name: str) -> LayerSpec | None:
+    return next((s for s in specs if s.name == name), None)

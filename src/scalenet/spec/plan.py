@@ -1,8 +1,9 @@
 """The layer plan: a config and an input size turned into plain data, before any tensor exists.
 
 One plan feeds shape validation and analytic counting, and its templates
-(:mod:`scalenet.spec.templates`) make the residual blocks and shortcuts of the built model
-(:mod:`scalenet.nn.blocks`): one description of each block variant. Each :class:`LayerSpec`
+(:mod:`scalenet.spec.templates`) make the built model's layers (:mod:`scalenet.nn`: each stem,
+block, shortcut and head is made from them, one module per spec): one description of each
+network. Each :class:`LayerSpec`
 names the module it describes by its path in the built model (``"layer2.0.conv1"``), so the
 plan and the model can be compared one to one (the tests do, for every layer).
 
@@ -23,7 +24,7 @@ from ..errors import ShapeError
 
 __all__ = ["LayerSpec", "count_macs", "count_params", "min_input_size", "output_stride", "plan"]
 
-from .templates import _WINDOWED, Config, LayerSpec, _templates
+from .templates import _WINDOWED, Config, LayerSpec, templates
 
 
 def _window_out(size: int, spec: LayerSpec) -> int:
@@ -67,7 +68,7 @@ def plan(config: Config, input_size: int | None = None) -> list[LayerSpec]:
     channels = config.in_chans
     block_in: tuple[str, tuple[int, int]] = ("", hw)  # (block name, size at block start)
     short_hw = hw
-    for t in _templates(config):
+    for t in templates(config):
         block = ".".join(t.name.split(".")[:2]) if t.name.startswith("layer") else ""
         if block and block != block_in[0]:
             block_in = (block, hw)
@@ -134,7 +135,7 @@ def _is_main_window(spec: LayerSpec) -> bool:
 
 
 def _main_windows(config: Config) -> list[LayerSpec]:
-    return [t for t in _templates(config) if _is_main_window(t)]
+    return [t for t in templates(config) if _is_main_window(t)]
 
 
 def _inverse(config: Config) -> tuple[int, int, int]:

@@ -1,12 +1,12 @@
 """What one layer is (:class:`LayerSpec`) and each network as a sequence of size-free layer
 templates: the stems, the blocks of every variant (basic, bottleneck, pre-activation, each
 shortcut) and the heads, before :func:`scalenet.plan` walks an input size through them. The
-block and shortcut modules (:mod:`scalenet.nn.blocks`) are made from the same templates.
+models' modules (:mod:`scalenet.nn`) are made from the same templates, one per spec.
 
 Examples:
     >>> import scalenet
-    >>> from scalenet.spec.templates import _templates
-    >>> [t.name for t in _templates(scalenet.ResNetConfig(depths=(1, 1)))][:3]
+    >>> from scalenet.spec.templates import templates
+    >>> [t.name for t in templates(scalenet.ResNetConfig(depths=(1, 1)))][:3]
     ['conv1', 'bn1', 'relu']
 """
 
@@ -20,7 +20,7 @@ from ..config.resnet import bottleneck_width
 
 __all__ = [
     "Config", "Kind", "LayerSpec", "basic_layers", "block_layers", "bottleneck_layers",
-    "resnet_stages", "shortcut_layers",
+    "conv_block_layers", "hidden_layers", "resnet_stages", "shortcut_layers", "templates",
 ]  # fmt: skip
 
 Kind = Literal[
@@ -263,33 +263,63 @@ def _resnet_templates(cfg: ResNetConfig) -> Iterator[LayerSpec]:
         yield LayerSpec("fc", "linear", cin, cfg.num_classes, bias=True)
 
 
+def conv_block_layers(cfg: SimpleCNNConfig, cin: int, cout: int) -> list[LayerSpec]:
+    """One conv block of a simple CNN, named within the block: conv, BN (``batch_norm``),
+    ReLU, 2x2/2 pool (``pool``).
+
+    Examples:
+        >>> import scalenet
+        >>> [s.name for s in conv_block_layers(scalenet.SimpleCNNConfig(), 3, 32)]
+        ['conv', 'bn', 'act', 'pool']
+    """
+    k, p = cfg.kernel_size, cfg.conv_padding
+    layers = [LayerSpec("conv", "conv", cin, cout, kernel=k, padding=p, bias=cfg.conv_bias)]
+    if cfg.batch_norm:
+        layers.append(LayerSpec("bn", "bn", cout, cout))
+    layers.append(LayerSpec("act", "relu", cout, cout))
+    if cfg.pool != "none":
+        kind: Kind = "maxpool" if cfg.pool == "max" else "avgpool"
+        layers.append(LayerSpec("pool", kind, cout, cout, kernel=2, stride=2))
+    return layers
+
+
+def hidden_layers(cin: int, cout: int, *, dropout: bool) -> list[LayerSpec]:
+    """One hidden layer of a simple CNN's classifier, named within it: dropout (with
+    ``dropout``), linear, ReLU.
+
+    Examples:
+        >>> [s.name for s in hidden_layers(512, 128, dropout=True)]
+        ['drop', 'fc', 'act']
+    """
+    drop = [LayerSpec("drop", "dropout", cin, cin)] if dropout else []
+    return [
+        *drop,
+        LayerSpec("fc", "linear", cin, cout, bias=True),
+        LayerSpec("act", "relu", cout, cout),
+    ]
+
+
 def _simple_cnn_templates(cfg: SimpleCNNConfig) -> Iterator[LayerSpec]:
-    cin, k, p = cfg.in_chans, cfg.kernel_size, cfg.conv_padding
+    cin = cfg.in_chans
     for i, cout in enumerate(cfg.channels):
-        name = f"features.{i}"
-        yield LayerSpec(f"{name}.conv", "conv", cin, cout, kernel=k, padding=p, bias=cfg.conv_bias)
-        if cfg.batch_norm:
-            yield LayerSpec(f"{name}.bn", "bn", cout, cout)
-        yield LayerSpec(f"{name}.act", "relu", cout, cout)
-        if cfg.pool != "none":
-            kind: Kind = "maxpool" if cfg.pool == "max" else "avgpool"
-            yield LayerSpec(f"{name}.pool", kind, cout, cout, kernel=2, stride=2)
+        for spec in conv_block_layers(cfg, cin, cout):
+            yield spec._replace(name=f"features.{i}.{spec.name}")
         cin = cout
     if cfg.global_pool:
         yield LayerSpec("global_pool", "avgpool", cin, cin, global_pool=True)
     yield LayerSpec("flatten", "flatten", cin, cin)  # out_channels is set from the size by _walk
-    for j, width in enumerate(cfg.hidden):
-        if cfg.dropout > 0:
-            yield LayerSpec(f"hidden.{j}.drop", "dropout", 0, 0)
-        yield LayerSpec(f"hidden.{j}.fc", "linear", 0, width, bias=True)
-        yield LayerSpec(f"hidden.{j}.act", "relu", width, width)
+    for j, width in enumerate(cfg.hidden):  # in_channels 0: the walk sets it
+        for spec in hidden_layers(0, width, dropout=cfg.dropout > 0):
+            yield spec._replace(name=f"hidden.{j}.{spec.name}")
     if cfg.dropout > 0:
         yield LayerSpec("drop", "dropout", 0, 0)
     if cfg.num_classes > 0:
         yield LayerSpec("fc", "linear", 0, cfg.num_classes, bias=True)
 
 
-def _templates(cfg: Config) -> Iterator[LayerSpec]:
+def templates(cfg: Config) -> Iterator[LayerSpec]:
+    """The network's layers as size-free templates, in the order it computes them (full
+    names: ``layer1.0.conv1``), for :func:`scalenet.plan` to walk a size through."""
     if isinstance(cfg, ResNetConfig):
         return _resnet_templates(cfg)
     return _simple_cnn_templates(cfg)
