@@ -1,7 +1,8 @@
 """A catalogue record's weights as a state dict in scalenet's names.
 
 Hub files come through :func:`scalenet.hub.fetch.download` (huggingface_hub's cache, failing
-fast offline); URL files through :mod:`.download` (checked against their published hash).
+fast offline); URL files through :func:`scalenet.hub.urls.read` (kept in that cache's
+``scalenet-urls/`` folder, checked against their published hash).
 Either way the keys are converted from the source's layout (:mod:`.layouts`).
 """
 
@@ -14,8 +15,7 @@ from torch import Tensor
 from ..io import state_dict as weight_files
 from ..weights.layouts import convert
 from ..weights.records import HubFile, Layout, Weights
-from . import fetch as _fetch
-from . import urls as download
+from . import fetch, urls
 
 __all__ = ["load_state_dict", "local_copy"]
 
@@ -49,8 +49,8 @@ def load_state_dict(weights: Weights, *, cache_dir: str | Path | None = None) ->
 
     Raises:
         WeightsError: the file cannot be had or is not what its record says (see
-            :func:`.download.fetch` and :func:`scalenet.hub.fetch.download`), or its keys are
-            not the layout's.
+            :func:`scalenet.hub.urls.fetch` and :func:`scalenet.hub.fetch.download`), or its
+            keys are not the layout's.
 
     Examples:
         (Not run: it needs the network.) ::
@@ -62,11 +62,11 @@ def load_state_dict(weights: Weights, *, cache_dir: str | Path | None = None) ->
     file = weights.file
     if isinstance(file, HubFile):
         call = f"scalenet.load_weights(scalenet.create({weights.name!r}), {{}})"
-        path = _fetch.download(
+        path = fetch.download(
             file.repo_id, file.filename, file.revision, cache_dir=cache_dir,
             local_copy=local_copy(weights.layout, call, f"path/to/{file.filename}"),
         )  # fmt: skip
         loaded: object = weight_files.read_state_dict(path)
     else:
-        loaded = download.read(file, cache_dir=cache_dir)
+        loaded = urls.read(file, cache_dir=cache_dir)
     return convert(weights.layout, loaded, source=f"{weights.name} ({file})")
