@@ -1,6 +1,6 @@
-"""The smallest pieces: 3x3 and 1x1 convs, the option-A shortcut (strided identity, zero
-padded channels) and the forward-time input check; the residual blocks are built of them
-(:mod:`scalenet.nn.blocks`).
+"""The smallest pieces: the module of each layer spec (:func:`layer_module`,
+:func:`modules_of`: the models are made from the layer plan's templates), the option-A
+shortcut (strided identity, zero padded channels) and the forward-time input check.
 
 Examples:
     >>> import torch
@@ -20,19 +20,7 @@ from torch import Tensor, nn
 from ..errors import InputError, ShapeError
 from ..spec.templates import LayerSpec
 
-__all__ = [
-    "PadShortcut", "check_input", "conv1x1", "conv3x3", "layer_module", "modules_of",
-]  # fmt: skip
-
-
-def conv3x3(cin: int, cout: int, stride: int = 1, groups: int = 1) -> nn.Conv2d:
-    """3x3 convolution with padding 1 and no bias (BN follows); ``groups`` as ``nn.Conv2d``'s."""
-    return nn.Conv2d(cin, cout, kernel_size=3, stride=stride, padding=1, groups=groups, bias=False)
-
-
-def conv1x1(cin: int, cout: int, stride: int = 1) -> nn.Conv2d:
-    """1x1 convolution with no bias (BN follows)."""
-    return nn.Conv2d(cin, cout, kernel_size=1, stride=stride, bias=False)
+__all__ = ["PadShortcut", "check_input", "layer_module", "modules_of"]
 
 
 class PadShortcut(nn.Module):
