@@ -25,7 +25,7 @@ from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
 from ..spec.templates import LayerSpec, basic_layers, bottleneck_layers
-from .layers import layer_module
+from .layers import modules_of
 
 __all__ = [
     "BasicBlock",
@@ -54,15 +54,15 @@ class Stage(nn.Sequential):
 def _add_layers(
     block: nn.Module, layers: list[LayerSpec], dropout: float = 0.0, relu_last: bool = True
 ) -> None:
-    """Give ``block`` the module of each spec, by its name, in their order; ``relu``, which a
-    spec list repeats, is one module, registered last (where torchvision's Bottleneck and
-    timm's pre-activation blocks have it) or at its first use (torchvision's BasicBlock)."""
-    for spec in layers:
-        if spec.name not in block._modules and not (relu_last and spec.kind == "relu"):
-            block.add_module(spec.name, layer_module(spec, dropout))
+    """Give ``block`` the modules of ``layers`` (:func:`~scalenet.nn.layers.modules_of`), in
+    their order; ``relu`` is registered last (where torchvision's Bottleneck and timm's
+    pre-activation blocks have it) or at its first use (torchvision's BasicBlock)."""
+    modules = modules_of(layers, dropout)
     if relu_last:
-        block.relu = nn.ReLU(inplace=True)
-    if "drop" not in block._modules:
+        modules["relu"] = modules.pop("relu")
+    for name, module in modules.items():
+        block.add_module(name, module)
+    if "drop" not in modules:
         block.drop = None  # type: ignore[assignment]  # no dropout, no module: TorchScript sees None
 
 

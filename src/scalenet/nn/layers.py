@@ -48,9 +48,9 @@ class PadShortcut(nn.Module):
 
 
 def layer_module(spec: LayerSpec, dropout: float = 0.0) -> nn.Module:
-    """The module that a block's or a shortcut's layer spec describes (a conv, BatchNorm,
-    ReLU, dropout of ``dropout``, the average-pool shortcut's pool, or option A's padding):
-    the blocks are built from the layer plan's own templates.
+    """The module that a layer spec describes (a conv, BatchNorm, ReLU, dropout of
+    ``dropout``, a pool, a linear layer, or option A's padding): the models are made from the
+    layer plan's own templates.
 
     Examples:
         >>> from scalenet.spec.templates import LayerSpec
