@@ -654,7 +654,7 @@ def train(args: argparse.Namespace, rank: int, world: int, device: torch.device)
                 f.write(json.dumps(row) + "\n")
             if va["top1"] > best:
                 best = va["top1"]
-                checkpoint(core, out / "best", metrics={"val_top1": best})
+                checkpoint(core, out / "best", metrics={"val_top1": best}, label_names=data.classes)
             # Weights and training state commit together (one rename): a run stopped at any
             # moment resumes from one epoch's weights with that epoch's state, or refuses.
             state = pack_state(
@@ -664,7 +664,7 @@ def train(args: argparse.Namespace, rank: int, world: int, device: torch.device)
                 best=best,
                 history=history,
             )
-            checkpoint(core, out / "last", companions={STATE_NAME: state})
+            checkpoint(core, out / "last", companions={STATE_NAME: state}, label_names=data.classes)
         if world > 1:
             dist.barrier()  # rank 0 has written the checkpoints
         longest = max(longest, time.perf_counter() - tic)

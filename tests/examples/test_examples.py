@@ -137,8 +137,14 @@ def test_one_epoch_on_digits_is_well_above_chance(tmp_path: Path) -> None:
             assert image.size[0] >= 500, name
     assert len(metrics["per_class"]) == 10
     assert sum(map(sum, metrics["confusion"])) == 359  # the digits test split
-    # The best checkpoint is a save_pretrained folder: it loads as is.
-    assert scalenet.from_pretrained(tmp_path / "run" / "best").config.num_classes == 10
+    # The best checkpoint is a save_pretrained folder: it loads as is, with the data's class
+    # names where timm and transformers read them (config.json's label_names).
+    best = scalenet.from_pretrained(tmp_path / "run" / "best")
+    assert best.config.num_classes == 10
+    assert len(metrics["classes"]) == 10
+    assert best.pretrained_cfg["label_names"] == metrics["classes"]
+    saved = json.loads((tmp_path / "run" / "last" / "config.json").read_text())
+    assert saved["label_names"] == metrics["classes"]
 
 
 def test_killed_and_resumed_run_equals_uninterrupted(tmp_path: Path) -> None:

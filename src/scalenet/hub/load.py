@@ -49,6 +49,7 @@ from .save import (
     PREVIOUS_KEY,
     WEIGHTS_NAME,
     _previous_digest,
+    class_labels,
     hub_config,
     push_to_hub,
     save_pretrained,
@@ -359,6 +360,7 @@ def from_pretrained(
         "source": where,
         **model_cfg(c),
     }
+    model.pretrained_cfg |= class_labels(data, c.num_classes)  # top-level in config.json
     if isinstance(data.get("weights_digest"), str):  # published weights, as saved
         model.pretrained_cfg["weights_digest"] = data["weights_digest"]
     return model

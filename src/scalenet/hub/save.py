@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -53,6 +53,7 @@ from ..io.folder import (
 )
 from ..spec.plan import count_params
 from ..spec.sizes import model_cfg
+from ..weights.labels import check_label_names
 
 if TYPE_CHECKING:
     from ..nn.base import ScaleNetModel
@@ -66,6 +67,7 @@ __all__ = [
     "DIGEST_KEY",
     "PREVIOUS_KEY",
     "WEIGHTS_NAME",
+    "class_labels",
     "config_digest",
     "hub_config",
     "push_to_hub",
@@ -88,14 +90,24 @@ def _previous_digest(raw: bytes | None) -> str:
         return "?"
 
 
-def hub_config(model: ScaleNetModel) -> dict[str, Any]:
+def hub_config(model: ScaleNetModel, label_names: Sequence[str] | None = None) -> dict[str, Any]:
     """The ``config.json`` of ``model``: timm's keys plus the full scalenet config.
+
+    As timm writes it: ``num_classes`` at the top level (and not again in ``model_args``, which
+    timm and transformers pass to the model's entrypoint beside their own ``num_classes``), the
+    class names as ``label_names`` (and ``label_descriptions``, ImageNet's words for its
+    synsets) where the model has them: ``label_names`` given here, else its pretrained cfg's
+    (those of the data set of its zoo entry or weights, or of a loaded folder) while they
+    still count one per class.
+
+    Raises:
+        ConfigError: ``label_names`` are not one unique name per class.
 
     Examples:
         >>> import scalenet
         >>> cfg = scalenet.hub.load.hub_config(scalenet.create("resnet20_cifar"))
-        >>> cfg["architecture"], cfg["model_args"]["depths"]
-        ('scalenet_custom', [3, 3, 3])
+        >>> cfg["architecture"], cfg["model_args"]["depths"], cfg["label_names"][:2]
+        ('scalenet_custom', [3, 3, 3], ['airplane', 'automobile'])
     """
     c = model.config
     source = dict(model.pretrained_cfg)
@@ -113,16 +125,45 @@ def hub_config(model: ScaleNetModel) -> dict[str, Any]:
     for key in ("tag", "origin_url", "license", "paper_ids", "description"):
         if source.get(key) is not None:
             pretrained_cfg[key] = source[key]
+    model_args = c.to_dict()
+    del model_args["num_classes"]  # the top-level key's (timm's place)
     return {
         "architecture": CUSTOM,
         "num_classes": c.num_classes,
         "num_features": model.num_features,
+        **class_labels(source, c.num_classes, label_names),
         "pretrained_cfg": pretrained_cfg,
-        "model_args": c.to_dict(),
+        "model_args": model_args,
         "scalenet_version": __version__,
         "zoo_name": source.get("architecture"),
         **({"weights_digest": source["weights_digest"]} if source.get("weights_digest") else {}),
     }
+
+
+def class_labels(
+    cfg: Mapping[str, Any], num_classes: int, given: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """The class names for a model of ``num_classes`` classes, as timm's keys: ``given``
+    (checked: one unique name per class), else ``cfg``'s ``label_names`` (and
+    ``label_descriptions``) while they are that (a new head, or a damaged file, has none).
+
+    Examples:
+        >>> class_labels({"label_names": ["cat", "dog"]}, 2)
+        {'label_names': ['cat', 'dog']}
+        >>> class_labels({"label_names": ["cat", "dog"]}, 5)
+        {}
+    """
+    if given is not None:
+        return {"label_names": check_label_names(given, num_classes, "label_names")}
+    try:
+        names = check_label_names(cfg.get("label_names", ()), num_classes, "label_names")
+    except ConfigError:
+        return {}
+    labels: dict[str, Any] = {"label_names": names}
+    descriptions = cfg.get("label_descriptions")
+    if isinstance(descriptions, dict) and descriptions:
+        labels["label_descriptions"] = dict(descriptions)
+    return labels
 
 
 def save_pretrained(
@@ -133,6 +174,7 @@ def save_pretrained(
     training: Mapping[str, Any] | None = None,
     license: str | None = None,
     companions: Mapping[str, bytes] | None = None,
+    label_names: Sequence[str] | None = None,
 ) -> Path:
     """Write ``model.safetensors``, ``config.json`` and ``README.md`` into ``save_directory``.
 
@@ -150,6 +192,9 @@ def save_pretrained(
             ``{"NAME.EXT": content}``. Each is stored as ``NAME.<sha256>.EXT`` and recorded in
             the weights file, so the weights always name their own; read them back with
             :func:`scalenet.hub.load.read_checkpoint`. The files of the previous save are removed.
+        label_names: the class names, one unique name per class in label order (default: the
+            model's, see :func:`hub_config`); written to ``config.json`` as timm does, where
+            timm and transformers' pipelines read them.
 
     Returns:
         The directory.
@@ -183,7 +228,7 @@ def save_pretrained(
     )
     from .card import model_card
 
-    config_text = json.dumps(hub_config(model), indent=2) + "\n"
+    config_text = json.dumps(hub_config(model, label_names), indent=2) + "\n"
     card = model_card(model, metrics=metrics, training=training, license=license)
     state = model.state_dict()
     digest = config_digest(json.loads(config_text))  # of the config as a reader will parse it
@@ -222,6 +267,7 @@ def push_to_hub(
     create_pr: bool = False,
     metrics: Mapping[str, float] | None = None,
     training: Mapping[str, Any] | None = None,
+    label_names: Sequence[str] | None = None,
 ) -> str:
     """Save ``model`` into a temporary directory and upload it as one commit; returns its URL.
 
@@ -247,6 +293,7 @@ def push_to_hub(
             the URL returned is then the pull request's.
         metrics: shown in the model card (see :func:`save_pretrained`).
         training: shown in the model card (see :func:`save_pretrained`).
+        label_names: the class names (see :func:`save_pretrained`).
 
     Returns:
         The commit's URL, or the pull request's with ``create_pr=True``.
@@ -279,7 +326,9 @@ def push_to_hub(
         )  # fmt: skip
     api = HfApi(token=token)
     with tempfile.TemporaryDirectory(prefix="scalenet-push-") as tmp:
-        folder = save_pretrained(model, Path(tmp) / "model", metrics=metrics, training=training)
+        folder = save_pretrained(
+            model, Path(tmp) / "model", metrics=metrics, training=training, label_names=label_names
+        )
         try:
             api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
             if revision not in (None, "main") and not revision.startswith("refs/pr/"):

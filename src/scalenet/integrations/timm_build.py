@@ -28,7 +28,7 @@ from ..config import Config, ResNetConfig, SimpleCNNConfig, config_from_dict
 from ..errors import ConfigError, WeightsError
 from ..hub.save import CONFIG_KEY, CONFIG_NAME, CUSTOM, WEIGHTS_NAME
 from ..io import safetensors as _safetensors
-from ..io.folder import parse_config
+from ..io.folder import parse_config, saved_fields
 from ..nn import ScaleNetModel
 from ..weights.catalog import HubFile, Layout, Weights, get_weights
 from ..zoo import ZOO, ZooEntry
@@ -52,6 +52,7 @@ CUSTOM_DEFAULT = ZooEntry(
     "Any scalenet model: pass config fields (and family='simple_cnn' for a plain CNN) as "
     "keyword arguments; with none, the ResNet-18 layout (scalenet.ResNetConfig())",
     timm_name=CUSTOM,
+    dataset=None,
 )
 #: Every registered name's entry (its metadata: normalisation, crop, licence...).
 _ENTRIES: dict[str, ZooEntry] = {e.timm_name: e for e in ZOO.values()}
@@ -67,7 +68,9 @@ _ENTRY_KEYS = ("crop_pct", "interpolation", "mean", "std", "license", "paper_ids
 
 
 def _timm_cfg(entry: ZooEntry, weights: Weights | None = None) -> dict[str, Any]:
-    cfg = entry.pretrained_cfg(weights)
+    # Class names join a model's cfg when it is built (_describe): 1,000 ImageNet names in
+    # each registered cfg would be read by every `import timm`.
+    cfg = entry.pretrained_cfg(weights, labels=False)
     return {k: v for k, v in cfg.items() if k not in ("architecture", "description", "tag")}
 
 
@@ -142,6 +145,10 @@ def build(variant: str, pretrained: bool = False, **kwargs: Any) -> ScaleNetMode
         "feature_cls", "pretrained_model_args",
     )  # fmt: skip
     timm_args: dict[str, Any] = {k: kwargs.pop(k) for k in passed_to_timm if k in kwargs}
+    # A pretrained cfg given as a dict (timm's hf-hub: and local-dir: models: config.json's,
+    # whose class count is its top-level num_classes) sets the class count, as for timm's models.
+    if "num_classes" not in kwargs:
+        kwargs.update(_classes(timm_args.get("pretrained_cfg")))
     # timm's global_pool is a string; SimpleCNNConfig.global_pool (a bool) is a config field.
     global_pool = kwargs.pop("global_pool") if isinstance(kwargs.get("global_pool"), str) else None
     device = kwargs.pop("device", None)
@@ -201,6 +208,13 @@ def build(variant: str, pretrained: bool = False, **kwargs: Any) -> ScaleNetMode
     return model
 
 
+def _classes(cfg: object) -> dict[str, Any]:
+    """``{"num_classes": n}`` of a pretrained cfg given as a dict that has it, else ``{}``."""
+    if isinstance(cfg, dict) and isinstance(cfg.get("num_classes"), int):
+        return {"num_classes": cfg["num_classes"]}
+    return {}
+
+
 def _describe(
     model: torch.nn.Module,
     entry: ZooEntry,
@@ -226,6 +240,12 @@ def _describe(
         cfg |= {k: v for k, v in derived.items() if k not in kept}
     cfg |= {k: v for k, v in derived.items() if k not in _ENTRY_KEYS or k not in cfg}
     cfg["architecture"] = entry.timm_name
+    names = cfg.get("label_names")
+    if names is not None and (
+        not isinstance(names, list | tuple) or len(names) != built.num_classes
+    ):
+        for key in ("label_names", "label_descriptions"):  # a new head: not those classes
+            cfg.pop(key, None)
     model.pretrained_cfg = model.default_cfg = cfg  # type: ignore[assignment]
 
 
@@ -261,7 +281,8 @@ def _same_commit(state_dict: dict[str, Any], model: torch.nn.Module) -> dict[str
         if text is None:
             return state_dict
         saved = parse_config(text.encode(), str(path))[0]
-        shown = config_from_dict(dict(args))
+        # timm's pretrained cfg holds config.json's top-level num_classes
+        shown = config_from_dict(saved_fields({"model_args": args, **_classes(cfg)}))
     except (ConfigError, OSError, ValueError, safetensors.SafetensorError):
         return state_dict  # not scalenet's metadata, or not a scalenet config.json: timm's checks
     if saved != shown:

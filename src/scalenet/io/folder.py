@@ -44,6 +44,7 @@ __all__ = [
     "read_checkpoint",
     "read_config",
     "read_config_bytes",
+    "saved_fields",
 ]
 
 CONFIG_NAME = "config.json"
@@ -131,6 +132,23 @@ def read_config_bytes(path: Path) -> bytes | None:
         raise ConfigError(CONFIG_NAME, str(path), f"a readable file ({err.strerror})") from None
 
 
+def saved_fields(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The config fields of a parsed config.json: its ``model_args``, with the class count
+    from the top-level ``num_classes`` where timm keeps it (files of scalenet 0.1 also held
+    it in ``model_args``); a bare config (``config.to_dict()``) as it is.
+
+    Examples:
+        >>> saved_fields({"num_classes": 10, "model_args": {"family": "simple_cnn"}})
+        {'family': 'simple_cnn', 'num_classes': 10}
+    """
+    if "model_args" not in data:
+        return dict(data)
+    fields = dict(data["model_args"])
+    if "num_classes" in data:
+        fields.setdefault("num_classes", data["num_classes"])
+    return fields
+
+
 def parse_config(raw: bytes, where: str) -> tuple[Config, dict[str, Any]]:
     """:func:`read_config` of a file's content; ``where`` names it in errors.
 
@@ -161,7 +179,7 @@ def parse_config(raw: bytes, where: str) -> tuple[Config, dict[str, Any]]:
             "or config.to_dict() (with 'family')",
         )
     try:
-        return config_from_dict(args), data
+        return config_from_dict(saved_fields(data)), data
     except RecursionError:  # deep nesting inside a field, reported on validation
         raise ConfigError(CONFIG_NAME, where, "a config of plain values") from None
 

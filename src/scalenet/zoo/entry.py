@@ -10,7 +10,7 @@ Examples:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..config import (
     IMAGENET_MEAN,
@@ -19,10 +19,8 @@ from ..config import (
     SimpleCNNConfig,
 )
 from ..spec.sizes import model_cfg
-from ..weights.catalog import CATALOG, Weights
-
-if TYPE_CHECKING:
-    pass
+from ..weights.catalog import CATALOG, Dataset, Weights
+from ..weights.labels import labels_cfg
 
 __all__ = [
     "BAG_OF_TRICKS_PAPER",
@@ -57,6 +55,8 @@ class ZooEntry:
         timm_name: the name registered with timm (scalenet-prefixed where the short name would
             shadow one of timm's own models).
         license: licence of the architecture's code (each published weight carries its own).
+        dataset: the data set its classifier is laid out for (its number of classes, and the
+            names of its classes in the model's pretrained cfg), ``None`` for none.
 
     Published weights are not the entry's: they are the catalogue's
     (:mod:`scalenet.weights`), by ``name.tag``.
@@ -72,6 +72,7 @@ class ZooEntry:
     interpolation: str = "bilinear"
     timm_name: str = ""
     license: str = "apache-2.0"
+    dataset: Dataset | None = "imagenet-1k"
 
     @property
     def first_conv(self) -> str:
@@ -92,11 +93,15 @@ class ZooEntry:
         self,
         weights: Weights | None = None,
         config: ResNetConfig | SimpleCNNConfig | None = None,
+        *,
+        labels: bool = True,
     ) -> dict[str, Any]:
         """timm's pretrained cfg for this entry (input size, normalisation, layer names...),
         and for one of its published ``weights``: their tag, file, licence, normalisation,
         crop and test size. Sizes are those of ``config`` (default: the entry's, with the
-        fields the weights need).
+        fields the weights need). With ``labels``, the class names of the data set (the
+        weights', else the entry's) while ``config`` has its number of classes
+        (:func:`scalenet.weights.labels.labels_cfg`).
 
         Examples:
             >>> import scalenet
@@ -130,6 +135,9 @@ class ZooEntry:
             size = weights.test_input_size
             cfg["test_input_size"] = (config.in_chans, size, size)
             cfg["test_crop_pct"] = weights.test_crop_pct or cfg["crop_pct"]
+        if labels:
+            dataset = weights.dataset if weights is not None else self.dataset
+            cfg |= labels_cfg(dataset, config.num_classes)
         return cfg
 
     @property

@@ -19,6 +19,7 @@ from ..config import Config, ResNetConfig, SimpleCNNConfig, Stem
 from ..config.depth import nearest_depths, resnet_layout
 from ..errors import ConfigError, WeightsError
 from ..weights.catalog import CATALOG, Weights, get_weights, split_name
+from ..weights.labels import check_label_names
 
 if TYPE_CHECKING:
     from ..nn.base import ScaleNetModel
@@ -168,7 +169,13 @@ def get_config(name: str) -> ResNetConfig | SimpleCNNConfig:
     return entry.config.replace(**_weights(entry, tag).config_changes())
 
 
-def create(name: str, pretrained: bool = False, **overrides: Any) -> ScaleNetModel:
+def create(
+    name: str,
+    pretrained: bool = False,
+    *,
+    label_names: Sequence[str] | None = None,
+    **overrides: Any,
+) -> ScaleNetModel:
     """Build the zoo model ``name``, with config fields overridden (and validated).
 
     ``name`` is an architecture (``"resnet50"``) or an architecture and a weights tag
@@ -181,6 +188,11 @@ def create(name: str, pretrained: bool = False, **overrides: Any) -> ScaleNetMod
         name: a name from :func:`list_models` (with ``pretrained=True`` for the tags).
         pretrained: load the published weights: the tag's, or the architecture's default
             tag's (the first in ``scalenet.list_models(pretrained=True)``).
+        label_names: the class names, one unique name per class in label order, kept in
+            ``model.pretrained_cfg["label_names"]`` and saved to config.json (where timm and
+            transformers' pipelines read them). Default: the names of the data set of the
+            weights or entry (CIFAR-10, ImageNet-1k...) when the model has its classes, else
+            none.
         **overrides: config fields to change, e.g. ``num_classes=10``, ``in_chans=1``,
             ``input_size=256``, ``width=80``.
 
@@ -202,6 +214,9 @@ def create(name: str, pretrained: bool = False, **overrides: Any) -> ScaleNetMod
     weights = _weights(entry, tag) if tag is not None or pretrained else None
     config = entry.config.replace(**weights.config_changes()) if weights else entry.config
     config = config.replace(**overrides) if overrides else config
+    names = None
+    if label_names is not None:  # checked before anything is built or downloaded
+        names = check_label_names(label_names, config.num_classes, "label_names")
     if pretrained:
         assert weights is not None
         model = _load(weights, config)
@@ -210,6 +225,9 @@ def create(name: str, pretrained: bool = False, **overrides: Any) -> ScaleNetMod
 
         model = build(config)
     model.pretrained_cfg = entry.pretrained_cfg(weights, config)
+    if names is not None:
+        model.pretrained_cfg.pop("label_descriptions", None)
+        model.pretrained_cfg["label_names"] = names
     if pretrained and weights is not None:
         _record_digest(model, weights)
     return model

@@ -123,7 +123,9 @@ def _entries() -> list[ZooEntry]:
         for depth, variant in ((18, ""), (18, "d"), (34, ""), (34, "d"), (50, ""), (101, ""))
         for depths, block in [resnet_layout(depth)]
     ]  # fmt: skip
-    cifar: dict[str, Any] = {"mean": CIFAR_MEAN, "std": CIFAR_STD, "crop_pct": 1.0}
+    cifar: dict[str, Any] = {
+        "mean": CIFAR_MEAN, "std": CIFAR_STD, "crop_pct": 1.0, "dataset": "cifar10"
+    }  # fmt: skip
     entries += [
         ZooEntry(
             f"resnet{depth}_cifar",
@@ -280,6 +282,7 @@ def _entries() -> list[ZooEntry]:
             "6-block CNN with 5x5 valid convs and 1000/500/100 hidden layers, 2 classes at 444 px",
             paper="",
             crop_pct=1.0,
+            dataset=None,  # a two-class example of the plan's size rule, for no data set
         )
     )
     return [e if e.timm_name else replace(e, timm_name=e.name) for e in entries]
