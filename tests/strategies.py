@@ -19,12 +19,13 @@ def resnet_configs(draw: st.DrawFn) -> ResNetConfig:
     stages = draw(st.integers(1, 4))
     block = draw(st.sampled_from(["basic", "bottleneck"]))
     bottleneck = block == "bottleneck"
+    shortcut = draw(st.booleans())
     cfg = ResNetConfig(
         depths=tuple(draw(st.lists(st.integers(1, 2), min_size=stages, max_size=stages))),
         width=draw(st.integers(2 if stem == "deep" else 1, 6)),
         stem=stem,
         block=block,
-        shortcut=draw(st.booleans()),
+        shortcut=shortcut,
         downsample=draw(st.sampled_from(["projection", "pad", "avgpool"])),
         num_classes=draw(st.integers(1, 12)),
         in_chans=draw(st.integers(1, 4)),
@@ -35,6 +36,7 @@ def resnet_configs(draw: st.DrawFn) -> ResNetConfig:
         block_dropout=0.0 if bottleneck else draw(st.sampled_from([0.0, 0.2])),
         groups=draw(st.sampled_from([1, 2])) if bottleneck else 1,
         base_width=draw(st.sampled_from([64, 128])) if bottleneck else 64,
+        drop_path_rate=draw(st.sampled_from([0.0, 0.2])) if shortcut else 0.0,
     )
     sizes = scalenet.valid_input_sizes(cfg, 1, 80)
     return cfg.replace(input_size=draw(st.sampled_from(sizes[:3])))

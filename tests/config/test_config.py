@@ -135,13 +135,12 @@ def test_json_round_trip(cfg: ResNetConfig | SimpleCNNConfig) -> None:
     assert scalenet.config_from_dict(json.loads(text)) == cfg
     assert hash(back) == hash(cfg)
     # Every field is in the dict, with the family tag; the fields added later (ResNeXt's, the
-    # pre-activation and wide ResNets') only where they are not the plain ResNet's, so earlier
-    # configs stay byte-identical.
-    later: dict[str, object] = (
-        {"groups": 1, "base_width": 64, "preact": False, "widen_factor": 1, "block_dropout": 0}
-        if isinstance(cfg, ResNetConfig)
-        else {}
-    )
+    # pre-activation and wide ResNets', stochastic depth) only where they are not the plain
+    # ResNet's, so earlier configs stay byte-identical.
+    later: dict[str, object] = {}
+    if isinstance(cfg, ResNetConfig):
+        later = {"groups": 1, "base_width": 64, "preact": False, "widen_factor": 1}
+        later |= {"block_dropout": 0, "drop_path_rate": 0}
     expected = {f.name for f in dataclasses.fields(cfg)} | {"family"}
     expected -= {k for k, v in later.items() if getattr(cfg, k) == v}
     assert set(cfg.to_dict()) == expected

@@ -146,8 +146,14 @@ def test_timm_kwargs() -> None:
     model = timm.create_model("scalenet_w48", drop_rate=0.25, num_classes=3)
     assert model.config.dropout == 0.25
     assert isinstance(model.drop, nn.Dropout)
+    # timm's other regularisers scalenet does not implement are errors, not ignored.
+    with pytest.raises(scalenet.ConfigError, match="drop_block_rate"):
+        timm.create_model("scalenet_w48", drop_block_rate=0.1)
+    # Stochastic depth is a config field (tests/nn/test_drop_path.py); a SimpleCNN has no
+    # residual branches to drop.
+    assert timm.create_model("scalenet_w48", drop_path_rate=0.1).config.drop_path_rate == 0.1
     with pytest.raises(scalenet.ConfigError, match="drop_path_rate"):
-        timm.create_model("scalenet_w48", drop_path_rate=0.1)
+        timm.create_model("simple_cnn_cifar", drop_path_rate=0.1)
     fixed = timm.create_model("simple_cnn6_k5", img_size=508)
     assert fixed.config.input_size == 508
     with pytest.raises(scalenet.ShapeError, match="444 or 508"):

@@ -81,7 +81,7 @@ ANY = st.one_of(
                 "depths", "width", "stem", "block", "shortcut", "downsample", "channels",
                 "kernel_size", "padding", "pool", "hidden", "num_classes", "in_chans",
                 "input_size", "dropout", "global_pool", "typo", "groups", "base_width",
-                "preact", "widen_factor", "block_dropout",
+                "preact", "widen_factor", "block_dropout", "drop_path_rate",
             ]
         ),
         ANY,

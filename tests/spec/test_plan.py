@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from timm.layers import DropPath
 from torch import nn
 
 import scalenet
@@ -46,6 +47,24 @@ CONFIGS = {
         downsample="avgpool",
         input_size=64,
     ),
+    # Stochastic depth: a drop_path module on each block's branch but the first (rate 0).
+    "drop_path_basic": ResNetConfig(
+        depths=(2, 2),
+        width=4,
+        stem="cifar",
+        downsample="pad",
+        input_size=16,
+        drop_path_rate=0.2,
+        block_dropout=0.1,
+    ),
+    "drop_path_preact_bottleneck": ResNetConfig(
+        depths=(1, 2),
+        width=4,
+        block="bottleneck",
+        preact=True,
+        input_size=32,
+        drop_path_rate=0.1,
+    ),
     "simple_seed": SimpleCNNConfig(channels=(32, 64, 128), dropout=0.25),
     "simple_444": SimpleCNNConfig(
         channels=(8, 16, 32, 64, 128, 256),
@@ -87,6 +106,7 @@ def test_plan_names_match_the_built_modules_one_to_one(key: str) -> None:
         "avgpool": (nn.AvgPool2d, nn.AdaptiveAvgPool2d),
         "pad": scalenet.nn.layers.PadShortcut,
         "dropout": nn.Dropout,
+        "drop_path": DropPath,
         "linear": nn.Linear,
     }
     for s in specs:
@@ -105,6 +125,8 @@ def test_plan_names_match_the_built_modules_one_to_one(key: str) -> None:
             assert m.groups == s.groups, s.name
         if isinstance(m, nn.Linear):
             assert (m.in_features, m.out_features) == (s.in_channels, s.out_channels)
+        if isinstance(m, DropPath):
+            assert m.drop_prob > 0, s.name
 
 
 @pytest.mark.parametrize("key", list(CONFIGS))
@@ -127,7 +149,9 @@ def test_plan_sizes_equal_real_output_shapes(key: str) -> None:
     for s in scalenet.plan(cfg):
         if s.kind in NO_MODULE or s.kind == "relu":  # a shared ReLU runs at several sizes
             continue
-        flat = s.kind in ("linear", "dropout")  # the classifier works on (N, features)
+        # The classifier (its dropout, its linear) works on (N, features); a block's dropout
+        # (block_dropout) on maps.
+        flat = s.kind == "linear" or (s.kind == "dropout" and not s.name.startswith("layer"))
         expected = (2, s.out_channels) if flat else (2, s.out_channels, *s.out_size)
         assert seen[s.name] == expected, s.name
 

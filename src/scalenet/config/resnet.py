@@ -102,6 +102,12 @@ class ResNetConfig(_Config):
         block_dropout: dropout probability between the convs of each basic block (after the
             ReLU that precedes the second conv), the WRN paper's dropout; ``dropout`` is the
             classifier's. Basic blocks only.
+        drop_path_rate: stochastic depth (Huang et al. 2016, "Deep Networks with Stochastic
+            Depth", arXiv:1603.09382): in training, each block's residual branch is dropped
+            for a random part of the batch (and the rest scaled up to keep its mean), with a
+            rate rising linearly from 0 at the first block to ``drop_path_rate`` at the last,
+            timm's rule (``timm.create_model(..., drop_path_rate=...)``, its ``train.py
+            --drop-path``). Inert in eval mode; needs shortcuts.
 
     The spellings ``groups`` and ``base_width`` are ``nn.Conv2d``'s ``groups`` (what the
     field sets) and the ``base_width`` shared by timm's ``ResNet`` and torchvision's
@@ -126,6 +132,7 @@ class ResNetConfig(_Config):
         "preact": False,
         "widen_factor": 1,
         "block_dropout": 0.0,
+        "drop_path_rate": 0.0,
     }
 
     depths: tuple[int, ...] = (2, 2, 2, 2)
@@ -144,6 +151,7 @@ class ResNetConfig(_Config):
     preact: bool = False
     widen_factor: int = 1
     block_dropout: float = 0.0
+    drop_path_rate: float = 0.0
 
     @property
     def first_conv(self) -> str:
@@ -247,6 +255,12 @@ class ResNetConfig(_Config):
             raise ConfigError(
                 "block_dropout", self.block_dropout, "0 with block='bottleneck'",
                 "the WRN paper's dropout sits between a basic block's two convs",
+            )  # fmt: skip
+        _check_probability("drop_path_rate", self.drop_path_rate)
+        if self.drop_path_rate and not self.shortcut:
+            raise ConfigError(
+                "drop_path_rate", self.drop_path_rate, "0 with shortcut=False",
+                "stochastic depth drops residual branches, and a plain network has none",
             )  # fmt: skip
         self._check_grouping()
         _hooks.call("check_input_size", self, self.input_size)

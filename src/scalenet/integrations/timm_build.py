@@ -40,7 +40,7 @@ __all__ = ["CUSTOM_ARCHITECTURE", "CUSTOM_DEFAULT", "build", "registry", "write_
 CUSTOM_ARCHITECTURE = CUSTOM  # defined with the Hub layout that names it
 
 #: timm keyword arguments scalenet models do not implement (an explicit error beats ignoring).
-_UNSUPPORTED = ("drop_path_rate", "drop_block_rate", "output_stride", "act_layer", "norm_layer")
+_UNSUPPORTED = ("drop_block_rate", "output_stride", "act_layer", "norm_layer")
 
 
 #: ``timm.create_model("scalenet_custom")`` with no arguments: ``ResNetConfig()``, the
@@ -155,6 +155,8 @@ def build(variant: str, pretrained: bool = False, **kwargs: Any) -> ScaleNetMode
     dtype = kwargs.pop("dtype", None)
     if "drop_rate" in kwargs:
         kwargs["dropout"] = kwargs.pop("drop_rate")
+    if "drop_path_rate" in kwargs and kwargs["drop_path_rate"] is None:  # timm's "not set"
+        del kwargs["drop_path_rate"]
 
     weights = _tagged(variant, pretrained, timm_args.get("pretrained_cfg"))
     if weights is not None and base is not None:  # the fields the weights need

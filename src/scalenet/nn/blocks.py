@@ -52,18 +52,25 @@ class Stage(nn.Sequential):
 
 
 def _add_layers(
-    block: nn.Module, layers: list[LayerSpec], dropout: float = 0.0, relu_last: bool = True
+    block: nn.Module,
+    layers: list[LayerSpec],
+    dropout: float = 0.0,
+    relu_last: bool = True,
+    drop_path: float = 0.0,
 ) -> None:
     """Give ``block`` the modules of ``layers`` (:func:`~scalenet.nn.layers.modules_of`), in
     their order; ``relu`` is registered last (where torchvision's Bottleneck and timm's
-    pre-activation blocks have it) or at its first use (torchvision's BasicBlock)."""
-    modules = modules_of(layers, dropout)
+    pre-activation blocks have it) or at its first use (torchvision's BasicBlock). Without
+    a dropout or stochastic depth, ``drop`` and ``drop_path`` are ``None`` (no module, so the
+    block's modules stay torchvision's; TorchScript sees ``None``)."""
+    modules = modules_of(layers, dropout, drop_path)
     if relu_last:
         modules["relu"] = modules.pop("relu")
     for name, module in modules.items():
         block.add_module(name, module)
-    if "drop" not in modules:
-        block.drop = None  # type: ignore[assignment]  # no dropout, no module: TorchScript sees None
+    for name in ("drop", "drop_path"):
+        if name not in modules:
+            setattr(block, name, None)
 
 
 class BasicBlock(nn.Module):
@@ -81,6 +88,7 @@ class BasicBlock(nn.Module):
         drop: nn.Dropout | None
         conv2: nn.Conv2d
         bn2: nn.BatchNorm2d
+        drop_path: nn.Module | None
 
     expansion = 1
     #: (conv, BN) pairs that :func:`scalenet.optimize_for_inference` may fold: each BN reads
@@ -95,10 +103,14 @@ class BasicBlock(nn.Module):
         downsample: nn.Module | None = None,
         residual: bool = True,
         block_dropout: float = 0.0,
+        drop_path: float = 0.0,
     ) -> None:
         super().__init__()
-        layers = basic_layers(inplanes, planes, stride, preact=False, dropout=block_dropout > 0)
-        _add_layers(self, layers, block_dropout, relu_last=False)
+        layers = basic_layers(
+            inplanes, planes, stride, preact=False, dropout=block_dropout > 0,
+            drop_path=drop_path > 0,
+        )  # fmt: skip
+        _add_layers(self, layers, block_dropout, relu_last=False, drop_path=drop_path)
         self.downsample = downsample
         self.residual = residual
 
@@ -107,6 +119,8 @@ class BasicBlock(nn.Module):
         if self.drop is not None:
             out = self.drop(out)
         out = self.bn2(self.conv2(out))
+        if self.drop_path is not None:
+            out = self.drop_path(out)
         if self.residual:
             out += x if self.downsample is None else self.downsample(x)
         out = self.relu(out)
@@ -129,6 +143,7 @@ class Bottleneck(nn.Module):
         bn2: nn.BatchNorm2d
         conv3: nn.Conv2d
         bn3: nn.BatchNorm2d
+        drop_path: nn.Module | None
 
     expansion = 4
     fold_pairs: tuple[tuple[str, str], ...] = (
@@ -146,12 +161,14 @@ class Bottleneck(nn.Module):
         residual: bool = True,
         groups: int = 1,
         base_width: int = 64,
+        drop_path: float = 0.0,
     ) -> None:
         super().__init__()
         layers = bottleneck_layers(
-            inplanes, planes, stride, preact=False, groups=groups, base_width=base_width
-        )
-        _add_layers(self, layers)
+            inplanes, planes, stride, preact=False, groups=groups, base_width=base_width,
+            drop_path=drop_path > 0,
+        )  # fmt: skip
+        _add_layers(self, layers, drop_path=drop_path)
         self.downsample = downsample
         self.residual = residual
 
@@ -159,6 +176,8 @@ class Bottleneck(nn.Module):
         out: Tensor = self.relu(self.bn1(self.conv1(x)))
         out = self.relu(self.bn2(self.conv2(out)))
         out = self.bn3(self.conv3(out))
+        if self.drop_path is not None:
+            out = self.drop_path(out)
         if self.residual:
             out += x if self.downsample is None else self.downsample(x)
         out = self.relu(out)
@@ -181,6 +200,7 @@ class PreActBasicBlock(nn.Module):
         bn2: nn.BatchNorm2d
         drop: nn.Dropout | None
         conv2: nn.Conv2d
+        drop_path: nn.Module | None
 
     expansion = 1
     #: conv1 feeds only bn2; bn1 reads the block's input, which the shortcut reads too.
@@ -194,10 +214,14 @@ class PreActBasicBlock(nn.Module):
         downsample: nn.Module | None = None,
         residual: bool = True,
         block_dropout: float = 0.0,
+        drop_path: float = 0.0,
     ) -> None:
         super().__init__()
-        layers = basic_layers(inplanes, planes, stride, preact=True, dropout=block_dropout > 0)
-        _add_layers(self, layers, block_dropout)
+        layers = basic_layers(
+            inplanes, planes, stride, preact=True, dropout=block_dropout > 0,
+            drop_path=drop_path > 0,
+        )  # fmt: skip
+        _add_layers(self, layers, block_dropout, drop_path=drop_path)
         self.downsample = downsample
         self.residual = residual
         self.preact_shortcut = downsample is not None and any(True for _ in downsample.parameters())
@@ -209,6 +233,8 @@ class PreActBasicBlock(nn.Module):
         if self.drop is not None:
             out = self.drop(out)
         out = self.conv2(out)
+        if self.drop_path is not None:
+            out = self.drop_path(out)
         if self.residual:
             if self.downsample is None:
                 out += x
@@ -231,6 +257,7 @@ class PreActBottleneck(nn.Module):
         conv2: nn.Conv2d
         bn3: nn.BatchNorm2d
         conv3: nn.Conv2d
+        drop_path: nn.Module | None
 
     expansion = 4
     fold_pairs: tuple[tuple[str, str], ...] = (("conv1", "bn2"), ("conv2", "bn3"))
@@ -244,12 +271,14 @@ class PreActBottleneck(nn.Module):
         residual: bool = True,
         groups: int = 1,
         base_width: int = 64,
+        drop_path: float = 0.0,
     ) -> None:
         super().__init__()
         layers = bottleneck_layers(
-            inplanes, planes, stride, preact=True, groups=groups, base_width=base_width
-        )
-        _add_layers(self, layers)
+            inplanes, planes, stride, preact=True, groups=groups, base_width=base_width,
+            drop_path=drop_path > 0,
+        )  # fmt: skip
+        _add_layers(self, layers, drop_path=drop_path)
         self.downsample = downsample
         self.residual = residual
         self.preact_shortcut = downsample is not None and any(True for _ in downsample.parameters())
@@ -259,6 +288,8 @@ class PreActBottleneck(nn.Module):
         out: Tensor = self.conv1(pre)
         out = self.conv2(self.relu(self.bn2(out)))
         out = self.conv3(self.relu(self.bn3(out)))
+        if self.drop_path is not None:
+            out = self.drop_path(out)
         if self.residual:
             if self.downsample is None:
                 out += x

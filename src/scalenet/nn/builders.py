@@ -87,6 +87,7 @@ def resnet(
     preact: bool = False,
     widen_factor: int = 1,
     block_dropout: float = 0.0,
+    drop_path_rate: float = 0.0,
 ) -> ResNet:
     """Build a ResNet by its depth ("ResNet-56") or by any layout of blocks per stage.
 
@@ -146,6 +147,8 @@ def resnet(
         widen_factor: the WRN's k: every stage ``k`` times wider, the stem not. With the
             CIFAR stem and basic blocks, ``depth`` then counts as the WRN paper's 6n + 4.
         block_dropout: dropout between the two convs of every basic block (WRN's).
+        drop_path_rate: stochastic depth, timm's: each residual branch dropped in training
+            at a rate rising linearly over the blocks to this one at the last.
 
     See :class:`~scalenet.ResNetConfig` for every field.
 
@@ -207,6 +210,7 @@ def resnet(
         preact=preact,
         widen_factor=widen_factor,
         block_dropout=block_dropout,
+        drop_path_rate=drop_path_rate,
     )
     return ResNet(config)
 

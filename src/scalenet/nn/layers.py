@@ -47,10 +47,10 @@ class PadShortcut(nn.Module):
         return f"stride={self.stride}, pad=({self.pad_before}, {self.pad_after})"
 
 
-def layer_module(spec: LayerSpec, dropout: float = 0.0) -> nn.Module:
+def layer_module(spec: LayerSpec, dropout: float = 0.0, drop_path: float = 0.0) -> nn.Module:
     """The module that a layer spec describes (a conv, BatchNorm, ReLU, dropout of
-    ``dropout``, a pool, a linear layer, or option A's padding): the models are made from the
-    layer plan's own templates.
+    ``dropout``, timm's ``DropPath`` of ``drop_path``, a pool, a linear layer, or option A's
+    padding): the models are made from the layer plan's own templates.
 
     Examples:
         >>> from scalenet.spec.templates import LayerSpec
@@ -68,6 +68,10 @@ def layer_module(spec: LayerSpec, dropout: float = 0.0) -> nn.Module:
         return nn.ReLU(inplace=True)
     if spec.kind == "dropout":
         return nn.Dropout(dropout)
+    if spec.kind == "drop_path":  # timm's (scriptable, exportable); timm loads with the first
+        from timm.layers.drop import DropPath
+
+        return DropPath(drop_path)
     if spec.kind == "avgpool" and spec.global_pool:
         return nn.AdaptiveAvgPool2d(1)
     if spec.kind == "avgpool":  # the shortcut's (ceil mode) as timm's; no padding either way
@@ -84,7 +88,9 @@ def layer_module(spec: LayerSpec, dropout: float = 0.0) -> nn.Module:
     raise ValueError(f"{spec.name}: no module for a {spec.kind!r} layer")
 
 
-def modules_of(layers: Iterable[LayerSpec], dropout: float = 0.0) -> dict[str, nn.Module]:
+def modules_of(
+    layers: Iterable[LayerSpec], dropout: float = 0.0, drop_path: float = 0.0
+) -> dict[str, nn.Module]:
     """The modules of ``layers`` by name, in order: one per name (a repeated ``relu`` is one
     module), and the specs ``x.0``, ``x.1``... of one ``x`` as the ``nn.Sequential`` ``x``
     (an ``nn.Identity`` at an index no spec names). Layers without a module (``add``,
@@ -107,9 +113,10 @@ def modules_of(layers: Iterable[LayerSpec], dropout: float = 0.0) -> dict[str, n
         parent, _, index = spec.name.rpartition(".")
         if parent and index.isdigit():
             modules.setdefault(parent, None)
-            indexed.setdefault(parent, {}).setdefault(int(index), layer_module(spec, dropout))
+            module = layer_module(spec, dropout, drop_path)
+            indexed.setdefault(parent, {}).setdefault(int(index), module)
         elif spec.name not in modules:
-            modules[spec.name] = layer_module(spec, dropout)
+            modules[spec.name] = layer_module(spec, dropout, drop_path)
     for parent, items in indexed.items():
         modules[parent] = nn.Sequential(
             *(items.get(i, nn.Identity()) for i in range(max(items) + 1))

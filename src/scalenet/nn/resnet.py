@@ -22,7 +22,7 @@ import torch
 from torch import Tensor, nn
 
 from ..config import ResNetConfig
-from ..spec.templates import resnet_stages, shortcut_layers, templates
+from ..spec.templates import drop_path_rates, resnet_stages, shortcut_layers, templates
 from .base import ScaleNetModel
 from .blocks import (
     BasicBlock,
@@ -76,6 +76,7 @@ class ResNet(ScaleNetModel):
             extra = {"block_dropout": config.block_dropout}
         expansion = config.expansion
         inplanes = w
+        rates = iter(drop_path_rates(config))
         for i, (planes, stride, depth) in enumerate(resnet_stages(config)):
             blocks: list[nn.Module] = []
             for j in range(depth):
@@ -88,6 +89,7 @@ class ResNet(ScaleNetModel):
                         self._shortcut(inplanes, planes, s),
                         config.shortcut,
                         **extra,
+                        drop_path=next(rates),
                     )
                 )
                 inplanes = planes * expansion

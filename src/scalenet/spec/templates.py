@@ -20,11 +20,22 @@ from ..config.resnet import bottleneck_width
 
 __all__ = [
     "Config", "Kind", "LayerSpec", "basic_layers", "block_layers", "bottleneck_layers",
-    "conv_block_layers", "hidden_layers", "resnet_stages", "shortcut_layers", "templates",
+    "conv_block_layers", "drop_path_rates", "hidden_layers", "resnet_stages", "shortcut_layers",
+    "templates",
 ]  # fmt: skip
 
 Kind = Literal[
-    "conv", "bn", "relu", "maxpool", "avgpool", "pad", "add", "dropout", "flatten", "linear"
+    "conv",
+    "bn",
+    "relu",
+    "maxpool",
+    "avgpool",
+    "pad",
+    "add",
+    "dropout",
+    "drop_path",
+    "flatten",
+    "linear",
 ]
 #: Kinds that move a window over the map (and so change its size).
 _WINDOWED = ("conv", "maxpool", "avgpool")
@@ -37,7 +48,8 @@ class LayerSpec(NamedTuple):
         name: the module's path in the built model (``"layer1.0.conv1"``); operations without
             a module of their own (the residual ``add``) are named after their block.
         kind: ``conv``, ``bn``, ``relu``, ``maxpool``, ``avgpool``, ``pad`` (option-A
-            shortcut), ``add``, ``dropout``, ``flatten`` or ``linear``.
+            shortcut), ``add``, ``dropout``, ``drop_path`` (stochastic depth on a residual
+            branch), ``flatten`` or ``linear``.
         in_channels, out_channels: channels (features for ``linear``) in and out.
         kernel, stride, padding: window geometry (``avgpool`` with ``global_pool`` covers the
             whole map).
@@ -129,11 +141,12 @@ def shortcut_layers(cfg: ResNetConfig, cin: int, cout: int, stride: int) -> list
 
 
 def basic_layers(
-    cin: int, planes: int, stride: int, *, preact: bool, dropout: bool
+    cin: int, planes: int, stride: int, *, preact: bool, dropout: bool, drop_path: bool = False
 ) -> list[LayerSpec]:
     """The residual branch of a basic block (two 3x3 convs), named within the block, in the
     order it computes; ``relu`` is one module, used twice in a pre-activation block, and
-    ``drop`` (dropout between the convs, the WRN paper's) is there only with ``dropout``.
+    ``drop`` (dropout between the convs, the WRN paper's) is there only with ``dropout``;
+    with ``drop_path``, stochastic depth on the branch's output (:func:`_drop_path`).
 
     Examples:
         >>> [s.name for s in basic_layers(16, 16, 1, preact=True, dropout=False)]
@@ -151,6 +164,7 @@ def basic_layers(
             LayerSpec("relu", "relu", planes, planes),
             *drop,
             conv2,
+            *_drop_path(planes, drop_path),
         ]
     return [
         conv1,
@@ -159,15 +173,29 @@ def basic_layers(
         *drop,
         conv2,
         LayerSpec("bn2", "bn", planes, planes),
+        *_drop_path(planes, drop_path),
     ]
 
 
+def _drop_path(channels: int, present: bool) -> list[LayerSpec]:
+    """Stochastic depth on a residual branch's output, before the add (where timm's blocks
+    apply it): ``drop_path``, with ``present``."""
+    return [LayerSpec("drop_path", "drop_path", channels, channels)] if present else []
+
+
 def bottleneck_layers(
-    cin: int, planes: int, stride: int, *, preact: bool, groups: int, base_width: int
+    cin: int,
+    planes: int,
+    stride: int,
+    *,
+    preact: bool,
+    groups: int,
+    base_width: int,
+    drop_path: bool = False,
 ) -> list[LayerSpec]:
     """The residual branch of a bottleneck (1x1, 3x3 with the stride and ``groups``, 1x1 with
     4x expansion; torchvision's inner width: ResNeXt, wide ResNet), named within the block,
-    in the order it computes.
+    in the order it computes; with ``drop_path``, stochastic depth on its output.
 
     Examples:
         >>> [s.out_channels for s in bottleneck_layers(256, 128, 2, preact=False, groups=32,
@@ -189,24 +217,31 @@ def bottleneck_layers(
                 LayerSpec("relu", "relu", conv.in_channels, conv.in_channels),
                 conv,
             ]
-        return layers
+        return layers + _drop_path(cout, drop_path)
     for i, conv in enumerate(convs, start=1):  # (conv, BN, ReLU) x 3, the last ReLU after the add
         layers += [conv, LayerSpec(f"bn{i}", "bn", conv.out_channels, conv.out_channels)]
         if i < 3:
             layers.append(LayerSpec("relu", "relu", conv.out_channels, conv.out_channels))
-    return layers
+    return layers + _drop_path(cout, drop_path)
 
 
-def block_layers(cfg: ResNetConfig, cin: int, planes: int, stride: int) -> list[LayerSpec]:
-    """One residual block of ``cfg`` as it computes, named within the block: its branch, its
-    shortcut, the residual ``add`` (with a shortcut), and the ReLU after it (post-activation
-    blocks). The block modules (:mod:`scalenet.nn.blocks`) are built from the same lists."""
+def block_layers(
+    cfg: ResNetConfig, cin: int, planes: int, stride: int, drop_path: bool = False
+) -> list[LayerSpec]:
+    """One residual block of ``cfg`` as it computes, named within the block: its branch (and
+    its ``drop_path``, with ``drop_path``), its shortcut, the residual ``add`` (with a
+    shortcut), and the ReLU after it (post-activation blocks). The block modules
+    (:mod:`scalenet.nn.blocks`) are built from the same lists."""
     if cfg.block == "basic":
-        branch = basic_layers(cin, planes, stride, preact=cfg.preact, dropout=cfg.block_dropout > 0)
+        branch = basic_layers(
+            cin, planes, stride, preact=cfg.preact, dropout=cfg.block_dropout > 0,
+            drop_path=drop_path,
+        )  # fmt: skip
     else:
         branch = bottleneck_layers(
-            cin, planes, stride, preact=cfg.preact, groups=cfg.groups, base_width=cfg.base_width
-        )
+            cin, planes, stride, preact=cfg.preact, groups=cfg.groups, base_width=cfg.base_width,
+            drop_path=drop_path,
+        )  # fmt: skip
     cout = planes * cfg.expansion
     layers = branch + shortcut_layers(cfg, cin, cout, stride)
     if cfg.shortcut:
@@ -223,6 +258,20 @@ def resnet_stages(cfg: ResNetConfig) -> list[tuple[int, int, int]]:
         (planes, first_stride if i == 0 else 2, depth)
         for i, (planes, depth) in enumerate(zip(cfg.stage_widths, cfg.depths, strict=True))
     ]
+
+
+def drop_path_rates(cfg: ResNetConfig) -> list[float]:
+    """The stochastic-depth rate of each block, in order: rising linearly from 0 at the first
+    block to ``cfg.drop_path_rate`` at the last (timm's ResNet rule; Huang et al. 2016's
+    linear decay of the survival probability).
+
+    Examples:
+        >>> from scalenet import ResNetConfig
+        >>> drop_path_rates(ResNetConfig(depths=(1, 2, 2), drop_path_rate=0.2))
+        [0.0, 0.05, 0.1, 0.15000000000000002, 0.2]
+    """
+    blocks = sum(cfg.depths)
+    return [cfg.drop_path_rate * i / max(blocks - 1, 1) for i in range(blocks)]
 
 
 def _resnet_templates(cfg: ResNetConfig) -> Iterator[LayerSpec]:
@@ -246,10 +295,12 @@ def _resnet_templates(cfg: ResNetConfig) -> Iterator[LayerSpec]:
     if cfg.stem != "cifar":
         yield LayerSpec("maxpool", "maxpool", w, w, kernel=3, stride=2, padding=1)
     cin = w
+    rates = iter(drop_path_rates(cfg))
     for i, (planes, stride, depth) in enumerate(resnet_stages(cfg)):
         for j in range(depth):
             name = f"layer{i + 1}.{j}"
-            for spec in block_layers(cfg, cin, planes, stride if j == 0 else 1):
+            drop_path = next(rates) > 0
+            for spec in block_layers(cfg, cin, planes, stride if j == 0 else 1, drop_path):
                 yield spec._replace(name=f"{name}.{spec.name}")
             cin = planes * cfg.expansion
     if cfg.preact:
