@@ -27,6 +27,7 @@ from ._version import __version__
 
 if TYPE_CHECKING:  # imported on first use (__getattr__ below); mypy and IDEs see them here
     from .analysis.profile import LayerRow, Profile, profile
+    from .analysis.validate import validate
     from .config import Config, ResNetConfig, SimpleCNNConfig, config_from_dict
     from .config.depth import resnet_layout
     from .errors import ConfigError, InputError, ScaleNetError, ShapeError, WeightsError
@@ -79,6 +80,7 @@ __all__ = [
     "scale",
     "simple_cnn",
     "valid_input_sizes",
+    "validate",
     "wrn",
 ]
 
@@ -110,6 +112,7 @@ _LAZY = {
     "LayerRow": "analysis.profile",
     "Profile": "analysis.profile",
     "profile": "analysis.profile",
+    "validate": "analysis.validate",
     "compound_scale": "spec.scaling",
     "fit_budget": "spec.scaling",
     "scale": "spec.scaling",

@@ -1,4 +1,5 @@
-"""The ``scalenet`` command: list the zoo, summarise a model, check an input size.
+"""The ``scalenet`` command: list the zoo, summarise a model, check an input size, convert
+published weights, measure a model's accuracy.
 
 Built on click (already installed with huggingface_hub). Every command takes a zoo name or the
 path of a config JSON file: a saved model's ``config.json`` or ``config.to_dict()`` written out
@@ -15,7 +16,7 @@ Examples:
 
 from __future__ import annotations
 
-from . import listing, scale, summary  # each registers its commands with main
+from . import listing, scale, summary, validate  # each registers its commands with main
 from .group import main
 
-__all__ = ["listing", "main", "scale", "summary"]
+__all__ = ["listing", "main", "scale", "summary", "validate"]
