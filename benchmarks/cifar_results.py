@@ -41,7 +41,8 @@ from scalenet.weights.catalog import CATALOG, Weights
 
 def akamaster_code(path: Path) -> ModuleType:
     spec = importlib.util.spec_from_file_location("akamaster_resnet", path)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
