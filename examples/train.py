@@ -9,7 +9,8 @@ download=True)`` puts ``data/cifar-10-batches-py`` on disk (or give folders of i
 examples/README.md). It composes scalenet (models, weights), torchvision (data), torchmetrics
 (metrics), tqdm (progress) and matplotlib (plots). Outputs in --out: metrics.jsonl, best/ and
 last/ (each a ``save_pretrained`` folder, pushable to the Hub as is; last/ also holds the
-training state, committed with its weights), test_metrics.json and PNG plots (unless --no-plots).
+training state, committed with its weights), with --ema also ema/ (timm's moving average of
+the weights, evaluated beside them), test_metrics.json and PNG plots (unless --no-plots).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import random
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,7 @@ from balance import collapse_message, imbalance_advice, loss_weights, sample_wei
 from data import DIGITS_SIZE, DataBundle, DataError, ImageDataset, load_data
 from epoch_metrics import Metrics
 from pipeline import EpochSampler, MemoryBatches, loader_batches
+from timm.utils import ModelEmaV3
 from torch import nn
 from torch.optim.swa_utils import update_bn
 from tqdm import tqdm
@@ -178,6 +181,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--no-plots",
         action="store_true",
         help="write no PNG plots (the metrics files hold the same figures; saves ~1 s a run)",
+    )
+    p.add_argument(
+        "--ema",
+        action="store_true",
+        help="keep an exponential moving average of the weights (timm's ModelEmaV3, with its "
+        "decay warm-up), evaluated each epoch and saved to --out/ema",
+    )
+    p.add_argument(
+        "--ema-decay",
+        type=float,
+        default=0.9998,
+        help="--ema: the decay the warm-up rises to (timm train.py's --model-ema-decay)",
     )
     p.add_argument("--resume", action="store_true", help="continue from --out/last")
     p.add_argument("--amp", action="store_true", help="mixed precision (bfloat16 autocast)")
@@ -387,8 +402,10 @@ def run_epoch(
     sched: Any = None,
     show: bool = False,
     label: str = "",
+    after_step: Callable[[], None] | None = None,
 ) -> tuple[dict[str, float], torch.Tensor, torch.Tensor]:
-    """One pass; trains when an optimizer is given. Returns Metrics.compute(), over all ranks."""
+    """One pass; trains when an optimizer is given (and calls ``after_step`` after each
+    step). Returns Metrics.compute(), over all ranks."""
     train = opt is not None
     set_train_mode(model, train, args.freeze_backbone)
     m.reset()
@@ -408,6 +425,8 @@ def run_epoch(
                 loss.backward()
                 opt.step()
                 sched.step()
+                if after_step is not None:
+                    after_step()
             m.update(logits, y, loss)
     return m.compute()
 
@@ -446,6 +465,10 @@ def check_args(args: argparse.Namespace, world: int) -> None:
                 )
     if args.time_limit is not None and args.time_limit <= 0:
         raise Fail(f"--time-limit must be positive, got {args.time_limit}")
+    if not 0 <= args.ema_decay < 1:
+        raise Fail(f"--ema-decay must be in [0, 1), got {args.ema_decay}")
+    if args.ema_decay != 0.9998 and not args.ema:
+        raise Fail(f"--ema-decay {args.ema_decay} needs --ema")
 
 
 def prepare_out(out: Path) -> None:
@@ -466,8 +489,11 @@ def checkpoint(model: Any, folder: Path, **kwargs: Any) -> None:
         raise Fail(f"cannot write the checkpoint: {err}") from None
 
 
-def resume(core: nn.Module, opt: Any, sched: Any, last: Path) -> tuple[int, float, list[Any]]:
-    """Load --out/last: the weights and the training state committed with them.
+def resume(
+    core: nn.Module, opt: Any, sched: Any, last: Path, ema: Any = None
+) -> tuple[int, float, list[Any]]:
+    """Load --out/last: the weights and the training state committed with them (and the
+    moving average of the weights, with ``ema``).
 
     Returns (epochs done, best validation top-1, metrics rows); a missing, damaged or
     mismatched checkpoint is a Fail naming what is wrong.
@@ -492,6 +518,14 @@ def resume(core: nn.Module, opt: Any, sched: Any, last: Path) -> tuple[int, floa
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
         start, best, history = int(state["epoch"]), float(state["best"]), list(state["history"])
+        if (ema is not None) != ("ema" in state):
+            had = "with" if "ema" in state else "without"
+            raise Fail(
+                f"--resume: {last} is a run {had} --ema; resume it {had} --ema "
+                "(the moving average cannot start or stop in the middle of a run)"
+            )
+        if ema is not None:
+            ema.module.load_state_dict(state["ema"])
     except (KeyError, TypeError, ValueError, RuntimeError) as err:
         raise Fail(f"--resume: the training state in {last} does not fit this run: {err}") from None
     return start, best, history
@@ -601,8 +635,16 @@ def train(args: argparse.Namespace, rank: int, world: int, device: torch.device)
     out = args.out
     history: list[dict[str, Any]] = []
     start, best = 0, -1.0
+    # timm's EMA of the weights (and BatchNorm statistics), updated after each optimizer
+    # step with the step count (its decay warms up from 0 to --ema-decay).
+    ema = ModelEmaV3(core, decay=args.ema_decay, use_warmup=True) if args.ema else None
     if args.resume:
-        start, best, history = resume(core, opt, sched, out / "last")
+        start, best, history = resume(core, opt, sched, out / "last", ema)
+
+    def update_ema() -> None:
+        assert ema is not None
+        ema.update(core, step=sched.last_epoch)  # the scheduler counts optimizer steps
+
     if show:
         # Rows of the epochs the checkpoint holds, and none past it (a run stopped after
         # writing a row but before its checkpoint committed does not repeat that row).
@@ -622,15 +664,20 @@ def train(args: argparse.Namespace, rank: int, world: int, device: torch.device)
             sched,
             show,
             f"epoch {epoch + 1}/{args.epochs}",
+            update_ema if ema is not None else None,
         )
         seconds = time.perf_counter() - tic
         if not args.freeze_backbone:  # (a frozen backbone keeps its statistics)
             recompute_batchnorm(core, batches["train"], device, world)
         va, _, va_confusion = run_epoch(model, batches["val"], eval_loss, m, device, args)
+        va_ema = {}
+        if ema is not None:
+            va_ema = run_epoch(ema.module, batches["val"], eval_loss, m, device, args)[0]
         row = {
             "epoch": epoch + 1,
             **{f"train_{k}": v for k, v in tr.items()},
             **{f"val_{k}": v for k, v in va.items()},
+            **{f"val_ema_{k}": v for k, v in va_ema.items()},
             "val_pred_max_share": float(va_confusion.sum(0).max() / va_confusion.sum()),
             "train_class_counts": tr_confusion.sum(1).tolist(),  # the images drawn, per class
             "lr": sched.get_last_lr()[-1],
@@ -657,12 +704,18 @@ def train(args: argparse.Namespace, rank: int, world: int, device: torch.device)
                 checkpoint(core, out / "best", metrics={"val_top1": best}, label_names=data.classes)
             # Weights and training state commit together (one rename): a run stopped at any
             # moment resumes from one epoch's weights with that epoch's state, or refuses.
+            if ema is not None:
+                checkpoint(
+                    ema.module, out / "ema", metrics={"val_top1": va_ema["top1"]},
+                    label_names=data.classes,
+                )  # fmt: skip
             state = pack_state(
                 optimizer=opt.state_dict(),
                 scheduler=sched.state_dict(),
                 epoch=epoch + 1,
                 best=best,
                 history=history,
+                **({"ema": ema.module.state_dict()} if ema is not None else {}),
             )
             checkpoint(core, out / "last", companions={STATE_NAME: state}, label_names=data.classes)
         if world > 1:
@@ -680,9 +733,13 @@ def train(args: argparse.Namespace, rank: int, world: int, device: torch.device)
     # Test the best checkpoint.
     scalenet.load_weights(core, out / "best" / "model.safetensors")
     te, per_class, confusion = run_epoch(model, batches["test"], eval_loss, m, device, args)
+    te_ema = {}
+    if ema is not None:  # the average after the last epoch
+        te_ema = run_epoch(ema.module, batches["test"], eval_loss, m, device, args)[0]
     if show:
         result = {
             "test": te,
+            **({"test_ema": te_ema} if ema is not None else {}),
             "per_class": dict(zip(data.classes, per_class.tolist(), strict=True)),
             "confusion": confusion.tolist(),
             "classes": data.classes,
@@ -701,6 +758,11 @@ def train(args: argparse.Namespace, rank: int, world: int, device: torch.device)
             f"test accuracy: {100 * te['top1']:.2f}% (top-3 {100 * te['top3']:.2f}%, balanced "
             f"{100 * te['balanced_acc']:.2f}%, macro-F1 {100 * te['macro_f1']:.2f}%, loss "
             f"{te['loss']:.3f}); best model in {out / 'best'}{plots}"
+            + (
+                f"; EMA of the weights: {100 * te_ema['top1']:.2f}% ({out / 'ema'})"
+                if te_ema
+                else ""
+            )
         )
     return 0
 

@@ -149,8 +149,9 @@ def test_one_epoch_on_digits_is_well_above_chance(tmp_path: Path) -> None:
 
 def test_killed_and_resumed_run_equals_uninterrupted(tmp_path: Path) -> None:
     """On the in-memory path (augmentation on the device); --time-limit stops the second run
-    after its first epoch, as a 10-minute GPU call would."""
-    memory = ["--pipeline", "memory", "--epochs", "2"]
+    after its first epoch, as a 10-minute GPU call would. With --ema: the moving average of
+    the weights resumes too (its rows, its folder)."""
+    memory = ["--pipeline", "memory", "--epochs", "2", "--ema", "--ema-decay", "0.99"]
     straight = train(*memory, "--out", str(tmp_path / "a"), tmp=tmp_path)
     assert straight.returncode == 0, straight.stderr
     killed = train(*memory, "--time-limit", "0.01", "--out", str(tmp_path / "b"), tmp=tmp_path)
@@ -171,14 +172,39 @@ def test_killed_and_resumed_run_equals_uninterrupted(tmp_path: Path) -> None:
             row.pop("images_per_s"), row.pop("seconds")
         assert a.pop("train_class_counts") == b.pop("train_class_counts")
         assert a == pytest.approx(b, rel=1e-6, abs=1e-6)
-    for name in ("last", "best"):
+    assert "val_ema_top1" in rows[0][0]
+    for name in ("last", "best", "ema"):
         wa = safetensors.torch.load_file(str(tmp_path / "a" / name / "model.safetensors"))
         wb = safetensors.torch.load_file(str(tmp_path / "b" / name / "model.safetensors"))
         for key in wa:
             torch.testing.assert_close(wa[key], wb[key], rtol=1e-5, atol=1e-6, msg=key)
-    ta = json.loads((tmp_path / "a" / "test_metrics.json").read_text())["test"]
-    tb = json.loads((tmp_path / "b" / "test_metrics.json").read_text())["test"]
-    assert ta == pytest.approx(tb, rel=1e-6, abs=1e-6)
+    for key in ("test", "test_ema"):
+        ta = json.loads((tmp_path / "a" / "test_metrics.json").read_text())[key]
+        tb = json.loads((tmp_path / "b" / "test_metrics.json").read_text())[key]
+        assert ta == pytest.approx(tb, rel=1e-6, abs=1e-6)
+    # The average is not the weights (decay 0.99 over ~40 steps), and a run with it resumes
+    # only with it.
+    ema = safetensors.torch.load_file(str(tmp_path / "a" / "ema" / "model.safetensors"))
+    last = safetensors.torch.load_file(str(tmp_path / "a" / "last" / "model.safetensors"))
+    assert not torch.equal(ema["fc.weight"], last["fc.weight"])
+    plain = [a for a in memory if a not in ("--ema", "--ema-decay", "0.99")]
+    mixed = train(*plain, "--epochs", "3", "--resume", "--out", str(tmp_path / "b"), tmp=tmp_path)
+    assert mixed.returncode == 2
+    assert "is a run with --ema; resume it with --ema" in mixed.stderr
+
+
+def test_ema_with_decay_0_is_the_weights(tmp_path: Path) -> None:
+    """timm's ModelEmaV3 at decay 0 copies the weights at each step: after the last step the
+    average's parameters are the model's (its BatchNorm statistics are the average's own: the
+    model's are recomputed after the epoch)."""
+    out = tmp_path / "run"
+    result = train("--epochs", "1", "--ema", "--ema-decay", "0", "--out", str(out), tmp=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "EMA of the weights:" in result.stdout.splitlines()[-1]
+    ema = scalenet.from_pretrained(out / "ema")
+    last = scalenet.from_pretrained(out / "last")
+    for (name, a), (_, b) in zip(ema.named_parameters(), last.named_parameters(), strict=True):
+        assert torch.equal(a, b), name
 
 
 def test_torchrun_two_processes_gloo_matches_one_process(tmp_path: Path) -> None:
@@ -316,6 +342,10 @@ def test_bad_arguments_give_one_clear_line(tmp_path: Path) -> None:
     )
     assert "resume" in one_error_line(run("--resume", "--out", str(tmp_path / "empty")))
     assert "--epochs must be at least 1, got 0" in one_error_line(run("--epochs", "0"))
+    assert "--ema-decay must be in [0, 1), got 1.0" in one_error_line(
+        run("--ema", "--ema-decay", "1")
+    )
+    assert "--ema-decay 0.99 needs --ema" in one_error_line(run("--ema-decay", "0.99"))
     # 1500 px: refused from the analytic estimate (427 GB for resnet20_cifar at batch 128, far
     # past any machine's RAM), before the digits are decoded at that size (12 GB) or the
     # mean/std pass runs (once 27 GB of float64 batches).
