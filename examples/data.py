@@ -386,6 +386,22 @@ def _load_folders(root: Path) -> _Loaded:
     return _Loaded(classes, train, val, _folder_split(root / "test", classes)[1])
 
 
+#: What each kind's data_dir holds, and how to get one (the missing --data-dir's message).
+_WHAT_DIR = {
+    "cifar10": (
+        "a folder with torchvision's download (python -c \"import torchvision; "
+        "torchvision.datasets.CIFAR10('data', download=True)\" writes data/"
+        "cifar-10-batches-py; then --data-dir data), or with train.zip and test.zip of JPEG "
+        "class folders, or with train/<class>/ and test/<class>/ folders of images"
+    ),
+    "imagefolder": (
+        "a folder with train/<class>/<image> and test/<class>/<image> (val/<class>/ too, or "
+        "the validation images are split off train/), the layout torchvision's ImageFolder reads"
+    ),
+    "csv": "the folder the CSV file's paths are relative to (or give --csv-file)",
+}
+
+
 def _load_cifar10(root: Path) -> _Loaded:
     if (root / "train.zip").exists() or (root / "test.zip").exists():
         classes, train = _zip_split(root / "train.zip", "train", None)
@@ -554,7 +570,7 @@ def load_data(
         if data_dir is None and kind == "csv" and csv_file is not None:
             data_dir = Path(csv_file).parent
         if data_dir is None:
-            raise DataError(f"data kind {kind!r} needs a data_dir")
+            raise DataError(f"data kind {kind!r} needs a data_dir (--data-dir): {_WHAT_DIR[kind]}")
         root = Path(data_dir)
         if not root.is_dir():
             raise DataError(f"data_dir {root} does not exist or is not a folder")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -166,3 +167,35 @@ def test_the_two_commands_agree() -> None:
     start = (ROOT / "docs" / "getting-started.md").read_text().index("## Two commands")
     tail = (ROOT / "docs" / "getting-started.md").read_text()[start:]
     assert re.search(rf"{FENCE}bash\n(.*?){FENCE}", tail, re.S).group(1) == readme  # type: ignore[union-attr]
+
+
+#: The pages a reader follows: every ``pip install`` they show.
+INSTALL_PAGES = ["README.md", "examples/README.md", "docs/*.md"]
+#: ``pip install`` and its arguments, up to the end of the line, a comment or a shell operator.
+_PIP = re.compile(r"pip install((?:[ \t]+(?:\"[^\"\n]*\"|'[^'\n]*'|[^\s`\"';&|)#]+))+)")
+
+
+def _requirements(args: str) -> list[str]:
+    """The requirement arguments of a ``pip install`` (options such as ``-e`` left out)."""
+    return [a.strip("\"'") for a in shlex.split(args) if not a.startswith("-")]
+
+
+def test_every_pip_install_line_installs_this_library() -> None:
+    """Until the PyPI name is ours, ``pip install scalenet`` installs an unrelated project
+    (README.md, "Install"): every install command in the README and docs names this repository
+    or a local path. The bare name appears only where the pages say so (inline, in prose)."""
+    root = Path(__file__).resolve().parents[1]
+    bad = []
+    commands = 0
+    for page in (p for pattern in INSTALL_PAGES for p in sorted(root.glob(pattern))):
+        text = page.read_text(encoding="utf-8")
+        for match in _PIP.finditer(text):
+            line = text[text.rfind("\n", 0, match.start()) + 1 : text.find("\n", match.end())]
+            for requirement in _requirements(match.group(1)):
+                commands += 1
+                local = requirement.startswith((".", "/")) or "@ git+" in requirement
+                warned = requirement == "scalenet" and "`pip install scalenet`" in line
+                if not (local or warned):
+                    bad.append(f"{page.name}: {requirement!r} in {line.strip()!r}")
+    assert commands >= 10  # the pages do show installs: the pattern finds them
+    assert not bad, "\n".join(bad)

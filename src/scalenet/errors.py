@@ -33,16 +33,22 @@ class ConfigError(ScaleNetError, ValueError):
         value: the value that was given.
         allowed: a short description of what is allowed.
         hint: more context (which layer, which file...), or ``""``.
+
+    ``message`` replaces the message made of these (an unknown model name says "unknown
+    model" rather than "name=... is not allowed"); the attributes stay.
     """
 
-    def __init__(self, field: str, value: object, allowed: str, hint: str = "") -> None:
+    def __init__(
+        self, field: str, value: object, allowed: str, hint: str = "", *, message: str = ""
+    ) -> None:
         self.field = field
         self.value = value
         self.allowed = allowed
         self.hint = hint
-        message = f"{field}={short_repr(value)} is not allowed: {allowed}"
-        if hint:
-            message += f" ({hint})"
+        if not message:  # the field's grammar; a lookup of a name says it in its own words
+            message = f"{field}={short_repr(value)} is not allowed: {allowed}"
+            if hint:
+                message += f" ({hint})"
         super().__init__(message)
 
 

@@ -293,8 +293,11 @@ def test_unknown_kind_and_bad_arguments(tmp_path: Path) -> None:
     for fraction in (0.0, 0.6):
         with _raises(f"val_fraction must be in (0, 0.5], got {fraction}"):
             load_data("digits", val_fraction=fraction)
-    with _raises("'cifar10' needs a data_dir"):
+    # Saying what a data dir is and how to get one (torchvision's download, the JPEG zips).
+    with _raises("'cifar10' needs a data_dir (--data-dir): a folder with torchvision's download"):
         load_data("cifar10")
+    with _raises("train/<class>/<image> and test/<class>/<image>"):
+        load_data("imagefolder")
 
 
 def test_missing_dir_zip_or_images(tmp_path: Path) -> None:

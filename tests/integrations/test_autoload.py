@@ -124,9 +124,17 @@ FINISHED = [
 ]  # fmt: skip
 
 
+#: What the user's shell may set that changes what a child interpreter reports: its path, its
+#: warnings filter (PYTHONWARNINGS=ignore, common in CI images, hides the warnings these tests
+#: expect), dev mode and assertions. The tests give their processes their own flags.
+_SHELL_SETTINGS = ("PYTHONPATH", "PYTHONWARNINGS", "PYTHONDEVMODE", "PYTHONOPTIMIZE")
+
+
 def clean_env(**extra: str) -> dict[str, str]:
-    """This process's environment without PYTHONPATH, user site-packages or the switch."""
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", autoload.ENV_VAR)}
+    """This process's environment without the shell's Python settings (above), user
+    site-packages or the switch."""
+    drop = (*_SHELL_SETTINGS, autoload.ENV_VAR)
+    env = {k: v for k, v in os.environ.items() if k not in drop}
     return env | {"PYTHONNOUSERSITE": "1"} | extra
 
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..config import Config, ResNetConfig, SimpleCNNConfig, Stem
 from ..config.depth import nearest_depths, resnet_layout
-from ..errors import ConfigError, WeightsError
+from ..errors import ConfigError, WeightsError, short_repr
 from ..weights.catalog import CATALOG, Weights, get_weights, split_name
 from ..weights.labels import check_label_names
 
@@ -111,7 +111,11 @@ def _arch_entry(name: str) -> ZooEntry:
     else:
         close = difflib.get_close_matches(name, list(ZOO), n=3, cutoff=0.6)
         hint = f"did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-    raise ConfigError("name", name, "a model in scalenet.list_models()", hint)
+    where = "scalenet.list_models() lists the zoo's names (`scalenet list` in a shell)"
+    raise ConfigError(
+        "name", name, "a model in scalenet.list_models()", hint,
+        message=f"unknown model {short_repr(name)}: {hint + ' ' if hint else ''}{where}",
+    )  # fmt: skip
 
 
 #: "resnet26", "resnet21_cifar", "plain74_cifar": names of a depth that is not in the zoo.
@@ -209,6 +213,12 @@ def create(
         >>> scalenet.create("resnet56_cifar_proj.pytorchcv_cifar100").num_classes
         100
     """
+    if not isinstance(pretrained, bool):  # a path is not True: say how to load a file
+        raise ConfigError(
+            "pretrained", pretrained, "True or False",
+            "to load a file of weights: scalenet.load_weights(scalenet.create(name), path); "
+            "a folder save_pretrained wrote: scalenet.from_pretrained(folder)",
+        )  # fmt: skip
     entry = get_entry(name)
     tag = split_name(name)[1]
     weights = _weights(entry, tag) if tag is not None or pretrained else None

@@ -1,0 +1,62 @@
+"""What a newcomer did in their first hour (issue "First hour, round 3"), each as a test of
+what they expected. Rows covered elsewhere: the docs' install lines (tests/test_docs.py),
+the data folder train.py asks for (tests/examples/test_examples_data.py), and the suite under
+the user's PYTHONWARNINGS (tests/integrations/test_autoload.py's clean environment)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+import scalenet
+from scalenet import ConfigError
+from scalenet.cli import main
+
+
+def test_an_unknown_model_says_so_and_where_to_look() -> None:
+    """``scalenet.create("nope")`` was "name='nope' is not allowed: a model in
+    scalenet.list_models()", a config field's grammar for a name."""
+    with pytest.raises(ConfigError) as info:
+        scalenet.create("nope")
+    assert str(info.value) == (
+        "unknown model 'nope': scalenet.list_models() lists the zoo's names "
+        "(`scalenet list` in a shell)"
+    )
+    assert (info.value.field, info.value.value) == ("name", "nope")
+    with pytest.raises(
+        ConfigError, match=r"^unknown model 'resnet20': did you mean 'resnet20_cifar'"
+    ):
+        scalenet.create("resnet20")
+    out = CliRunner().invoke(main, ["summary", "nope"])
+    assert out.exit_code == 2
+    assert "unknown model 'nope'" in out.output
+    assert "scalenet list" in out.output
+    # the remedy it names works as written
+    listed = CliRunner().invoke(main, ["list"])
+    assert listed.exit_code == 0
+    assert "resnet20_cifar" in listed.output
+    assert "resnet20_cifar" in scalenet.list_models()
+
+
+def test_a_path_for_pretrained_is_refused_with_how_to_load_it(tmp_path: Path) -> None:
+    """``pretrained="/path/model.safetensors"`` was taken as True (it downloaded akamaster's
+    file); a string is not a bool: the error names the calls that load a file or a folder,
+    and both work as written."""
+    folder = scalenet.create("resnet20_cifar").save_pretrained(tmp_path / "m")
+    path = str(folder / "model.safetensors")
+    with pytest.raises(
+        ConfigError,
+        match=r"pretrained='.*model\.safetensors' is not allowed: "
+        r"True or False \(to load a file of weights: scalenet\.load_weights",
+    ):
+        scalenet.create("resnet20_cifar", pretrained=path)
+    model = scalenet.create("resnet20_cifar")
+    scalenet.load_weights(model, path)
+    saved = scalenet.from_pretrained(folder)
+    for (name, a), (_, b) in zip(
+        model.state_dict().items(), saved.state_dict().items(), strict=True
+    ):
+        assert torch.equal(a, b), name
