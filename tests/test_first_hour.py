@@ -60,3 +60,29 @@ def test_a_path_for_pretrained_is_refused_with_how_to_load_it(tmp_path: Path) ->
         model.state_dict().items(), saved.state_dict().items(), strict=True
     ):
         assert torch.equal(a, b), name
+
+
+def test_an_offline_cluster_reads_its_file_mirror(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``HF_HUB_OFFLINE=1 SCALENET_WEIGHTS_MIRROR=file:///mirror`` was refused ("HF_HUB_OFFLINE
+    is set, so it is not downloaded"): a file:// mirror is local, read (and hash-checked) with
+    the switch on; a network mirror still is not."""
+    from huggingface_hub import constants
+
+    from scalenet.hub import urls
+    from stand_in_weights import patch_record, publish_akamaster
+
+    stand_in = publish_akamaster(tmp_path / "mirror", "resnet20_cifar.akamaster_cifar10")
+    patch_record(monkeypatch, stand_in.weights)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv(urls.MIRROR_ENV, "http://127.0.0.1:9/")  # a server: not while offline
+    with pytest.raises(scalenet.WeightsError, match="HF_HUB_OFFLINE is set"):
+        scalenet.create("resnet20_cifar.akamaster_cifar10", pretrained=True)
+    monkeypatch.setenv(urls.MIRROR_ENV, (tmp_path / "mirror").as_uri())
+    model = scalenet.create("resnet20_cifar.akamaster_cifar10", pretrained=True).eval()
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.allclose(model(x), stand_in.reference(x), atol=1e-5)

@@ -340,7 +340,9 @@ def fetch(file: UrlFile, *, cache_dir: str | Path | None = None) -> Path:
 
     path = cache_path(file, cache_dir)
     root = Path(cache_dir).expanduser() if cache_dir is not None else _hub_cache()
-    offline = constants.is_offline_mode()
+    # A file:// mirror is a folder on this machine: reading it is no download, so
+    # HF_HUB_OFFLINE (which stops network requests) does not stop it.
+    offline = constants.is_offline_mode() and not mirror_url(file.url).startswith("file:")
     if path.is_file():
         actual = _hash_file(file, path)
         if _matches(file, actual):
