@@ -86,3 +86,38 @@ def test_an_offline_cluster_reads_its_file_mirror(
     x = torch.randn(2, 3, 32, 32)
     with torch.no_grad():
         assert torch.allclose(model(x), stand_in.reference(x), atol=1e-5)
+
+
+def test_checkpoint_path_loads_as_timms_create_model_does(tmp_path: Path) -> None:
+    """``create(name, checkpoint_path=...)``, timm's argument, was "checkpoint_path=... is not
+    allowed: a field of ResNetConfig". A training checkpoint (DDP prefixes, an EMA beside the
+    weights) and a safetensors file load as ``timm.create_model(..., checkpoint_path=...)``
+    loads them."""
+    import safetensors.torch
+    import timm
+
+    torch.manual_seed(1)
+    raw, ema = scalenet.create("resnet20_cifar"), scalenet.create("resnet20_cifar")
+    wrapped = {
+        "epoch": 3,
+        "state_dict": {f"module.{k}": v for k, v in raw.state_dict().items()},
+        "state_dict_ema": ema.state_dict(),
+    }
+    torch.save(wrapped, tmp_path / "checkpoint.pth.tar")
+    safetensors.torch.save_file(raw.state_dict(), tmp_path / "weights.safetensors")
+    for file, expected in (("checkpoint.pth.tar", ema), ("weights.safetensors", raw)):
+        ours = scalenet.create("resnet20_cifar", checkpoint_path=tmp_path / file)
+        theirs = timm.create_model("resnet20_cifar", checkpoint_path=str(tmp_path / file))
+        for key, value in expected.state_dict().items():
+            assert torch.equal(ours.state_dict()[key], value), (file, key)
+            assert torch.equal(theirs.state_dict()[key], value), (file, key)
+    # Pickles are read weights-only; a missing file fails before anything is built.
+    torch.save({"state_dict": {"x": Path("evil")}}, tmp_path / "pickled.pth")
+    with pytest.raises(scalenet.WeightsError, match="not a checkpoint timm's load_checkpoint"):
+        scalenet.create("resnet20_cifar", checkpoint_path=tmp_path / "pickled.pth")
+    with pytest.raises(scalenet.WeightsError, match=r"checkpoint_path='.*nope\.pth': no such file"):
+        scalenet.create("resnet20_cifar", checkpoint_path=tmp_path / "nope.pth")
+    wrong = tmp_path / "resnet32.safetensors"
+    safetensors.torch.save_file(scalenet.create("resnet32_cifar").state_dict(), wrong)
+    with pytest.raises(scalenet.WeightsError, match=r"checkpoint_path=.*layer1\.3"):
+        scalenet.create("resnet20_cifar", checkpoint_path=wrong)

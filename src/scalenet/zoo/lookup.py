@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
+import os
 import re
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..config import Config, ResNetConfig, SimpleCNNConfig, Stem
 from ..config.depth import nearest_depths, resnet_layout
-from ..errors import ConfigError, WeightsError, short_repr
+from ..errors import ConfigError, WeightsError, first_line, short_repr
 from ..weights.catalog import CATALOG, Weights, get_weights, split_name
 from ..weights.labels import check_label_names
 
@@ -178,6 +180,7 @@ def create(
     pretrained: bool = False,
     *,
     label_names: Sequence[str] | None = None,
+    checkpoint_path: str | os.PathLike[str] | None = None,
     **overrides: Any,
 ) -> ScaleNetModel:
     """Build the zoo model ``name``, with config fields overridden (and validated).
@@ -197,6 +200,11 @@ def create(
             transformers' pipelines read them). Default: the names of the data set of the
             weights or entry (CIFAR-10, ImageNet-1k...) when the model has its classes, else
             none.
+        checkpoint_path: a checkpoint to load after building, as timm's ``create_model``
+            does (its ``load_checkpoint``: safetensors, or a pickle read with
+            ``weights_only=True``; the ``state_dict_ema``/``model_ema``, ``state_dict`` or
+            ``model`` entry of a training checkpoint; ``module.``/``_orig_mod.`` prefixes
+            removed), then checked key by key (:func:`scalenet.load_weights`).
         **overrides: config fields to change, e.g. ``num_classes=10``, ``in_chans=1``,
             ``input_size=256``, ``width=80``.
 
@@ -224,6 +232,8 @@ def create(
     weights = _weights(entry, tag) if tag is not None or pretrained else None
     config = entry.config.replace(**weights.config_changes()) if weights else entry.config
     config = config.replace(**overrides) if overrides else config
+    if checkpoint_path is not None and not Path(checkpoint_path).expanduser().is_file():
+        raise WeightsError(f"checkpoint_path={str(checkpoint_path)!r}: no such file")
     names = None
     if label_names is not None:  # checked before anything is built or downloaded
         names = check_label_names(label_names, config.num_classes, "label_names")
@@ -238,9 +248,33 @@ def create(
     if names is not None:
         model.pretrained_cfg.pop("label_descriptions", None)
         model.pretrained_cfg["label_names"] = names
+    if checkpoint_path is not None:
+        _load_checkpoint(model, checkpoint_path)
     if pretrained and weights is not None:
         _record_digest(model, weights)
     return model
+
+
+def _load_checkpoint(model: ScaleNetModel, path: str | os.PathLike[str]) -> None:
+    """timm's ``load_checkpoint`` reading, scalenet's strict, key-by-key loading."""
+    import pickle
+
+    from timm.models import load_state_dict
+
+    from ..io.weights import load_weights
+
+    where = Path(path).expanduser()
+    try:
+        state = load_state_dict(str(where), use_ema=True, weights_only=True)
+    except (OSError, RuntimeError, ValueError, pickle.UnpicklingError, EOFError) as err:
+        raise WeightsError(
+            f"checkpoint_path={str(path)!r}: not a checkpoint timm's load_checkpoint reads "
+            f"(safetensors, or a weights-only pickle): {first_line(err)}"
+        ) from None
+    try:
+        load_weights(model, state)
+    except WeightsError as err:
+        raise WeightsError(f"checkpoint_path={str(path)!r}: {err}") from None
 
 
 def _record_digest(model: ScaleNetModel, weights: Weights) -> None:
