@@ -5,6 +5,7 @@ the user's PYTHONWARNINGS (tests/integrations/test_autoload.py's clean environme
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pytest
@@ -12,8 +13,12 @@ import torch
 from click.testing import CliRunner
 
 import scalenet
+from hub_servers import hf_hub_environment
 from scalenet import ConfigError
 from scalenet.cli import main
+
+#: Offline tests ask no Hub; an endpoint nothing listens on, should one ask.
+NO_HUB = "http://127.0.0.1:9"
 
 
 def test_an_unknown_model_says_so_and_where_to_look() -> None:
@@ -68,21 +73,18 @@ def test_an_offline_cluster_reads_its_file_mirror(
     """``HF_HUB_OFFLINE=1 SCALENET_WEIGHTS_MIRROR=file:///mirror`` was refused ("HF_HUB_OFFLINE
     is set, so it is not downloaded"): a file:// mirror is local, read (and hash-checked) with
     the switch on; a network mirror still is not."""
-    from huggingface_hub import constants
-
     from scalenet.hub import urls
     from stand_in_weights import patch_record, publish_akamaster
 
     stand_in = publish_akamaster(tmp_path / "mirror", "resnet20_cifar.akamaster_cifar10")
     patch_record(monkeypatch, stand_in.weights)
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setenv(urls.MIRROR_ENV, "http://127.0.0.1:9/")  # a server: not while offline
-    with pytest.raises(scalenet.WeightsError, match="HF_HUB_OFFLINE is set"):
-        scalenet.create("resnet20_cifar.akamaster_cifar10", pretrained=True)
-    monkeypatch.setenv(urls.MIRROR_ENV, (tmp_path / "mirror").as_uri())
-    model = scalenet.create("resnet20_cifar.akamaster_cifar10", pretrained=True).eval()
+    with hf_hub_environment(NO_HUB, tmp_path / "hf") as env:  # a cache of the test's own
+        env.set_offline()
+        monkeypatch.setenv(urls.MIRROR_ENV, "http://127.0.0.1:9/")  # a server: not offline
+        with pytest.raises(scalenet.WeightsError, match="HF_HUB_OFFLINE is set"):
+            scalenet.create("resnet20_cifar.akamaster_cifar10", pretrained=True)
+        monkeypatch.setenv(urls.MIRROR_ENV, (tmp_path / "mirror").as_uri())
+        model = scalenet.create("resnet20_cifar.akamaster_cifar10", pretrained=True).eval()
     x = torch.randn(2, 3, 32, 32)
     with torch.no_grad():
         assert torch.allclose(model(x), stand_in.reference(x), atol=1e-5)
@@ -121,3 +123,48 @@ def test_checkpoint_path_loads_as_timms_create_model_does(tmp_path: Path) -> Non
     safetensors.torch.save_file(scalenet.create("resnet32_cifar").state_dict(), wrong)
     with pytest.raises(scalenet.WeightsError, match=r"checkpoint_path=.*layer1\.3"):
         scalenet.create("resnet20_cifar", checkpoint_path=wrong)
+
+
+def test_a_published_file_you_already_have_loads_checked_and_converted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
+    """akamaster's ``resnet20-12fca82f.th`` on disk, offline: ``load_weights`` said "unknown
+    weights format '.th'" and nothing more. The error names the two ways, and both work: the
+    file is checked against the source's hash and converted from akamaster's names."""
+    from stand_in_weights import patch_record, publish_akamaster
+
+    name = "resnet20_cifar.akamaster_cifar10"
+    stand_in = publish_akamaster(tmp_path / "mirror", name)
+    patch_record(monkeypatch, stand_in.weights)  # the stand-in's hash in the record
+    stack = contextlib.ExitStack()
+    request.addfinalizer(stack.close)
+    stack.enter_context(hf_hub_environment(NO_HUB, tmp_path / "hf")).set_offline()  # own cache
+    path = str(stand_in.path)
+    assert path.endswith("resnet20-12fca82f.th")
+    with pytest.raises(scalenet.WeightsError) as info:
+        scalenet.load_weights(scalenet.create("resnet20_cifar"), path)
+    message = str(info.value)
+    assert "unknown weights format '.th'" in message
+    assert "pretrained_cfg_overlay=dict(file=path)" in message
+    assert "scalenet convert arch.tag DIR --file path" in message
+    x = torch.randn(2, 3, 32, 32)
+    model = scalenet.create(name, pretrained=True, pretrained_cfg_overlay={"file": path}).eval()
+    with torch.no_grad():
+        assert torch.allclose(model(x), stand_in.reference(x), atol=1e-5)
+    out = CliRunner().invoke(main, ["convert", name, str(tmp_path / "folder"), "--file", path])
+    assert out.exit_code == 0, out.output
+    with torch.no_grad():
+        converted = scalenet.from_pretrained(tmp_path / "folder").eval()
+        assert torch.allclose(converted(x), stand_in.reference(x), atol=1e-5)
+    # Another file under that name is refused, naming both hashes; nothing is written.
+    other = tmp_path / "resnet20-12fca82f.th"
+    torch.save({"state_dict": {}}, other)
+    with pytest.raises(
+        scalenet.WeightsError, match=r"is not https://github\.com/akamaster.*its sha256 is"
+    ):
+        scalenet.create(name, pretrained=True, pretrained_cfg_overlay={"file": str(other)})
+    out = CliRunner().invoke(main, ["convert", name, str(tmp_path / "f2"), "--file", str(other)])
+    assert out.exit_code == 1
+    assert not (tmp_path / "f2").exists()
+    with pytest.raises(ConfigError, match=r"pretrained_cfg_overlay=\['url'\] is not allowed"):
+        scalenet.create(name, pretrained=True, pretrained_cfg_overlay={"url": "x"})

@@ -124,7 +124,8 @@ LOADERS: dict[str, tuple[Callable[[], object], str, str]] = {
     "create": (
         lambda: scalenet.create("resnet50", pretrained=True),
         f"model.safetensors of {REPO}",
-        "scalenet.load_weights(scalenet.create('resnet50.tv_in1k'), 'path/to/model.safetensors')",
+        "scalenet.create('resnet50.tv_in1k', pretrained=True, "
+        "pretrained_cfg_overlay=dict(file='path/to/model.safetensors'))",
     ),
     "from_pretrained": (
         lambda: scalenet.from_pretrained("test-org/never-downloaded"),

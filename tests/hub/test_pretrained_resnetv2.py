@@ -189,17 +189,12 @@ def test_without_the_hub_the_remedy_offered_loads_timms_file(tmp_path: Path) -> 
             pytest.raises(WeightsError) as caught,
         ):
             load()
-        remedy = str(caught.value).split("or load a copy: ")[1]
-        code, _, imports = remedy.partition(", after ")
-        assert "convert('timm_resnetv2', read_state_dict('path/to/model.safetensors'))" in code
-        code = code.replace("path/to/model.safetensors", local)
-        namespace = {"scalenet": scalenet, "timm": timm, "model": scalenet.create("resnetv2_18")}
-        exec(imports, namespace)  # the imports the message names
-        if how == "create":  # scalenet.load_weights(scalenet.create(...), ...) fills a model
-            created = "scalenet.create('resnetv2_18.ra4_e3600_r224_in1k')"
-            assert created in code
-            eval(code.replace(created, "model"), namespace)
-            model = namespace["model"]
-        else:
-            model = eval(code, namespace)
+        # One public call, the same through timm: the copy is read in timm's names and
+        # converted, as a download is.
+        code = str(caught.value).split("or load a copy you have: ")[1]
+        assert code == (
+            "scalenet.create('resnetv2_18.ra4_e3600_r224_in1k', pretrained=True, "
+            "pretrained_cfg_overlay=dict(file='path/to/model.safetensors'))"
+        ), how
+        model = eval(code.replace("path/to/model.safetensors", local), {"scalenet": scalenet})
         assert_same_logits(logits(model, x), logits(reference, x))

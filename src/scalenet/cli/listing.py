@@ -120,7 +120,14 @@ def _list_weights(pattern: str, fmt: str) -> None:
     help="Write into DIRECTORY even if it holds files (the model's files are replaced; "
     "others are kept).",
 )
-def convert_command(name: str, directory: Path, overwrite: bool) -> None:
+@click.option(
+    "--file",
+    "file",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    help="A copy of the weights' file you already have (as the source publishes it: .th, "
+    ".pth, .safetensors), read instead of the download; checked against the source's hash.",
+)
+def convert_command(name: str, directory: Path, overwrite: bool, file: Path | None) -> None:
     """Save the published weights NAME (arch.tag, or arch for its default tag) as a folder
     that scalenet.from_pretrained, timm's local-dir: and the Hub read.
 
@@ -140,13 +147,13 @@ def convert_command(name: str, directory: Path, overwrite: bool) -> None:
             param_hint="'DIRECTORY'",
         )
     try:
-        folder = export(weights.name, directory, overwrite=overwrite)
+        folder = export(weights.name, directory, overwrite=overwrite, file=file)
     except WeightsError as err:  # not a usage error: the file could not be had
         raise click.ClickException(str(err)) from None
     size = (folder / "model.safetensors").stat().st_size
     tag_note = "" if "." in name else f" (the default tag of {weights.arch})"
     click.echo(f"wrote {folder}: model.safetensors ({human(size)}B), config.json, README.md")
-    click.echo(f"weights: {weights.name}{tag_note}, from {weights.file}")
+    click.echo(f"weights: {weights.name}{tag_note}, from {file or weights.file}")
     click.echo(f"licence: {weights.license}")
     reported = [
         f"{k} {v:g}%"

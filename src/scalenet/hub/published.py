@@ -12,40 +12,42 @@ from pathlib import Path
 
 from torch import Tensor
 
+from ..errors import WeightsError
 from ..io import state_dict as weight_files
 from ..weights.layouts import convert
-from ..weights.records import HubFile, Layout, Weights
+from ..weights.records import HubFile, UrlFile, Weights
 from . import fetch, urls
 
 __all__ = ["load_state_dict", "local_copy"]
 
 
-def local_copy(layout: Layout, call: str, path: str) -> str:
-    """An error's remedy: load a local copy by ``call`` (``{}`` standing for the state dict
-    or file), the file at ``path`` read into scalenet's names if its ``layout`` needs it.
+def local_copy(name: str, path: str) -> str:
+    """An error's remedy: load the published weights ``name`` (``arch.tag``) from a copy of
+    their file at ``path``, checked and converted as a download is.
 
     Examples:
-        >>> local_copy("timm", "load({})", "w.safetensors")
-        "or load a copy: load('w.safetensors')"
-        >>> print(local_copy("timm_resnetv2", "load({})", "w.safetensors"))
-        or load a copy: load(convert('timm_resnetv2', read_state_dict('w.safetensors'))), after ...
+        >>> print(local_copy("resnet18.a1_in1k", "w.safetensors"))
+        or load a copy you have: scalenet.create('resnet18.a1_in1k', pretrained=True,
+        pretrained_cfg_overlay=dict(file='w.safetensors'))
     """
-    if layout == "timm":
-        return f"or load a copy: {call.format(repr(path))}"
-    state = f"convert({layout!r}, read_state_dict({path!r}))"
     return (
-        f"or load a copy: {call.format(state)}, after from scalenet.weights.layouts import "
-        "convert; from scalenet.io.state_dict import read_state_dict"
+        f"or load a copy you have: scalenet.create({name!r}, pretrained=True, "
+        f"pretrained_cfg_overlay=dict(file={path!r}))"
     )
 
 
-def load_state_dict(weights: Weights, *, cache_dir: str | Path | None = None) -> dict[str, Tensor]:
+def load_state_dict(
+    weights: Weights, *, cache_dir: str | Path | None = None, file: str | Path | None = None
+) -> dict[str, Tensor]:
     """The tensors of ``weights``, downloaded (or cached) and checked, in scalenet's names.
 
     Args:
         weights: a catalogue record (:func:`scalenet.weights.get_weights`).
         cache_dir: huggingface_hub's cache to use (default: ``HF_HUB_CACHE``); URL files are
             kept in its ``scalenet-urls/`` folder.
+        file: a copy of the weights' file you already have, read instead of the download (a
+            URL file is checked against the hash its source publishes; the catalogue holds
+            none for Hub files, whose keys are checked as they are converted).
 
     Raises:
         WeightsError: the file cannot be had or is not what its record says (see
@@ -59,14 +61,28 @@ def load_state_dict(weights: Weights, *, cache_dir: str | Path | None = None) ->
             model = scalenet.create("resnet20_cifar")
             model.load_state_dict(load_state_dict(w))
     """
-    file = weights.file
-    if isinstance(file, HubFile):
-        call = f"scalenet.load_weights(scalenet.create({weights.name!r}), {{}})"
+    record = weights.file
+    name = Path(getattr(record, "filename", "") or str(record).rsplit("/", 1)[-1]).name
+    remedy = local_copy(weights.name, f"path/to/{name}")
+    loaded: object
+    if file is not None and isinstance(record, HubFile):
+        where = Path(file).expanduser()
+        if not where.is_file():
+            raise WeightsError(f"{where}: no such file (meant as a copy of {record})")
+        loaded = weight_files.read_state_dict(where)
+    elif file is not None:
+        assert isinstance(record, UrlFile)
+        loaded = urls.read_local(record, file)
+    elif isinstance(record, HubFile):
         path = fetch.download(
-            file.repo_id, file.filename, file.revision, cache_dir=cache_dir,
-            local_copy=local_copy(weights.layout, call, f"path/to/{file.filename}"),
+            record.repo_id, record.filename, record.revision, cache_dir=cache_dir,
+            local_copy=remedy,
         )  # fmt: skip
-        loaded: object = weight_files.read_state_dict(path)
+        loaded = weight_files.read_state_dict(path)
     else:
-        loaded = urls.read(file, cache_dir=cache_dir)
-    return convert(weights.layout, loaded, source=f"{weights.name} ({file})")
+        try:
+            loaded = urls.read(record, cache_dir=cache_dir)
+        except WeightsError as err:
+            raise WeightsError(f"{err}; {remedy}") from None
+    source = f"{weights.name} ({file if file is not None else record})"
+    return convert(weights.layout, loaded, source=source)

@@ -45,7 +45,7 @@ from typing import IO, Any
 from ..errors import WeightsError, first_line
 from ..weights.records import UrlFile
 
-__all__ = ["MAX_BYTES", "MIRROR_ENV", "cache_path", "fetch", "mirror_url", "read"]
+__all__ = ["MAX_BYTES", "MIRROR_ENV", "cache_path", "fetch", "mirror_url", "read", "read_local"]
 
 #: The environment variable naming a mirror (a base URL) for every non-Hub weights file.
 MIRROR_ENV = "SCALENET_WEIGHTS_MIRROR"
@@ -365,9 +365,32 @@ def fetch(file: UrlFile, *, cache_dir: str | Path | None = None) -> Path:
 
 def read(file: UrlFile, *, cache_dir: str | Path | None = None) -> object:
     """What the checked file holds, read by ``torch.load(weights_only=True)`` on the CPU."""
+    return _torch_read(fetch(file, cache_dir=cache_dir), file)
+
+
+def read_local(file: UrlFile, path: str | Path) -> object:
+    """What a copy of ``file`` you already have at ``path`` holds: checked against the hash
+    its source publishes, then read as :func:`read` reads a download.
+
+    Raises:
+        WeightsError: ``path`` is not a regular file, or not that file (another hash).
+    """
+    where = Path(path).expanduser()
+    if not where.is_file():
+        raise WeightsError(f"{where}: no such file (meant as a copy of {file.url})")
+    actual = _hash_file(file, where)
+    if not _matches(file, actual):
+        member = f" (the file {file.member} inside it: unzip it first)" if file.member else ""
+        raise WeightsError(
+            f"{where} is not {file.url}{member}: its {file.algorithm} is {actual}, and the "
+            f"source publishes {file.digest}"
+        )
+    return _torch_read(where, file)
+
+
+def _torch_read(path: Path, file: UrlFile) -> object:
     import torch
 
-    path = fetch(file, cache_dir=cache_dir)
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError) as err:

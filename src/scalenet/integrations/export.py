@@ -59,7 +59,13 @@ def occupied(directory: Path) -> bool:
     return any(directory.iterdir())
 
 
-def export(name: str, directory: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
+def export(
+    name: str,
+    directory: str | os.PathLike[str],
+    *,
+    overwrite: bool = False,
+    file: str | os.PathLike[str] | None = None,
+) -> Path:
     """Save the published weights ``name`` as a ``save_pretrained`` folder ``directory``.
 
     Args:
@@ -69,6 +75,9 @@ def export(name: str, directory: str | os.PathLike[str], *, overwrite: bool = Fa
         overwrite: write into an existing folder that is not empty: the model's three files
             are replaced all or nothing (see :func:`scalenet.hub.save.save_pretrained`), other
             files are left alone.
+        file: a copy of the weights' file you already have (as its source publishes it),
+            read instead of the download: checked against the source's hash and converted
+            (``pretrained_cfg_overlay=dict(file=...)`` of :func:`scalenet.create`).
 
     Returns:
         The folder.
@@ -95,7 +104,9 @@ def export(name: str, directory: str | os.PathLike[str], *, overwrite: bool = Fa
             "it holds files; pass overwrite=True (--overwrite) to replace the model in it"
             if target.is_dir() else "it is not a folder",
         )  # fmt: skip
-    model = create(weights.name, pretrained=True)  # downloads and checks before any write
+    overlay = {"file": os.fspath(file)} if file is not None else None
+    # downloads (or reads the copy) and checks before any write
+    model = create(weights.name, pretrained=True, pretrained_cfg_overlay=overlay)
     if target.exists():
         return save_pretrained(model, target)  # all or nothing, other files kept
     parent = target.absolute().parent

@@ -341,16 +341,18 @@ def _fetched(
             layout = (
                 weights.layout if (repo_id, filename) == (file.repo_id, file.filename) else layout
             )
-        given = "file" if layout == "timm" else "state_dict"
-        call = f"timm.create_model({variant!r}, pretrained=True, "
-        call += f"pretrained_cfg_overlay=dict({given}={{}}))"
+        copy = f"path/to/{filename}"
+        if weights is not None:  # scalenet reads a copy of a catalogued file, converted
+            remedy = local_copy(weights.name, copy)
+        else:
+            remedy = "or load a copy you have: " + (
+                f"timm.create_model({variant!r}, pretrained=True, "
+                f"pretrained_cfg_overlay=dict(file={copy!r}))"
+            )
         local = download(
-            repo_id,
-            filename,
-            revision or None,
-            cache_dir=timm_args.get("cache_dir"),
-            local_copy=local_copy(layout, call, f"path/to/{filename}"),
-        )
+            repo_id, filename, revision or None, cache_dir=timm_args.get("cache_dir"),
+            local_copy=remedy,
+        )  # fmt: skip
         if layout == "timm":
             overlay["file"] = str(local)
         else:

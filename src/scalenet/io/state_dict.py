@@ -64,7 +64,11 @@ def read_state_dict(path: str | Path, device: str | torch.device = "cpu") -> dic
     else:
         raise WeightsError(
             f"{path}: unknown weights format {path.suffix!r}; expected .safetensors or, read "
-            f"with weights_only=True, one of {', '.join(_PICKLE_SUFFIXES)}"
+            f"with weights_only=True, one of {', '.join(_PICKLE_SUFFIXES)}. A published "
+            "weight's file as its source publishes it (akamaster's .th, pytorchcv's .pth) "
+            "loads, checked and converted, with scalenet.create('arch.tag', pretrained=True, "
+            "pretrained_cfg_overlay=dict(file=path)) or `scalenet convert arch.tag DIR --file "
+            "path`"
         )
     try:
         _check_tensors(state)

@@ -13,7 +13,7 @@ import difflib
 import fnmatch
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -181,6 +181,7 @@ def create(
     *,
     label_names: Sequence[str] | None = None,
     checkpoint_path: str | os.PathLike[str] | None = None,
+    pretrained_cfg_overlay: Mapping[str, Any] | None = None,
     **overrides: Any,
 ) -> ScaleNetModel:
     """Build the zoo model ``name``, with config fields overridden (and validated).
@@ -205,6 +206,11 @@ def create(
             ``weights_only=True``; the ``state_dict_ema``/``model_ema``, ``state_dict`` or
             ``model`` entry of a training checkpoint; ``module.``/``_orig_mod.`` prefixes
             removed), then checked key by key (:func:`scalenet.load_weights`).
+        pretrained_cfg_overlay: ``dict(file=path)``: with ``pretrained``, read the published
+            weights from a copy of their file you already have (``.th``, ``.pth``,
+            ``.safetensors``, as the source publishes it) instead of downloading it: checked
+            against the hash the source publishes and converted to scalenet's names, as a
+            download is (timm's argument; ``file`` is the key scalenet reads).
         **overrides: config fields to change, e.g. ``num_classes=10``, ``in_chans=1``,
             ``input_size=256``, ``width=80``.
 
@@ -227,6 +233,7 @@ def create(
             "to load a file of weights: scalenet.load_weights(scalenet.create(name), path); "
             "a folder save_pretrained wrote: scalenet.from_pretrained(folder)",
         )  # fmt: skip
+    local = _overlay_file(pretrained_cfg_overlay, pretrained)
     entry = get_entry(name)
     tag = split_name(name)[1]
     weights = _weights(entry, tag) if tag is not None or pretrained else None
@@ -239,7 +246,7 @@ def create(
         names = check_label_names(label_names, config.num_classes, "label_names")
     if pretrained:
         assert weights is not None
-        model = _load(weights, config)
+        model = _load(weights, config, local)
     else:
         from ..nn import build
 
@@ -286,15 +293,38 @@ def _record_digest(model: ScaleNetModel, weights: Weights) -> None:
         model.pretrained_cfg["weights_digest"] = weights_digest(model)
 
 
-def _load(weights: Weights, config: Config) -> ScaleNetModel:
-    """A model of ``config`` holding ``weights`` (adapted to its classes and input channels)."""
+def _overlay_file(overlay: Mapping[str, Any] | None, pretrained: bool) -> str | None:
+    """The ``file`` of ``pretrained_cfg_overlay``, checked: the one key scalenet reads there,
+    a path, and only with ``pretrained``."""
+    if overlay is None:
+        return None
+    if not isinstance(overlay, Mapping) or set(overlay) != {"file"}:
+        keys = sorted(overlay) if isinstance(overlay, Mapping) else overlay
+        raise ConfigError(
+            "pretrained_cfg_overlay", keys, "dict(file=path): a copy of the weights' file",
+            "scalenet.create reads its file key only; timm.create_model takes the others",
+        )  # fmt: skip
+    file = overlay["file"]
+    if not isinstance(file, (str, os.PathLike)):
+        raise ConfigError("pretrained_cfg_overlay['file']", file, "a path")
+    if not pretrained:
+        raise ConfigError(
+            "pretrained", pretrained, "True with pretrained_cfg_overlay=dict(file=...)",
+            "the file is read as the published weights it is a copy of",
+        )  # fmt: skip
+    return os.fspath(file)
+
+
+def _load(weights: Weights, config: Config, file: str | None = None) -> ScaleNetModel:
+    """A model of ``config`` holding ``weights`` (adapted to its classes and input channels),
+    read from ``file`` (a copy of theirs) if given."""
     from torch import nn
 
     from ..hub.published import load_state_dict
     from ..io.weights import load_weights
     from ..nn.skeleton import skeleton
 
-    state = load_state_dict(weights)
+    state = load_state_dict(weights, file=file)
     model = skeleton(config)  # no initialisation for weights about to be replaced
     load_weights(model, state, assign=True)
     if isinstance(model.fc, nn.Linear) and model.fc.weight.is_meta:
