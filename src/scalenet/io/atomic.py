@@ -41,7 +41,7 @@ try:  # POSIX: saves hold an flock on their folder
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["RESERVED", "Save", "companion_name", "open_once", "stamp"]
+__all__ = ["RESERVED", "Save", "companion_name", "open_once", "read_regular", "stamp"]
 
 #: Names starting with this are scalenet's own in a saved folder.
 RESERVED = ".scalenet"
@@ -52,6 +52,7 @@ _COMPANION = re.compile(r"([A-Za-z0-9_-]+)\.([0-9a-f]{64})(\.[A-Za-z0-9]+)")
 #: How much of a file its temporary name's stamp covers (with its size).
 _STAMP_BYTES = 1 << 20
 _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 _O_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
 _O_TMPFILE = getattr(os, "O_TMPFILE", 0)
 
@@ -92,10 +93,40 @@ def open_once(path: str | Path) -> tuple[int, str]:
 
     On Linux, ``/proc/self/fd/N``: every later open of it reads the file that was opened, even
     if a save renames another file over ``path`` meanwhile. Elsewhere ``path`` itself.
+
+    Only a regular file is opened: a FIFO would block the open (or the first read) until some
+    process writes to it, and a device such as ``/dev/zero`` never ends. The open does not
+    block (``O_NONBLOCK``, which regular files ignore), and what it opened is checked before
+    anything is read.
+
+    Raises:
+        OSError: the path cannot be opened, or is not a regular file (``EINVAL``).
     """
-    fd = os.open(path, os.O_RDONLY)
+    fd = os.open(path, os.O_RDONLY | _O_NONBLOCK)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file (a FIFO, a device or a folder)")
+    except BaseException:
+        os.close(fd)
+        raise
     proc = f"/proc/self/fd/{fd}"
     return fd, proc if os.path.exists(proc) else str(path)
+
+
+def read_regular(path: str | Path) -> bytes:
+    """The content of the regular file ``path`` (see :func:`open_once`): as many bytes as its
+    size says, never more.
+
+    Raises:
+        OSError: it cannot be read, is not a regular file, or changed size while read.
+    """
+    fd, _ = open_once(path)
+    with open(fd, "rb") as file:
+        size = os.fstat(fd).st_size
+        data = file.read(size + 1)
+    if len(data) != size:
+        raise OSError(errno.EIO, "the file changed size while it was read")
+    return data
 
 
 def _fsync_fd(fd: int) -> None:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..config import Config, config_from_dict
 from ..errors import ConfigError, WeightsError
-from .atomic import companion_name
+from .atomic import companion_name, read_regular
 
 if TYPE_CHECKING:
     import torch
@@ -228,7 +228,7 @@ def read_checkpoint(
     for name, stored in named.items():
         path = folder / stored
         try:
-            data = path.read_bytes() if Path(stored).name == stored else b""
+            data = read_regular(path) if Path(stored).name == stored else b""
         except OSError as err:
             raise WeightsError(
                 f"{path}, saved with {folder / WEIGHTS_NAME}, cannot be read "
