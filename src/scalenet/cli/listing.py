@@ -135,7 +135,7 @@ def convert_command(name: str, directory: Path, overwrite: bool, file: Path | No
     source, licence, dataset and the accuracy the source reports. Upload it with
     scalenet.from_pretrained(DIRECTORY).push_to_hub("org/name").
     """
-    from ..errors import WeightsError
+    from ..errors import ConfigError, WeightsError
     from ..integrations.export import export, occupied, resolve
 
     weights = resolve(name)  # an unknown name or tag: a usage error, with suggestions
@@ -150,6 +150,8 @@ def convert_command(name: str, directory: Path, overwrite: bool, file: Path | No
         folder = export(weights.name, directory, overwrite=overwrite, file=file)
     except WeightsError as err:  # not a usage error: the file could not be had
         raise click.ClickException(str(err)) from None
+    except ConfigError as err:  # the folder was filled by another process meanwhile
+        raise click.BadParameter(str(err), param_hint="'DIRECTORY'") from None
     size = (folder / "model.safetensors").stat().st_size
     tag_note = "" if "." in name else f" (the default tag of {weights.arch})"
     click.echo(f"wrote {folder}: model.safetensors ({human(size)}B), config.json, README.md")

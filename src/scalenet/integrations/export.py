@@ -14,6 +14,7 @@ This module sits above the zoo (it builds zoo models); nothing below it imports 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import secrets
 import shutil
@@ -107,8 +108,11 @@ def export(
     overlay = {"file": os.fspath(file)} if file is not None else None
     # downloads (or reads the copy) and checks before any write
     model = create(weights.name, pretrained=True, pretrained_cfg_overlay=overlay)
-    if target.exists():
+    if overwrite and target.is_dir() and not target.is_symlink():
         return save_pretrained(model, target)  # all or nothing, other files kept
+    # Otherwise the folder is made whole by one rename, which is also the emptiness check: it
+    # fails if another process filled the folder since the check above (two converts into one
+    # new folder: one wins, the other fails as if the folder had held files from the start).
     parent = target.absolute().parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
@@ -119,9 +123,15 @@ def export(
     try:
         staging.mkdir()  # the umask's permissions, as save_pretrained's folders
         save_pretrained(model, staging)
-        os.rename(staging, target)
+        os.rename(staging, target)  # onto nothing, or an empty folder; never a full one
     except OSError as err:
         _remove(staging)
+        if err.errno in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR, errno.EISDIR):
+            raise ConfigError(
+                "directory", str(target), "a new or empty folder",
+                "another process wrote a model into it meanwhile; pass overwrite=True "
+                "(--overwrite) to replace the model in it",
+            ) from None  # fmt: skip
         raise WeightsError(f"cannot write {target}: {err.strerror or err}") from None
     except BaseException:
         _remove(staging)
