@@ -36,7 +36,7 @@ from ..config import Config
 from ..errors import ConfigError, WeightsError, first_line
 from ..io.folder import config_digest, parse_config, read_checkpoint, read_config_bytes
 from ..io.state_dict import SafetensorsFile
-from ..io.weights import assign_exact, conform, load_weights, set_in_chans
+from ..io.weights import adaptable_in_chans, assign_exact, conform, load_weights, set_in_chans
 from ..nn.base import ScaleNetModel, check_param_count
 from ..nn.skeleton import skeleton
 from ..spec.sizes import model_cfg
@@ -162,6 +162,14 @@ def _check_changes(config: Config, changes: dict[str, int | None]) -> None:
     """Validate ``num_classes``/``in_chans`` for ``config``, and hold the model as it will be
     (head and first conv replaced) to MAX_PARAMS, before anything is read or allocated."""
     check_param_count(config.replace(**{k: v for k, v in changes.items() if v is not None}))
+    wanted = changes.get("in_chans")
+    if wanted not in (None, config.in_chans) and not adaptable_in_chans(
+        config.in_chans, int(wanted or 0)
+    ):
+        raise ConfigError(
+            "in_chans", wanted, "an adaptation timm makes: from 3 (RGB) input channels to any "
+            "other number", f"the saved model takes {config.in_chans}",
+        )  # fmt: skip
 
 
 def _check_before_download(config_path: Path, changes: dict[str, int | None], where: str) -> None:

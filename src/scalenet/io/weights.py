@@ -13,6 +13,7 @@ Examples:
 from __future__ import annotations
 
 import hashlib
+import os
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -159,15 +160,29 @@ def load_weights(
         >>> "re-initialised" in str(caught[0].message)
         True
     """
-    if isinstance(source, (str, Path)):
+    if isinstance(source, (str, os.PathLike)):
         state = read_state_dict(source)
-    else:
+    elif isinstance(source, Mapping):
         _check_tensors(source)
         state = strip_module_prefix(source)
+    else:
+        raise TypeError(
+            "load_weights(model, source): source must be a path (str or os.PathLike) or a "
+            f"state dict (a mapping of names to tensors), got {type(source).__name__}"
+        )
     expected = model.state_dict()
     notes: list[str] = []
     ours = {k for k in expected if k.startswith("fc.")}
     theirs = {k for k in state if k.startswith("fc.")}
+    for key in theirs & {"fc.weight", "fc.bias"}:  # a classifier's, whatever its class count
+        rank = 2 if key == "fc.weight" else 1
+        if state[key].dim() != rank:
+            shape = "(classes, features)" if rank == 2 else "(classes,)"
+            raise WeightsError(
+                f"{key} has shape {tuple(state[key].shape)} in the checkpoint, the model's "
+                f"{tuple(expected[key].shape) if key in expected else 'none'}: a classifier's "
+                f"{key.split('.')[1]} is {shape}; the file does not hold a classifier's weights"
+            )
     if adapt and (ours != theirs or any(state[k].shape != expected[k].shape for k in ours)):
         # Another number of classes (or no classifier on one side): keep the model's own head.
         notes.append(
@@ -181,7 +196,17 @@ def load_weights(
     first = model.config.first_conv + ".weight"
     if adapt and first in mismatched:
         src, dst = state[first], expected[first]
-        if src.shape[0] == dst.shape[0] and src.shape[2:] == dst.shape[2:]:
+        same_filters = src.dim() == dst.dim() and (src.shape[0], src.shape[2:]) == (
+            dst.shape[0],
+            dst.shape[2:],
+        )
+        if same_filters and not adaptable_in_chans(src.shape[1], dst.shape[1]):
+            raise WeightsError(
+                f"{first}: the checkpoint's first conv takes {src.shape[1]} input channels "
+                f"{tuple(src.shape)}, the model's {dst.shape[1]} {tuple(dst.shape)}; the "
+                "channels adapt as timm adapts them: from 3 (RGB) to any other number"
+            )
+        if same_filters:
             state = dict(state)
             state[first] = adapt_in_chans(src.to(torch.float32), dst.shape[1]).to(src.dtype)
             mismatched.remove(first)
@@ -245,6 +270,13 @@ def assign_exact(model: nn.Module, state: Mapping[str, Tensor]) -> bool:
     return True
 
 
+def adaptable_in_chans(src: int, dst: int) -> bool:
+    """Whether timm's ``adapt_input_conv`` turns a first conv of ``src`` input channels into
+    one of ``dst``: from RGB (3) to any other count. (From 6 to 1 it makes 2 channels, from
+    other counts it raises: neither is an adaptation.)"""
+    return src == 3 and dst != 3
+
+
 def _classes(state: Mapping[str, Any]) -> str:
     weight = state.get("fc.weight")
     return str(weight.shape[0]) if isinstance(weight, Tensor) else "no"
@@ -254,6 +286,11 @@ def set_in_chans(model: ScaleNetModel, in_chans: int) -> None:
     """Adapt a loaded model's first conv to ``in_chans`` inputs (timm's rule), in place."""
     config = model.config.replace(in_chans=in_chans)  # validates in_chans
     check_param_count(config)  # before the new first conv is allocated
+    if not adaptable_in_chans(model.config.in_chans, in_chans):
+        raise WeightsError(
+            f"in_chans={in_chans}: the first conv takes {model.config.in_chans} input channels, "
+            "and they adapt as timm adapts them: from 3 (RGB) to any other number"
+        )
     name = model.config.first_conv
     conv = model.get_submodule(name)
     assert isinstance(conv, nn.Conv2d)
