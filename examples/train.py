@@ -64,6 +64,55 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The arguments, and in ``explicit`` the names of those given on the command line (a
+    resumed run takes the others from its checkpoint)."""
+    args = _parser().parse_args(argv)
+    probe = _parser()  # no defaults: only what the command line gives
+    for action in probe._actions:  # (set_defaults would put SUPPRESS in the namespace)
+        action.default = argparse.SUPPRESS
+    args.explicit = sorted(vars(probe.parse_args(argv)))
+    return args
+
+
+#: What a run is, beside its model and data: recorded in its checkpoints; ``--resume`` takes
+#: them from there, and a different value given with it is an error. The others say where
+#: and how fast it runs (output folder, time limit, workers, plots, the pipeline, compile).
+NOT_RECORDED = frozenset(
+    {"resume", "out", "time_limit", "workers", "no_plots", "pipeline", "compile",
+     "channels_last", "explicit"}
+)  # fmt: skip
+
+
+def recorded_args(args: argparse.Namespace) -> dict[str, Any]:
+    """The run's arguments as JSON values (paths as strings), for its checkpoints."""
+    return {
+        k: str(v) if isinstance(v, Path) else v
+        for k, v in vars(args).items()
+        if k not in NOT_RECORDED
+    }
+
+
+def apply_recorded(args: argparse.Namespace, recorded: dict[str, Any]) -> None:
+    """``--resume``: take the run's own arguments from its checkpoint; one given with a value
+    other than the run's is a Fail naming it (a resumed run is the run it continues)."""
+    for key, old in recorded.items():
+        new = getattr(args, key, None)
+        new = str(new) if isinstance(new, Path) else new
+        if key in args.explicit and new != old:
+            flag = "--" + key.replace("_", "-")
+            raise Fail(
+                f"--resume: {flag} {new} differs from the run's {old}: a resumed run continues "
+                f"the run as it was started (resume without {flag}; to train on with another "
+                f"value, start a new run from the weights: --pretrained {args.out / 'last'})"
+            )
+        setattr(args, key, Path(old) if key in _PATHS and old is not None else old)
+
+
+#: The arguments that are paths (recorded as strings).
+_PATHS = frozenset({"config", "data_dir", "csv_file"})
+
+
+def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
         epilog=__doc__.split("\n\n", 1)[1],
@@ -207,7 +256,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="DataLoader worker processes (0: in the main process; decoding into memory uses "
         "up to 8 whatever this is)",
     )
-    return p.parse_args(argv)
+    return p
 
 
 class Fail(Exception):
@@ -489,6 +538,26 @@ def checkpoint(model: Any, folder: Path, **kwargs: Any) -> None:
         raise Fail(f"cannot write the checkpoint: {err}") from None
 
 
+def recorded_state(last: Path) -> dict[str, Any]:
+    """The training state committed with --out/last's weights (a Fail if there is none)."""
+    from scalenet.hub.load import read_checkpoint
+
+    try:
+        _, companions = read_checkpoint(last)
+    except scalenet.WeightsError as err:
+        raise Fail(f"--resume: no usable checkpoint in {last}: {err}") from None
+    if STATE_NAME not in companions:
+        raise Fail(
+            f"--resume: {last} holds weights but no training state committed with them "
+            "(not a checkpoint of this script); start without --resume"
+        )
+    try:
+        state: dict[str, Any] = unpack_state(companions[STATE_NAME])
+    except (KeyError, TypeError, ValueError, RuntimeError) as err:
+        raise Fail(f"--resume: the training state in {last} is damaged: {err}") from None
+    return state
+
+
 def resume(
     core: nn.Module, opt: Any, sched: Any, last: Path, ema: Any = None
 ) -> tuple[int, float, list[Any]]:
@@ -556,6 +625,8 @@ def plot(
 
 
 def train(args: argparse.Namespace, rank: int, world: int, device: torch.device) -> int:
+    if args.resume:  # the run's own arguments first: they decide everything below
+        apply_recorded(args, recorded_state(args.out / "last").get("args", {}))
     check_args(args, world)
     if rank == 0:
         prepare_out(args.out)
@@ -715,6 +786,7 @@ def train(args: argparse.Namespace, rank: int, world: int, device: torch.device)
                 epoch=epoch + 1,
                 best=best,
                 history=history,
+                args=recorded_args(args),
                 **({"ema": ema.module.state_dict()} if ema is not None else {}),
             )
             checkpoint(core, out / "last", companions={STATE_NAME: state}, label_names=data.classes)

@@ -161,7 +161,11 @@ def test_killed_and_resumed_run_equals_uninterrupted(tmp_path: Path) -> None:
     # A run killed after writing epoch 2's metrics row, before its checkpoint committed.
     with (tmp_path / "b" / "metrics.jsonl").open("a") as file:
         file.write(json.dumps({"epoch": 2, "note": "not checkpointed"}) + "\n")
-    resumed = train(*memory, "--resume", "--out", str(tmp_path / "b"), tmp=tmp_path)
+    # Resumed with the command the stopped run printed, nothing more: the checkpoint holds the
+    # run's arguments (--ema, the decay, the recipe, the tiny config).
+    hint = killed.stderr.split("continue with ")[1].split()
+    assert hint == ["--resume", "--out", str(tmp_path / "b")]
+    resumed = run_main(hint)
     assert resumed.returncode == 0, resumed.stderr
     rows = [
         [json.loads(line) for line in (tmp_path / d / "metrics.jsonl").open()] for d in ("a", "b")
@@ -187,10 +191,18 @@ def test_killed_and_resumed_run_equals_uninterrupted(tmp_path: Path) -> None:
     ema = safetensors.torch.load_file(str(tmp_path / "a" / "ema" / "model.safetensors"))
     last = safetensors.torch.load_file(str(tmp_path / "a" / "last" / "model.safetensors"))
     assert not torch.equal(ema["fc.weight"], last["fc.weight"])
-    plain = [a for a in memory if a not in ("--ema", "--ema-decay", "0.99")]
-    mixed = train(*plain, "--epochs", "3", "--resume", "--out", str(tmp_path / "b"), tmp=tmp_path)
-    assert mixed.returncode == 2
-    assert "is a run with --ema; resume it with --ema" in mixed.stderr
+    # A flag given with --resume that differs from the run's is an error naming both values
+    # (the run would silently have been another one: the scheduler's state decided the lr).
+    out = ["--resume", "--out", str(tmp_path / "b")]
+    for flag, value, old in (
+        ("--lr", "0.5", "0.003"), ("--momentum", "0.0", "0.9"), ("--wd", "0.1", "0.0001"),
+        ("--batch-size", "16", "32"), ("--schedule", "constant", "cosine"), ("--epochs", "3", "2"),
+        ("--seed", "3", "0"), ("--image-size", "32", "16"), ("--label-smoothing", "0.1", "0.0"),
+        ("--ema-decay", "0.9", "0.99"),
+    ):  # fmt: skip
+        changed = run_main([*out, flag, value])
+        assert changed.returncode == 2, flag
+        assert f"{flag} {value} differs from the run's {old}" in changed.stderr, changed.stderr
 
 
 def test_ema_with_decay_0_is_the_weights(tmp_path: Path) -> None:
@@ -372,7 +384,8 @@ def test_train_help_shows_every_default(capsys: pytest.CaptureFixture[str]) -> N
     defaults = {
         name: value
         for name, value in vars(script.parse_args([])).items()
-        if value is not None and value is not False
+        # (explicit: the names the command line gave, not an option)
+        if value is not None and value is not False and name != "explicit"
     }
     assert len(defaults) >= 20
     for name, value in defaults.items():
