@@ -7,6 +7,7 @@ import contextlib
 import json
 import math
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -219,3 +220,25 @@ def test_the_finest_tolerance_still_ends_at_the_budgets_edge() -> None:
     assert 0 < fine.over_phi - fine.under_phi <= 1e-9  # type: ignore[operator]
     coarse = scalenet.spec.scaling.bracket_budget(ResNetConfig(), 4e9)
     assert (coarse.under, coarse.over) == (fine.under, fine.over)
+
+
+def test_a_budget_past_the_model_size_limit_is_refused_at_once() -> None:
+    """``fit_budget(cfg, 10**400)`` took 15 s and returned a config of 12.8 T parameters (no
+    model of which builds): the members past MAX_PARAMS count as over any budget, and a budget
+    past the largest member within the limits is an error that names it."""
+    from scalenet.config import MAX_PARAMS
+    from scalenet.spec.plan import count_params
+
+    started = time.perf_counter()
+    with pytest.raises(scalenet.ConfigError, match=r"macs=an integer of 401 digits .* at most "):
+        scalenet.fit_budget(scalenet.ResNetConfig(), 10**400)
+    assert time.perf_counter() - started < 5
+    big = scalenet.fit_budget(scalenet.ResNetConfig(), 10**12)  # within the limits: fits
+    assert count_params(big) <= MAX_PARAMS
+
+
+def test_convert_into_a_folder_name_too_long_is_a_usage_error(tmp_path: Path) -> None:
+    out = CliRunner().invoke(main, ["convert", "resnet20_cifar", str(tmp_path / ("x" * 300))])
+    assert out.exit_code == 2, out.output
+    assert "File name too long" in out.output
+    assert "Traceback" not in out.output

@@ -139,7 +139,11 @@ def convert_command(name: str, directory: Path, overwrite: bool, file: Path | No
     from ..integrations.export import export, occupied, resolve
 
     weights = resolve(name)  # an unknown name or tag: a usage error, with suggestions
-    if occupied(directory) and not overwrite:
+    try:
+        taken = occupied(directory)
+    except ConfigError as err:  # a name too long for the system...
+        raise click.BadParameter(str(err), param_hint="'DIRECTORY'") from None
+    if taken and not overwrite:
         what = "holds files" if directory.is_dir() else "is not a folder"
         raise click.BadParameter(
             f"{directory} {what}: give a new or empty folder"

@@ -52,12 +52,23 @@ def resolve(name: str) -> Weights:
 
 
 def occupied(directory: Path) -> bool:
-    """Whether ``directory`` exists and is not an empty folder."""
-    if not directory.exists() and not directory.is_symlink():
-        return False
-    if directory.is_symlink() or not directory.is_dir():
-        return True
-    return any(directory.iterdir())
+    """Whether ``directory`` exists and is not an empty folder.
+
+    Raises:
+        ConfigError: the path cannot be looked at (a name too long, a folder that cannot be
+            read...), naming why.
+    """
+    try:
+        if not directory.exists() and not directory.is_symlink():
+            return False
+        if directory.is_symlink() or not directory.is_dir():
+            return True
+        return any(directory.iterdir())
+    except OSError as err:
+        raise ConfigError(
+            "directory", str(directory), "a folder path this system can use",
+            err.strerror or str(err),
+        ) from None  # fmt: skip
 
 
 def export(

@@ -25,9 +25,9 @@ import numbers
 import warnings
 from dataclasses import dataclass
 
-from ..config import MAX_BLOCKS, MAX_CHANNELS, MAX_INPUT_SIZE, ResNetConfig
+from ..config import MAX_BLOCKS, MAX_CHANNELS, MAX_INPUT_SIZE, MAX_PARAMS, ResNetConfig
 from ..errors import ConfigError
-from .plan import count_macs
+from .plan import count_macs, count_params
 from .sizes import nearest_valid_sizes
 
 __all__ = [
@@ -317,9 +317,12 @@ def bracket_budget(
 
     def cost(phi: float) -> float:
         try:
-            return count_macs(member(phi))
+            scaled = member(phi)
         except ConfigError:  # past the configs' size limits: over any budget
             return math.inf
+        if count_params(scaled) > MAX_PARAMS:  # past the model-size limit: none builds it
+            return math.inf
+        return count_macs(scaled)
 
     lo, hi = -10.0, 0.0
     if cost(lo) > budget:
@@ -374,8 +377,9 @@ def fit_budget(
     the next member up with its MACs (:attr:`BudgetBracket.note`).
 
     Raises:
-        ConfigError: ``macs`` is not a positive whole number, or even the smallest member of
-            the family (``phi`` = -10) is over budget.
+        ConfigError: ``macs`` is not a positive whole number, even the smallest member of
+            the family (``phi`` = -10) is over budget, or the budget is past the largest member
+            within scalenet's limits (``MAX_PARAMS`` parameters, the size limits of a config).
 
     Examples:
         >>> import scalenet
@@ -384,6 +388,12 @@ def fit_budget(
         True
     """
     bracket = bracket_budget(config, macs, alpha=alpha, beta=beta, gamma=gamma, tolerance=tolerance)
+    if bracket.over is None:  # no member within the limits reaches the budget
+        raise ConfigError(
+            "macs", macs,
+            f"at most {bracket.under_macs:,}: the largest member of the family within "
+            f"scalenet's limits (phi={bracket.under_phi:.3g}, under {MAX_PARAMS:,} parameters)",
+        )  # fmt: skip
     if bracket.note:
         warnings.warn(f"fit_budget: {bracket.note}", UserWarning, stacklevel=2)
     return bracket.under
