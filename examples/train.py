@@ -538,35 +538,9 @@ def checkpoint(model: Any, folder: Path, **kwargs: Any) -> None:
         raise Fail(f"cannot write the checkpoint: {err}") from None
 
 
-def recorded_state(last: Path) -> dict[str, Any]:
-    """The training state committed with --out/last's weights (a Fail if there is none)."""
-    from scalenet.hub.load import read_checkpoint
-
-    try:
-        _, companions = read_checkpoint(last)
-    except scalenet.WeightsError as err:
-        raise Fail(f"--resume: no usable checkpoint in {last}: {err}") from None
-    if STATE_NAME not in companions:
-        raise Fail(
-            f"--resume: {last} holds weights but no training state committed with them "
-            "(not a checkpoint of this script); start without --resume"
-        )
-    try:
-        state: dict[str, Any] = unpack_state(companions[STATE_NAME])
-    except (KeyError, TypeError, ValueError, RuntimeError) as err:
-        raise Fail(f"--resume: the training state in {last} is damaged: {err}") from None
-    return state
-
-
-def resume(
-    core: nn.Module, opt: Any, sched: Any, last: Path, ema: Any = None
-) -> tuple[int, float, list[Any]]:
-    """Load --out/last: the weights and the training state committed with them (and the
-    moving average of the weights, with ``ema``).
-
-    Returns (epochs done, best validation top-1, metrics rows); a missing, damaged or
-    mismatched checkpoint is a Fail naming what is wrong.
-    """
+def read_last(last: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The weights of --out/last and the training state committed with them (read once, for
+    the run's arguments and then the rest; a Fail if there is no such checkpoint)."""
     from scalenet.hub.load import read_checkpoint
 
     try:
@@ -579,11 +553,33 @@ def resume(
             "(not a checkpoint of this script); start without --resume"
         )
     try:
+        state: dict[str, Any] = unpack_state(companions[STATE_NAME])
+    except (KeyError, TypeError, ValueError, RuntimeError) as err:
+        raise Fail(f"--resume: the training state in {last} is damaged: {err}") from None
+    return weights, state
+
+
+def resume(
+    core: nn.Module,
+    opt: Any,
+    sched: Any,
+    last: Path,
+    ema: Any = None,
+    checkpoint: tuple[dict[str, Any], dict[str, Any]] | None = None,
+) -> tuple[int, float, list[Any]]:
+    """Load --out/last into the model, optimizer, scheduler (and the moving average of the
+    weights, with ``ema``); ``checkpoint``: its weights and training state if already read
+    (:func:`read_last`).
+
+    Returns (epochs done, best validation top-1, metrics rows); a missing, damaged or
+    mismatched checkpoint is a Fail naming what is wrong.
+    """
+    weights, state = checkpoint if checkpoint is not None else read_last(last)
+    try:
         scalenet.load_weights(core, weights, adapt=False)  # type: ignore[arg-type]
     except scalenet.WeightsError as err:
         raise Fail(f"--resume: {last} is not a checkpoint of this model: {err}") from None
     try:
-        state = unpack_state(companions[STATE_NAME])
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
         start, best, history = int(state["epoch"]), float(state["best"]), list(state["history"])
@@ -625,8 +621,9 @@ def plot(
 
 
 def train(args: argparse.Namespace, rank: int, world: int, device: torch.device) -> int:
-    if args.resume:  # the run's own arguments first: they decide everything below
-        apply_recorded(args, recorded_state(args.out / "last").get("args", {}))
+    last = read_last(args.out / "last") if args.resume else None
+    if last is not None:  # the run's own arguments first: they decide everything below
+        apply_recorded(args, last[1].get("args", {}))
     check_args(args, world)
     if rank == 0:
         prepare_out(args.out)
@@ -709,8 +706,8 @@ def train(args: argparse.Namespace, rank: int, world: int, device: torch.device)
     # timm's EMA of the weights (and BatchNorm statistics), updated after each optimizer
     # step with the step count (its decay warms up from 0 to --ema-decay).
     ema = ModelEmaV3(core, decay=args.ema_decay, use_warmup=True) if args.ema else None
-    if args.resume:
-        start, best, history = resume(core, opt, sched, out / "last", ema)
+    if last is not None:
+        start, best, history = resume(core, opt, sched, out / "last", ema, checkpoint=last)
 
     def update_ema() -> None:
         assert ema is not None
