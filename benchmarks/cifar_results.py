@@ -5,10 +5,11 @@ its source's own model code on the same tensors.
         [--results-file docs/results/cifar10_jpeg.csv] [--limit N]
 
 - ``--data``: CIFAR-10 test images as class folders (``DIR/test/<class>/<image>`` or
-  ``DIR/<class>/<image>``), or torchvision's CIFAR-10 root. This project's copy is
-  ``../shared/data/cifar10/test.zip``, unzipped; it is a JPEG re-encoding (quality ~75, 4:2:0
-  chroma) of the release, which costs models trained on the original images about 10 points
-  of top-1 (its README), so its figures are not the sources'.
+  ``DIR/<class>/<image>``), or torchvision's CIFAR-10 root (``data/`` holding
+  ``cifar-10-batches-py``, as ``torchvision.datasets.CIFAR10("data", download=True)`` writes
+  it). docs/zoo.md's table was measured on the project's own JPEG re-encoding of the test
+  split (quality ~75, 4:2:0 chroma; not distributed), which costs models trained on the
+  original images about 10 points of top-1, so its figures are not the sources'.
 - ``--mirror``: a folder that holds the weights files at ``<host>/<path of their URL>``
   (``SCALENET_WEIGHTS_MIRROR``, docs/hub.md): akamaster's files are in its repository,
   ``pretrained_models/`` (https://github.com/akamaster/pytorch_resnet_cifar10).
