@@ -6,6 +6,7 @@ the user's PYTHONWARNINGS (tests/integrations/test_autoload.py's clean environme
 from __future__ import annotations
 
 import contextlib
+import json
 from pathlib import Path
 
 import pytest
@@ -168,3 +169,33 @@ def test_a_published_file_you_already_have_loads_checked_and_converted(
     assert not (tmp_path / "f2").exists()
     with pytest.raises(ConfigError, match=r"pretrained_cfg_overlay=\['url'\] is not allowed"):
         scalenet.create(name, pretrained=True, pretrained_cfg_overlay={"url": "x"})
+
+
+def test_weights_you_trained_get_no_licence_unless_you_give_one(tmp_path: Path) -> None:
+    """``save_pretrained`` of the user's own model wrote ``license: apache-2.0`` into its card:
+    scalenet licensed their weights for them. Now a licence is the user's to give
+    (``license=``), recorded in config.json so that a reload saves it again; timm's registry
+    gives a name without weights none (as timm's own cfgs do); published weights keep their
+    source's (akamaster's repository is BSD-2-Clause, its LICENSE file)."""
+    import timm
+    from huggingface_hub import ModelCard
+
+    def card_licence(folder: Path) -> object:
+        return ModelCard.load(folder / "README.md").data.license
+
+    model = scalenet.create("resnet20_cifar")
+    assert "license" not in model.pretrained_cfg
+    assert timm.models.get_pretrained_cfg("resnet20_cifar").license == "bsd-2-clause"
+    assert timm.models.get_pretrained_cfg("scalenet_w80").license is None  # no weights
+    assert timm.create_model("resnet20_cifar").pretrained_cfg.get("license") is None
+    mine = model.save_pretrained(tmp_path / "mine")
+    assert card_licence(mine) is None
+    assert "license" not in json.loads((mine / "config.json").read_text())["pretrained_cfg"]
+    given = model.save_pretrained(tmp_path / "given", license="mit")
+    assert card_licence(given) == "mit"
+    again = scalenet.from_pretrained(given).save_pretrained(tmp_path / "again")
+    assert card_licence(again) == "mit"
+    for bad in ("", "mit\nlicense: apache-2.0", 3):
+        with pytest.raises(ConfigError, match=r"^license=.* is not allowed: a licence id"):
+            model.save_pretrained(tmp_path / "bad", license=bad)
+    assert not (tmp_path / "bad").exists()

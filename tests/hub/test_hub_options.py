@@ -135,15 +135,17 @@ def test_push_to_a_new_branch_then_read_it_back(hub_server: HubServer, proxied: 
     url = second.push_to_hub(
         repo, revision="dev", commit_message="Try dev", commit_description="Longer story"
     )
-    third.push_to_hub(repo, revision="dev")  # the branch exists now: committed onto it
+    third.push_to_hub(repo, revision="dev", license="cc-by-4.0")  # the branch exists now
     assert hub_server.mirrors.head(repo) == main  # main did not move
     dev = hub_server.mirrors.head(repo, "refs/heads/dev")
     assert url.endswith(hub_server.mirrors.head(repo, "refs/heads/dev~1"))
     git = hub_server.mirrors.repo_dir(repo)
     assert _git(git, "log", "-1", "--format=%B", f"{dev}~1") == "Try dev\n\nLonger story"
     assert _git(git, "rev-parse", f"{dev}~2") == main  # branched from main
-    assert same_model(scalenet.from_pretrained(repo, revision="dev"), third)
-    assert same_model(scalenet.from_pretrained(repo), first)
+    assert same_model(pushed := scalenet.from_pretrained(repo, revision="dev"), third)
+    assert pushed.pretrained_cfg["license"] == "cc-by-4.0"  # the licence given, kept
+    assert same_model(original := scalenet.from_pretrained(repo), first)
+    assert "license" not in original.pretrained_cfg  # none given: none
 
 
 def test_create_pr_leaves_main_unchanged_and_returns_the_prs_url(

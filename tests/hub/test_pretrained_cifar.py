@@ -14,6 +14,7 @@ import dataclasses
 import hashlib
 import importlib.resources
 import re
+import subprocess
 import time
 import zipfile
 from collections.abc import Callable, Iterator
@@ -33,7 +34,9 @@ from torch import Tensor, nn
 import scalenet
 from scalenet import WeightsError
 from scalenet.hub import urls as dl
+from scalenet.hub.card import model_card
 from scalenet.hub.published import load_state_dict
+from scalenet.io.weights import weights_digest
 from scalenet.weights import CATALOG, UrlFile, Weights, get_weights
 from scalenet.weights.layouts import convert
 from url_server import file_server
@@ -132,6 +135,11 @@ def _randomise(model: nn.Module) -> nn.Module:
 
 
 def _hash(path: Path, algorithm: str) -> str:
+    if algorithm == "git-blob":  # git's own id of the file
+        done = subprocess.run(
+            ["git", "hash-object", str(path)], check=True, capture_output=True, text=True
+        )
+        return done.stdout.strip()
     return hashlib.new(algorithm, path.read_bytes()).hexdigest()
 
 
@@ -286,6 +294,48 @@ def test_akamaster_file_loads_bit_identical(mirror: Any, tmp_path: Path, depth: 
     assert all(k.startswith("module.") for k in checkpoint["state_dict"])
     weights = _publish(weights, mirror.root, checkpoint, tmp_path)
     _assert_same_logits(weights, ref, tmp_path / "cache")
+
+
+def test_resnet110_of_akamaster_is_checked_by_all_40_digits_of_its_git_blob_id(
+    mirror: Any, tmp_path: Path
+) -> None:
+    """akamaster's ResNet-110 and -1202 records held the 8 hex digits of SHA-256 in the file
+    names: any file matching those 32 bits was accepted. They hold the git blob id that the
+    repository's tree lists for the file, checked in full: a stand-in file served under the
+    URL loads bit-identical with its own id (``git hash-object``), and is refused by a
+    record whose id differs in the last of its 40 digits."""
+    weights = get_weights("resnet110_cifar.akamaster_cifar10")
+    assert isinstance(weights.file, UrlFile)
+    assert (weights.file.algorithm, len(weights.file.digest)) == ("git-blob", 40)
+    assert not weights.file.prefix_only
+    ref = _randomise(_RefCifarResNet(18, 10, "A"))
+    weights = _publish(weights, mirror.root, _akamaster_checkpoint(ref), tmp_path)
+    digest = weights.file.digest
+    wrong = digest[:-1] + ("0" if digest[-1] != "0" else "1")
+    refused = dataclasses.replace(weights, file=dataclasses.replace(weights.file, digest=wrong))
+    with pytest.raises(
+        WeightsError, match=f"published git-blob hash: expected {wrong}, got {digest}"
+    ):
+        load_state_dict(refused, cache_dir=tmp_path / "cache")
+    assert _files(tmp_path / "cache") == []
+    _assert_same_logits(weights, ref, tmp_path / "cache")
+
+
+def test_only_records_whose_source_publishes_a_prefix_hold_one_and_say_so() -> None:
+    """Each URL record holds its file's full hash (SHA-256, pytorchcv's SHA-1, a git blob
+    id), but chenyaofo's, whose release files are named by 8 digits of SHA-256 and nothing
+    more: those are ``prefix_only``, and their model cards and notes say so."""
+    records = [w for arch in CATALOG.values() for w in arch]
+    short = [w for w in records if isinstance(w.file, UrlFile) and w.file.prefix_only]
+    assert {w.tag for w in short} == {"chenyaofo_cifar10", "chenyaofo_cifar100"}
+    assert len(short) == 8
+    for w in short:
+        assert "8-digit suffix of the file name, a SHA-256 prefix" in w.notes
+        model = scalenet.create(w.name)
+        model.pretrained_cfg["weights_digest"] = weights_digest(model)  # as if loaded
+        assert f"SHA-256 prefix {w.file.digest}: the 8 digits its source publishes" in model_card(
+            model
+        )
 
 
 # -- the cache, hashes, offline, failures -----------------------------------------------------
@@ -448,9 +498,43 @@ def test_download_over_the_size_cap_refused(
 ) -> None:
     weights, _ = _small(mirror, tmp_path)
     monkeypatch.setattr(dl, "MAX_BYTES", 1000)
-    with pytest.raises(WeightsError, match="over 1000"):
+    with pytest.raises(WeightsError, match=r"over 1,000 \(the download limit\)"):
         load_state_dict(weights, cache_dir=tmp_path / "cache")
     assert _files(tmp_path / "cache") == []
+
+
+@pytest.mark.parametrize(
+    "name", ["resnet20_cifar_proj.pytorchcv_cifar10", "resnet20_cifar.akamaster_cifar10"]
+)
+def test_a_file_larger_than_its_weights_can_be_is_refused_before_it_is_read(
+    mirror: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    """A pytorchcv zip's member was unpacked to disk (up to 2 GiB) before its hash was
+    checked; any download could be 2 GiB. Now the bound is what a file of the weights'
+    architecture can hold: twice its float32 state dict (measured on the model here) and
+    1 MiB for the container. At the bound the file is read and its hash checked; one byte
+    over, it is refused before it is unpacked or read, by scalenet.create and
+    timm.create_model alike, and nothing is kept."""
+    import timm
+
+    weights = get_weights(name)
+    state = _scalenet_model(weights).state_dict()
+    bound = 2 * sum(t.numel() * 4 for t in state.values()) + (1 << 20)
+    file = weights.file
+    assert isinstance(file, UrlFile)
+    patched = dataclasses.replace(weights, file=dataclasses.replace(file, digest="ab" * 20))
+    _catalogued(monkeypatch, patched)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    for size, refusal in ((bound, "does not have the published"), (bound + 1, f"over {bound:,}")):
+        if file.member is None:
+            _served(mirror.root, file.url).write_bytes(bytes(size))
+        else:  # a zip of a few kB, its member of `size` zeros
+            with zipfile.ZipFile(_served(mirror.root, file.url), "w", zipfile.ZIP_DEFLATED) as zf:
+                zf.writestr(file.member, bytes(size))
+        for create in (scalenet.create, timm.create_model):
+            with pytest.raises(WeightsError, match=refusal):
+                create(name, pretrained=True)
+        assert _files(tmp_path / "hub") == []
 
 
 # -- converters ---------------------------------------------------------------------------------
@@ -611,9 +695,9 @@ def test_timm_and_scalenet_give_a_name_the_same_preprocessing(name: str) -> None
     ours = scalenet.create(name).pretrained_cfg
     theirs = timm.create_model(name).pretrained_cfg
     keys = ("mean", "std", "crop_pct", "interpolation", "license", "input_size", "num_classes")
-    assert {k: tuple(ours[k]) if isinstance(ours[k], (list, tuple)) else ours[k] for k in keys} == {
-        k: tuple(theirs[k]) if isinstance(theirs[k], (list, tuple)) else theirs[k] for k in keys
-    }
+    assert {k: tuple(v) if isinstance(v := ours.get(k), list | tuple) else v for k in keys} == {
+        k: tuple(v) if isinstance(v := theirs.get(k), list | tuple) else v for k in keys
+    }  # a licence with the tag's weights only (timm's cfg holds None where ours has none)
     assert ours.get("tag") == theirs.get("tag") == scalenet.weights.split_name(name)[1]
     expected = get_weights(name).mean if "." in name else scalenet.config.CIFAR_MEAN
     assert resolve_data_config({}, model=timm.create_model(name))["mean"] == expected

@@ -10,6 +10,7 @@ from torch import nn
 import scalenet
 from helpers import time_bound
 from scalenet import ResNetConfig, SimpleCNNConfig
+from scalenet.spec.plan import count_state
 
 # Kinds of operation that have no module of their own in the built model.
 NO_MODULE = {"add", "flatten"}
@@ -127,6 +128,9 @@ def test_plan_names_match_the_built_modules_one_to_one(key: str) -> None:
             assert (m.in_features, m.out_features) == (s.in_channels, s.out_channels)
         if isinstance(m, DropPath):
             assert m.drop_prob > 0, s.name
+    # The plan's count of the state's elements (which bounds a published file's size).
+    held = sum(t.numel() for t in model.state_dict().values())
+    assert count_state(cfg) == held
 
 
 @pytest.mark.parametrize("key", list(CONFIGS))

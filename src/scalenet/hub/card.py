@@ -107,7 +107,7 @@ def _file_link(weights: Weights) -> str:
         at = f" (revision {file.revision})" if file.revision else ""
         hub = f"https://huggingface.co/{file.repo_id}"
         return f"`{file.filename}` of [{file.repo_id}]({hub}){at} on the Hub"
-    return f"<{file.url}> ({file.algorithm.upper()} {file.digest}, checked on download)"
+    return f"<{file.url}> ({file.hash_note()}; checked on download)"
 
 
 def _eval_results(weights: Weights) -> list[EvalResult]:
@@ -188,7 +188,9 @@ def model_card(
     ``weights``: the published weights the model holds (default:
     :func:`published_weights`, the ones its ``pretrained_cfg`` names): the card then states
     their source, origin, dataset and licence, and the accuracy the source reports (with the
-    link), also as the Hub's ``model-index`` metadata.
+    link), also as the Hub's ``model-index`` metadata. ``license``: the licence of the model's
+    weights (default: the published weights', else the one its ``pretrained_cfg`` records, else
+    none: scalenet does not license weights you trained for you).
 
     Examples:
         >>> import scalenet
@@ -196,8 +198,8 @@ def model_card(
         ...                                 metrics={"top1": 91.25})
         >>> card.splitlines()[0], "pipeline_tag: image-classification" in card
         ('---', True)
-        >>> "| top1 | 91.25 |" in card
-        True
+        >>> "| top1 | 91.25 |" in card, "license:" in card
+        (True, False)
         >>> model = scalenet.create("resnet20_cifar.akamaster_cifar10")
         >>> model.pretrained_cfg["weights_digest"] = scalenet.io.weights.weights_digest(model)
         >>> card = scalenet.hub.card.model_card(model)  # as if loaded with pretrained=True
@@ -209,7 +211,8 @@ def model_card(
     name = str(model.pretrained_cfg.get("architecture") or type(model).__name__)
     specs = plan(config)
     params, macs = sum(s.params for s in specs), sum(s.macs for s in specs)
-    licence = license or str(model.pretrained_cfg.get("license") or "apache-2.0")
+    given = license or model.pretrained_cfg.get("license")
+    licence: str | None = str(given) if given else None
     extra: dict[str, Any] = {}
     if weights is not None:
         name = weights.name
@@ -218,7 +221,8 @@ def model_card(
         results = _eval_results(weights)
         extra |= {"eval_results": results} if results else {}
     link = weights.origin if weights is not None else None
-    extra |= license_metadata(licence, link)
+    if licence is not None:  # weights of your own have the licence you give them, or none
+        extra |= license_metadata(licence, link)
     data = ModelCardData(
         library_name="timm",
         pipeline_tag="image-classification",
@@ -255,7 +259,7 @@ def model_card(
         "",
     ]
     if weights is not None:
-        lines += _weights_section(weights, licence)
+        lines += _weights_section(weights, licence or weights.license)
     if metrics:
         lines += ["## Results", "", "| metric | value |", "|---|---|"]
         lines += [f"| {k} | {_cell(v)} |" for k, v in metrics.items()]

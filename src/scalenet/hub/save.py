@@ -67,6 +67,7 @@ __all__ = [
     "DIGEST_KEY",
     "PREVIOUS_KEY",
     "WEIGHTS_NAME",
+    "check_license",
     "class_labels",
     "config_digest",
     "hub_config",
@@ -90,7 +91,9 @@ def _previous_digest(raw: bytes | None) -> str:
         return "?"
 
 
-def hub_config(model: ScaleNetModel, label_names: Sequence[str] | None = None) -> dict[str, Any]:
+def hub_config(
+    model: ScaleNetModel, label_names: Sequence[str] | None = None, license: str | None = None
+) -> dict[str, Any]:
     """The ``config.json`` of ``model``: timm's keys plus the full scalenet config.
 
     As timm writes it: ``num_classes`` at the top level (and not again in ``model_args``, which
@@ -98,10 +101,12 @@ def hub_config(model: ScaleNetModel, label_names: Sequence[str] | None = None) -
     class names as ``label_names`` (and ``label_descriptions``, ImageNet's words for its
     synsets) where the model has them: ``label_names`` given here, else its pretrained cfg's
     (those of the data set of its zoo entry or weights, or of a loaded folder) while they
-    still count one per class.
+    still count one per class. ``license``: the weights' licence, recorded in the pretrained
+    cfg (else the one it holds, if any).
 
     Raises:
-        ConfigError: ``label_names`` are not one unique name per class.
+        ConfigError: ``label_names`` are not one unique name per class, or ``license`` is
+            not a licence (:func:`check_license`).
 
     Examples:
         >>> import scalenet
@@ -125,6 +130,8 @@ def hub_config(model: ScaleNetModel, label_names: Sequence[str] | None = None) -
     for key in ("tag", "origin_url", "license", "paper_ids", "description"):
         if source.get(key) is not None:
             pretrained_cfg[key] = source[key]
+    if license is not None:  # the licence given to the weights saved: a reload keeps it
+        pretrained_cfg["license"] = check_license(license)
     model_args = c.to_dict()
     del model_args["num_classes"]  # the top-level key's (timm's place)
     return {
@@ -138,6 +145,28 @@ def hub_config(model: ScaleNetModel, label_names: Sequence[str] | None = None) -
         "zoo_name": source.get("architecture"),
         **({"weights_digest": source["weights_digest"]} if source.get("weights_digest") else {}),
     }
+
+
+def check_license(license: object) -> str:
+    """``license`` if it names a licence: a non-empty string without line breaks (a Hub
+    licence id such as ``"mit"``, or a name, which the model card writes as ``other``); else a
+    :class:`~scalenet.ConfigError` naming the argument.
+
+    Examples:
+        >>> check_license("cc-by-4.0")
+        'cc-by-4.0'
+        >>> check_license("")
+        Traceback (most recent call last):
+        ...
+        scalenet.errors.ConfigError: license='' is not allowed: a licence id such as 'mit' or ...
+    """
+    if not isinstance(license, str) or not license.strip() or not license.isprintable():
+        raise ConfigError(
+            "license", license,
+            "a licence id such as 'mit' or 'cc-by-4.0' (https://huggingface.co/docs/hub/"
+            "repositories-licenses), or the licence's name, on one line",
+        )  # fmt: skip
+    return license
 
 
 def class_labels(
@@ -187,7 +216,11 @@ def save_pretrained(
         save_directory: where to write (created if needed).
         metrics: e.g. ``{"top1": 91.7}``, shown in the model card.
         training: the recipe (epochs, optimizer, lr...), shown in the model card.
-        license: the card's licence (default: the zoo entry's, else apache-2.0).
+        license: the licence of the weights saved, in the model card and ``config.json``
+            (a Hub licence id such as ``"mit"`` or ``"cc-by-4.0"``, or a name). Default: the
+            one the model's ``pretrained_cfg`` records (published weights' licence, or the one
+            given when the folder it was loaded from was saved), else none: scalenet does not
+            license the weights you trained for you.
         companions: files committed together with the weights, such as a training state:
             ``{"NAME.EXT": content}``. Each is stored as ``NAME.<sha256>.EXT`` and recorded in
             the weights file, so the weights always name their own; read them back with
@@ -228,7 +261,7 @@ def save_pretrained(
     )
     from .card import model_card
 
-    config_text = json.dumps(hub_config(model, label_names), indent=2) + "\n"
+    config_text = json.dumps(hub_config(model, label_names, license), indent=2) + "\n"
     card = model_card(model, metrics=metrics, training=training, license=license)
     state = model.state_dict()
     digest = config_digest(json.loads(config_text))  # of the config as a reader will parse it
@@ -268,6 +301,7 @@ def push_to_hub(
     metrics: Mapping[str, float] | None = None,
     training: Mapping[str, Any] | None = None,
     label_names: Sequence[str] | None = None,
+    license: str | None = None,
 ) -> str:
     """Save ``model`` into a temporary directory and upload it as one commit; returns its URL.
 
@@ -294,6 +328,7 @@ def push_to_hub(
         metrics: shown in the model card (see :func:`save_pretrained`).
         training: shown in the model card (see :func:`save_pretrained`).
         label_names: the class names (see :func:`save_pretrained`).
+        license: the weights' licence (see :func:`save_pretrained`).
 
     Returns:
         The commit's URL, or the pull request's with ``create_pr=True``.
@@ -327,7 +362,12 @@ def push_to_hub(
     api = HfApi(token=token)
     with tempfile.TemporaryDirectory(prefix="scalenet-push-") as tmp:
         folder = save_pretrained(
-            model, Path(tmp) / "model", metrics=metrics, training=training, label_names=label_names
+            model,
+            Path(tmp) / "model",
+            metrics=metrics,
+            training=training,
+            label_names=label_names,
+            license=license,
         )
         try:
             api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")

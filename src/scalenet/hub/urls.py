@@ -18,7 +18,9 @@ hash their source publishes before they are kept, and re-checked on every use.
   for machines that cannot reach the sources: put the files there.
 
 Proxies are the standard library's (``https_proxy``, ``no_proxy``...). Downloads are capped
-at :data:`MAX_BYTES` (the archive, and the weights file inside it).
+(the archive, and the weights file inside it): at the most a file of the record's weights can
+hold, from the architecture (:func:`scalenet.hub.published.max_file_bytes`), else at
+:data:`MAX_BYTES`.
 
 Examples:
     >>> mirror_url("https://github.com/o/r/releases/download/v1/w.pth.zip", "http://m:8000/x/")
@@ -107,9 +109,15 @@ def cache_path(file: UrlFile, cache_dir: str | Path | None = None) -> Path:
     return root.joinpath("scalenet-urls", *names)
 
 
-def _hasher(file: UrlFile) -> Any:
+def _hasher(file: UrlFile, size: int) -> Any:
+    """A new hash of ``file``'s algorithm for ``size`` bytes (git's blob id hashes a header
+    with the size before the bytes)."""
+    if file.algorithm == "git-blob":
+        return hashlib.sha1(b"blob %d\0" % size)
     if file.algorithm not in ("sha256", "sha1"):
-        raise WeightsError(f"algorithm={file.algorithm!r} is not one of 'sha256', 'sha1'")
+        raise WeightsError(
+            f"algorithm={file.algorithm!r} is not one of 'sha256', 'sha1', 'git-blob'"
+        )
     return hashlib.new(file.algorithm)
 
 
@@ -119,8 +127,8 @@ def _matches(file: UrlFile, actual: str) -> bool:
 
 
 def _hash_file(file: UrlFile, path: Path) -> str:
-    hasher = _hasher(file)
     with open(path, "rb") as stream:
+        hasher = _hasher(file, os.fstat(stream.fileno()).st_size)
         while chunk := stream.read(_CHUNK):
             hasher.update(chunk)
     return str(hasher.hexdigest())
@@ -202,12 +210,19 @@ def _open(url: str) -> Any:
     return opener.open(request, timeout=CONNECT_TIMEOUT)
 
 
-def _copy_capped(source: IO[bytes], target: IO[bytes], what: str, hasher: Any = None) -> None:
+def _too_large(what: str, size: object, limit: int) -> WeightsError:
+    why = "the download limit" if limit == MAX_BYTES else "the most a file of these weights holds"
+    return WeightsError(f"{what} is {size} bytes, over {limit:,} ({why}): refused")
+
+
+def _copy_capped(
+    source: IO[bytes], target: IO[bytes], what: str, limit: int, hasher: Any = None
+) -> None:
     total = 0
-    while chunk := source.read(_CHUNK):
+    while chunk := source.read(min(_CHUNK, limit + 1 - total)):
         total += len(chunk)
-        if total > MAX_BYTES:
-            raise WeightsError(f"{what} is larger than {MAX_BYTES} bytes: refused")
+        if total > limit:
+            raise _too_large(what, "more than that many", limit)
         target.write(chunk)
         if hasher is not None:
             hasher.update(chunk)
@@ -224,17 +239,18 @@ def _temporary(folder: Path) -> Iterator[Path]:
         Path(name).unlink(missing_ok=True)
 
 
-def _download_to(url: str, target: Path, file: UrlFile) -> None:
-    """``url`` into ``target`` (an existing temporary file)."""
+def _download_to(url: str, target: Path, file: UrlFile, limit: int) -> None:
+    """``url`` into ``target`` (an existing temporary file), at most ``limit`` bytes."""
     with contextlib.closing(_open(url)) as response, open(target, "wb") as out:
         size = response.headers.get("Content-Length")
-        if size is not None and size.isdigit() and int(size) > MAX_BYTES:
-            raise WeightsError(f"{file.url} is {size} bytes, over {MAX_BYTES}: refused")
-        _copy_capped(response, out, file.url)
+        if size is not None and size.isdigit() and int(size) > limit:
+            raise _too_large(file.url, size, limit)  # before a byte is read
+        _copy_capped(response, out, file.url, limit)
 
 
-def _extract(archive: Path, target: Path, file: UrlFile) -> str:
-    """The member of the zip ``archive`` into ``target``; its hash."""
+def _extract(archive: Path, target: Path, file: UrlFile, limit: int) -> str:
+    """The member of the zip ``archive`` into ``target`` (at most ``limit`` bytes, whatever
+    the archive's directory claims); its hash."""
     assert file.member is not None
     try:
         with zipfile.ZipFile(archive) as zf:
@@ -251,13 +267,12 @@ def _extract(archive: Path, target: Path, file: UrlFile) -> str:
                 raise WeightsError(
                     f"the archive {file.url} has no {file.member!r} (it holds {names})"
                 )
-            if found[0].file_size > MAX_BYTES:
-                raise WeightsError(
-                    f"{file.member} in {file.url} is over {MAX_BYTES} bytes: refused"
-                )
-            hasher = _hasher(file)
+            what = f"{file.member} in {file.url}"
+            if found[0].file_size > limit:
+                raise _too_large(what, found[0].file_size, limit)  # before it is unpacked
+            hasher = _hasher(file, found[0].file_size)  # the size zipfile checks it holds
             with zf.open(found[0]) as source, open(target, "wb") as out:
-                _copy_capped(source, out, f"{file.member} in {file.url}", hasher)
+                _copy_capped(source, out, what, limit, hasher)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError) as err:
         raise WeightsError(f"{file.url} is not a readable zip archive: {first_line(err)}") from None
     return str(hasher.hexdigest())
@@ -289,7 +304,7 @@ def _prune(folder: Path, root: Path) -> None:
             folder = folder.parent
 
 
-def _download(file: UrlFile, path: Path, root: Path) -> None:
+def _download(file: UrlFile, path: Path, root: Path, limit: int) -> None:
     """Download, check and rename into ``path``, or raise with nothing left behind."""
     url = mirror_url(file.url)
     if urllib.parse.urlsplit(url).scheme not in _SCHEMES:
@@ -298,7 +313,7 @@ def _download(file: UrlFile, path: Path, root: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         with _temporary(path.parent) as fetched:
             try:
-                _download_to(url, fetched, file)
+                _download_to(url, fetched, file, limit)
             except urllib.error.HTTPError as err:
                 raise _unreachable(file, url, path, f"HTTP {err.code} {err.reason}") from None
             except (urllib.error.URLError, http.client.HTTPException, TimeoutError) as err:
@@ -313,7 +328,7 @@ def _download(file: UrlFile, path: Path, root: Path) -> None:
                 os.replace(fetched, path)
                 return
             with _temporary(path.parent) as member:
-                actual = _extract(fetched, member, file)
+                actual = _extract(fetched, member, file, limit)
                 if not _matches(file, actual):
                     raise _mismatch(file, actual, f"{file.member} in the archive")
                 os.replace(member, path)
@@ -322,8 +337,13 @@ def _download(file: UrlFile, path: Path, root: Path) -> None:
         raise
 
 
-def fetch(file: UrlFile, *, cache_dir: str | Path | None = None) -> Path:
+def fetch(file: UrlFile, *, cache_dir: str | Path | None = None, limit: int = MAX_BYTES) -> Path:
     """The checked weights file of ``file``: from the cache, or downloaded into it.
+
+    ``limit``: the most bytes the file may hold, and the download (an archive) too; what
+    holds more is refused while it arrives (before it is read, where the server or the
+    archive says its size). :func:`scalenet.hub.published.load_state_dict` passes the most a
+    file of the record's weights can hold.
 
     Raises:
         WeightsError: the file cannot be had (offline, or no answer: naming the URL, the
@@ -344,7 +364,8 @@ def fetch(file: UrlFile, *, cache_dir: str | Path | None = None) -> Path:
     # HF_HUB_OFFLINE (which stops network requests) does not stop it.
     offline = constants.is_offline_mode() and not mirror_url(file.url).startswith("file:")
     if path.is_file():
-        actual = _hash_file(file, path)
+        size = path.stat().st_size
+        actual = _hash_file(file, path) if size <= limit else f"not computed ({size:,} bytes)"
         if _matches(file, actual):
             return path
         if offline:
@@ -359,25 +380,30 @@ def fetch(file: UrlFile, *, cache_dir: str | Path | None = None) -> Path:
             f"{file.url} is not in the local cache ({path}), and HF_HUB_OFFLINE is set, so it "
             f"is not downloaded. Unset HF_HUB_OFFLINE to download it. {_remedies(file, path)}"
         )
-    _download(file, path, root / "scalenet-urls")
+    _download(file, path, root / "scalenet-urls", limit)
     return path
 
 
-def read(file: UrlFile, *, cache_dir: str | Path | None = None) -> object:
-    """What the checked file holds, read by ``torch.load(weights_only=True)`` on the CPU."""
-    return _torch_read(fetch(file, cache_dir=cache_dir), file)
+def read(file: UrlFile, *, cache_dir: str | Path | None = None, limit: int = MAX_BYTES) -> object:
+    """What the checked file holds, read by ``torch.load(weights_only=True)`` on the CPU
+    (``limit``: as :func:`fetch`'s)."""
+    return _torch_read(fetch(file, cache_dir=cache_dir, limit=limit), file)
 
 
-def read_local(file: UrlFile, path: str | Path) -> object:
+def read_local(file: UrlFile, path: str | Path, *, limit: int = MAX_BYTES) -> object:
     """What a copy of ``file`` you already have at ``path`` holds: checked against the hash
     its source publishes, then read as :func:`read` reads a download.
 
     Raises:
-        WeightsError: ``path`` is not a regular file, or not that file (another hash).
+        WeightsError: ``path`` is not a regular file, holds more than ``limit`` bytes, or is
+            not that file (another hash).
     """
     where = Path(path).expanduser()
     if not where.is_file():
         raise WeightsError(f"{where}: no such file (meant as a copy of {file.url})")
+    size = where.stat().st_size
+    if size > limit:
+        raise _too_large(f"{where} (meant as a copy of {file.url})", f"{size:,}", limit)
     actual = _hash_file(file, where)
     if not _matches(file, actual):
         member = f" (the file {file.member} inside it: unzip it first)" if file.member else ""

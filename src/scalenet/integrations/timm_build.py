@@ -325,7 +325,9 @@ def _fetched(
     file = weights.file if weights is not None else None
     if weights is not None and not isinstance(file, HubFile) and cfg.url == str(file):
         # Another source's file: fetched, checked against its hash, converted.
-        overlay["state_dict"] = load_state_dict(weights, cache_dir=timm_args.get("cache_dir"))
+        published = _ENTRIES[variant].config.replace(**weights.config_changes())
+        cache_dir = timm_args.get("cache_dir")
+        overlay["state_dict"] = load_state_dict(weights, cache_dir=cache_dir, config=published)
         catalogued = True
     elif cfg.hf_hub_id:  # a Hub repository (the catalogue's, or one the cfg names)
         repo_id, _, revision = str(cfg.hf_hub_id).partition("@")  # timm's "org/name@revision"

@@ -22,7 +22,15 @@ from __future__ import annotations
 
 from ..errors import ShapeError
 
-__all__ = ["LayerSpec", "count_macs", "count_params", "min_input_size", "output_stride", "plan"]
+__all__ = [
+    "LayerSpec",
+    "count_macs",
+    "count_params",
+    "count_state",
+    "min_input_size",
+    "output_stride",
+    "plan",
+]
 
 from .templates import _WINDOWED, Config, LayerSpec, templates
 
@@ -112,6 +120,20 @@ def count_params(config: Config) -> int:
         25557032
     """
     return sum(s.params for s in plan(config))
+
+
+def count_state(config: Config) -> int:
+    """Elements of the state dict of the model ``config`` describes: its parameters, and each
+    BatchNorm's running mean and variance (one each per channel) and batch counter.
+
+    Examples:
+        >>> import scalenet
+        >>> count_state(scalenet.get_config("resnet20_cifar"))  # 269,722 + 19 BNs' 2 x 688 + 19
+        271117
+    """
+    specs = plan(config)
+    statistics = sum(2 * s.out_channels + 1 for s in specs if s.kind == "bn")
+    return sum(s.params for s in specs) + statistics
 
 
 def count_macs(config: Config) -> int:

@@ -25,7 +25,8 @@ Three sources, each file checked against the hash its source publishes:
   architectures. Files are ``{"state_dict": <DataParallel state>, "best_prec1": ...}``
   (``trainer.py``). Facts: its README table (test error; top-1 = 100 - error), the
   ``pretrained_models/`` files (their SHA-256 computed for 20/32/44/56; the file names carry
-  its prefix, "SHA256 hashes has been added" in the commit that named them), and
+  its prefix, "SHA256 hashes has been added" in the commit that named them; 110 and 1202
+  checked by the git blob ids the repository's tree lists), and
   ``trainer.py``'s normalisation (ImageNet's mean/std).
 
 pytorchcv's parameter counts equal scalenet's for the architecture with the record's classes
@@ -222,7 +223,7 @@ def _chenyaofo(dataset: str, depth: int) -> Weights:
 AKAMASTER = "https://github.com/akamaster/pytorch_resnet_cifar10"
 #: depth -> (SHA-256 of the file, README test error %, the file's ``best_prec1``).
 #: 20/32/44/56: hashes computed from the files (commit d5489e8); their names carry the first
-#: 8 digits. 110/1202: the files were not available to hash; the name's 8 digits only.
+#: 8 digits.
 _AKAMASTER: dict[int, tuple[str, float, float | None]] = {
     20: ("12fca82f0bebc4135bf1f32f6e3710e61d5108578464b84fd6d7f5c1b04036c8", 8.27, 91.78),
     32: ("d509ac1820d7f25398913559d7e81a13229b1e7adc5648e3bfa5e22dc137f850", 7.37, 92.78),
@@ -230,6 +231,14 @@ _AKAMASTER: dict[int, tuple[str, float, float | None]] = {
     56: ("4bfd97631478d6b638d2764fd2baff3edb1d7d82252d54439343b6596b9b5367", 6.61, 93.62),
     110: ("1d1ed7c2", 6.32, None),
     1202: ("f3b1deed", 6.18, None),
+}
+#: 110/1202: files that were not to be had here to hash (the largest, absent from the copy
+#: of the repository read), so their SHA-256 is the name's 8 digits only; the repository's
+#: tree at d5489e8 lists each file's git blob id (``git ls-tree -r d5489e8
+#: pretrained_models``: a full SHA-1 of the file, which the download is checked against).
+_AKAMASTER_BLOBS = {
+    110: "45daff3ec1b813c24feb5e17d2208a79066e42d2",
+    1202: "bdb9ff6fbe6b0b4f63f0af9713589e89c453c1cf",
 }
 
 
@@ -239,13 +248,19 @@ def _akamaster(depth: int) -> Weights:
     notes = "Trained on all 50k training images (no validation split)"
     if best is not None:
         notes += f"; the checkpoint's best_prec1 (best test accuracy in training) is {best}"
+    if depth in _AKAMASTER_BLOBS:
+        file = UrlFile(url, _AKAMASTER_BLOBS[depth], algorithm="git-blob")
+        notes += (
+            "; checked against the repository's git blob id of the file (its SHA-256 is "
+            f"known by the name's 8 digits only, {digest})"
+        )
     else:
-        notes += "; the hash is the file name's 8 digits, a SHA-256 prefix as for the others"
+        file = UrlFile(url, digest)
     return _record(
         f"resnet{depth}_cifar",
         "akamaster_cifar10",
         "cifar10",
-        file=UrlFile(url, digest),
+        file=file,
         layout="akamaster",
         license="bsd-2-clause",
         top1=round(100 - error, 2),

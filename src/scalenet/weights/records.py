@@ -54,20 +54,46 @@ class UrlFile:
     Attributes:
         url: where the source serves it.
         digest: the hash (hex; a prefix of at least 8 digits where that is all the source
-            publishes, as torch.hub-style file names and pytorchcv's table do).
-        algorithm: ``"sha256"`` or ``"sha1"``.
+            publishes, as torch.hub-style file names do: :attr:`prefix_only`).
+        algorithm: ``"sha256"``, ``"sha1"``, or ``"git-blob"``: git's id of the file (the
+            SHA-1 of ``blob <size>``, a NUL byte and the file's bytes; ``git hash-object``),
+            which a repository's tree lists for each file it holds.
         member: ``None``: ``digest`` is the downloaded file's hash. A name: the download is a
             zip archive (pytorchcv's ``.pth.zip``) and ``digest`` is the hash of its weights
             file of that name, which is what is kept.
+
+    Examples:
+        >>> f = UrlFile("https://example.com/r20-4118986f.pt", "4118986f")
+        >>> f.prefix_only, f.hash_note()
+        (True, 'SHA-256 prefix 4118986f: the 8 digits its source publishes')
     """
 
     url: str
     digest: str
-    algorithm: Literal["sha256", "sha1"] = "sha256"
+    algorithm: Literal["sha256", "sha1", "git-blob"] = "sha256"
     member: str | None = None
 
     def __str__(self) -> str:
         return self.url
+
+    @property
+    def prefix_only(self) -> bool:
+        """Whether :attr:`digest` is a prefix of the hash (all its source publishes): a file
+        that matches it is checked to that many bits only (32 for 8 digits)."""
+        return len(self.digest) < _HEX_DIGITS.get(self.algorithm, 0)
+
+    def hash_note(self) -> str:
+        """The hash a download is checked against, in words (model cards, listings)."""
+        name = _HASH_NAMES.get(self.algorithm, self.algorithm)
+        if self.prefix_only:
+            digits = len(self.digest)
+            return f"{name} prefix {self.digest}: the {digits} digits its source publishes"
+        return f"{name} {self.digest}"
+
+
+#: Hex digits of each algorithm's full hash.
+_HEX_DIGITS = {"sha256": 64, "sha1": 40, "git-blob": 40}
+_HASH_NAMES = {"sha256": "SHA-256", "sha1": "SHA-1", "git-blob": "git blob"}
 
 
 @dataclass(frozen=True)

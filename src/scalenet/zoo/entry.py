@@ -54,7 +54,6 @@ class ZooEntry:
         crop_pct, interpolation: evaluation preprocessing (timm's convention).
         timm_name: the name registered with timm (scalenet-prefixed where the short name would
             shadow one of timm's own models).
-        license: licence of the architecture's code (each published weight carries its own).
         dataset: the data set its classifier is laid out for (its number of classes, and the
             names of its classes in the model's pretrained cfg), ``None`` for none.
 
@@ -71,7 +70,6 @@ class ZooEntry:
     crop_pct: float = 0.875
     interpolation: str = "bilinear"
     timm_name: str = ""
-    license: str = "apache-2.0"
     dataset: Dataset | None = "imagenet-1k"
 
     @property
@@ -98,10 +96,11 @@ class ZooEntry:
     ) -> dict[str, Any]:
         """timm's pretrained cfg for this entry (input size, normalisation, layer names...),
         and for one of its published ``weights``: their tag, file, licence, normalisation,
-        crop and test size. Sizes are those of ``config`` (default: the entry's, with the
-        fields the weights need). With ``labels``, the class names of the data set (the
-        weights', else the entry's) while ``config`` has its number of classes
-        (:func:`scalenet.weights.labels.labels_cfg`).
+        crop and test size. Without weights there is no licence: one describes weights, and
+        who trained them gives it (the code is scalenet's). Sizes are those of ``config``
+        (default: the entry's, with the fields the weights need). With ``labels``, the class
+        names of the data set (the weights', else the entry's) while ``config`` has its
+        number of classes (:func:`scalenet.weights.labels.labels_cfg`).
 
         Examples:
             >>> import scalenet
@@ -120,6 +119,7 @@ class ZooEntry:
                 "hf_hub_id": getattr(file, "repo_id", None),
                 "url": getattr(file, "url", None),
                 "origin_url": weights.origin,
+                "license": weights.license,
             }
         cfg |= {
             **model_cfg(config),
@@ -127,7 +127,6 @@ class ZooEntry:
             "interpolation": self.interpolation if weights is None else weights.interpolation,
             "mean": self.mean if weights is None else weights.mean,
             "std": self.std if weights is None else weights.std,
-            "license": self.license if weights is None else weights.license,
             "paper_ids": self.paper,
             "description": self.description,
         }

@@ -237,8 +237,8 @@ def create(
     entry = get_entry(name)
     tag = split_name(name)[1]
     weights = _weights(entry, tag) if tag is not None or pretrained else None
-    config = entry.config.replace(**weights.config_changes()) if weights else entry.config
-    config = config.replace(**overrides) if overrides else config
+    published = entry.config.replace(**weights.config_changes()) if weights else entry.config
+    config = published.replace(**overrides) if overrides else published
     if checkpoint_path is not None and not Path(checkpoint_path).expanduser().is_file():
         raise WeightsError(f"checkpoint_path={str(checkpoint_path)!r}: no such file")
     names = None
@@ -246,7 +246,7 @@ def create(
         names = check_label_names(label_names, config.num_classes, "label_names")
     if pretrained:
         assert weights is not None
-        model = _load(weights, config, local)
+        model = _load(weights, published, config, local)
     else:
         from ..nn import build
 
@@ -315,16 +315,19 @@ def _overlay_file(overlay: Mapping[str, Any] | None, pretrained: bool) -> str | 
     return os.fspath(file)
 
 
-def _load(weights: Weights, config: Config, file: str | None = None) -> ScaleNetModel:
-    """A model of ``config`` holding ``weights`` (adapted to its classes and input channels),
-    read from ``file`` (a copy of theirs) if given."""
+def _load(
+    weights: Weights, published: Config, config: Config, file: str | None = None
+) -> ScaleNetModel:
+    """A model of ``config`` holding ``weights`` (of the architecture ``published``; adapted
+    to ``config``'s classes and input channels), read from ``file`` (a copy of theirs) if
+    given."""
     from torch import nn
 
     from ..hub.published import load_state_dict
     from ..io.weights import load_weights
     from ..nn.skeleton import skeleton
 
-    state = load_state_dict(weights, file=file)
+    state = load_state_dict(weights, file=file, config=published)
     model = skeleton(config)  # no initialisation for weights about to be replaced
     load_weights(model, state, assign=True)
     if isinstance(model.fc, nn.Linear) and model.fc.weight.is_meta:
