@@ -30,7 +30,14 @@ if TYPE_CHECKING:  # imported on first use (__getattr__ below); mypy and IDEs se
     from .analysis.validate import validate
     from .config import Config, ResNetConfig, SimpleCNNConfig, config_from_dict
     from .config.depth import resnet_layout
-    from .errors import ConfigError, InputError, ScaleNetError, ShapeError, WeightsError
+    from .errors import (
+        ConfigError,
+        ConfigTypeError,
+        InputError,
+        ScaleNetError,
+        ShapeError,
+        WeightsError,
+    )
     from .hub.load import from_pretrained, push_to_hub, save_pretrained
     from .integrations.inference import optimize_for_inference
     from .io.weights import load_weights
@@ -43,6 +50,7 @@ if TYPE_CHECKING:  # imported on first use (__getattr__ below); mypy and IDEs se
 
 __all__ = [
     "ConfigError",
+    "ConfigTypeError",
     "InputError",
     "LayerRow",
     "LayerSpec",
@@ -94,6 +102,7 @@ _LAZY = {
     "config_from_dict": "config",
     "resnet_layout": "config.depth",
     "ConfigError": "errors",
+    "ConfigTypeError": "errors",
     "InputError": "errors",
     "ScaleNetError": "errors",
     "ShapeError": "errors",

@@ -17,8 +17,24 @@ Examples:
 from __future__ import annotations
 
 import math
+import os
+from collections.abc import Mapping
+from typing import Any
 
-__all__ = ["ConfigError", "InputError", "ScaleNetError", "ShapeError", "WeightsError"]
+__all__ = [
+    "ConfigError",
+    "ConfigTypeError",
+    "InputError",
+    "ScaleNetError",
+    "ShapeError",
+    "WeightsError",
+    "check_bool",
+    "check_int",
+    "check_mapping",
+    "check_number",
+    "check_path",
+    "check_type",
+]
 
 
 class ScaleNetError(Exception):
@@ -50,6 +66,119 @@ class ConfigError(ScaleNetError, ValueError):
             if hint:
                 message += f" ({hint})"
         super().__init__(message)
+
+
+class ConfigTypeError(ConfigError, TypeError):
+    """A config field or a function's argument was given a value of the wrong type (a string
+    where a number goes, a number where a path goes, ``"no"`` for a bool): a
+    :class:`ConfigError` naming it and what it must be, and a ``TypeError``.
+
+    Examples:
+        >>> import scalenet
+        >>> try:
+        ...     scalenet.list_models(pretrained="no")
+        ... except TypeError as err:
+        ...     print(err)
+        pretrained='no' is not allowed: True or False
+    """
+
+
+# -- the checks at the door: each names the argument, the value and what is allowed -----------
+
+
+def check_type(name: str, value: object, types: type | tuple[type, ...], allowed: str) -> None:
+    """:class:`ConfigTypeError` unless ``value`` is one of ``types`` (a bool is no int here,
+    unless ``bool`` is among them).
+
+    Examples:
+        >>> check_type("name", 3, str, "a model name")
+        Traceback (most recent call last):
+        ...
+        scalenet.errors.ConfigTypeError: name=3 is not allowed: a model name
+    """
+    kinds = types if isinstance(types, tuple) else (types,)
+    if isinstance(value, kinds) and (bool in kinds or not isinstance(value, bool)):
+        return
+    raise ConfigTypeError(name, value, allowed)
+
+
+def check_bool(name: str, value: object) -> bool:
+    """``value`` if it is ``True`` or ``False`` (not ``"no"``, ``0`` or ``None``)."""
+    check_type(name, value, bool, "True or False")
+    return bool(value)
+
+
+def check_int(name: str, value: object, minimum: int, maximum: int) -> int:
+    """``value`` if it is an integer (not a bool) in ``[minimum, maximum]``: a
+    :class:`ConfigTypeError` for another type, a :class:`ConfigError` out of range.
+
+    Examples:
+        >>> check_int("stop", 10**400, 1, 1 << 15)
+        Traceback (most recent call last):
+        ...
+        scalenet.errors.ConfigError: stop=an integer of 401 digits is not allowed: an integer ...
+    """
+    allowed = f"an integer in [{minimum}, {maximum}]"
+    check_type(name, value, int, allowed)
+    assert isinstance(value, int)
+    if not minimum <= value <= maximum:
+        raise ConfigError(name, value, allowed)
+    return value
+
+
+def check_number(name: str, value: object, minimum: float, maximum: float) -> float:
+    """``value`` if it is a real number (an int or a float, not a bool) in ``[minimum,
+    maximum]``; compared as given, so a 400-digit integer or a NaN is refused, not
+    overflowed."""
+    allowed = f"a number in [{minimum:g}, {maximum:g}]"
+    check_type(name, value, (int, float), allowed)
+    assert isinstance(value, (int, float))
+    if not minimum <= value <= maximum:  # NaN fails both
+        raise ConfigError(name, value, allowed)
+    return float(value)
+
+
+def check_mapping(name: str, value: object, allowed: str) -> Mapping[Any, Any]:
+    """``value`` if it is a mapping (a dict...)."""
+    check_type(name, value, Mapping, allowed)
+    assert isinstance(value, Mapping)
+    return value
+
+
+#: The longest name of one file or folder on the common file systems (ext4, APFS, NTFS), bytes.
+NAME_MAX = 255
+
+
+def check_path(name: str, value: object) -> str:
+    """``value`` as a path string, if it is one the system can open: a ``str`` or
+    ``os.PathLike`` (not bytes), non-empty, without NUL characters, no name in it longer than
+    :data:`NAME_MAX` bytes ("File name too long" before the system says it).
+
+    Examples:
+        >>> check_path("save_directory", "runs/resnet20")
+        'runs/resnet20'
+        >>> check_path("save_directory", "")
+        Traceback (most recent call last):
+        ...
+        scalenet.errors.ConfigError: save_directory='' is not allowed: a non-empty path
+    """
+    check_type(name, value, (str, os.PathLike), "a path (a str or os.PathLike)")
+    assert isinstance(value, (str, os.PathLike))
+    path = os.fspath(value)
+    if not isinstance(path, str):
+        raise ConfigTypeError(name, value, "a path (a str or os.PathLike of a str)")
+    if not path:
+        raise ConfigError(name, value, "a non-empty path")
+    if "\x00" in path:
+        raise ConfigError(name, value, "a path without NUL characters")
+    for part in path.replace(os.sep, "/").split("/"):
+        size = len(part.encode("utf-8", "surrogateescape"))
+        if size > NAME_MAX:
+            raise ConfigError(
+                name, value, f"a path whose every name is at most {NAME_MAX} bytes",
+                f"File name too long: a name of {size} bytes",
+            )  # fmt: skip
+    return path
 
 
 def short_repr(value: object, limit: int = 120) -> str:

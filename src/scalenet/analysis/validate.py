@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ConfigError
+from ..errors import ConfigError, check_bool, check_int, check_path, check_type
 
 if TYPE_CHECKING:
     import torch
@@ -47,6 +47,10 @@ RESULT_COLUMNS = (
 )  # fmt: skip
 
 #: The split folders timm's ``create_dataset(root, split="validation")`` looks for, in order.
+#: Bounds that keep a typo from asking for what no machine does: images per batch, and
+#: data-loading processes (each a process of its own).
+MAX_BATCH = 1 << 20
+MAX_WORKERS = 512
 _SPLITS = ("validation", "val", "test")
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".ppm", ".tif", ".tiff")
 
@@ -68,7 +72,11 @@ def load_target(target: str | Path) -> tuple[ScaleNetModel, str]:
     if text.startswith("hf-hub:"):
         return from_pretrained(text.removeprefix("hf-hub:")), text
     path = Path(text).expanduser()
-    if path.is_dir():
+    try:
+        folder = path.is_dir()
+    except OSError:  # a name too long for a path: a model name, or none
+        folder = False
+    if folder:
         return from_pretrained(path), path.resolve().name
     entry = get_entry(text)  # an unknown name: a ConfigError with the close ones
     if "." not in text and not entry.weights:
@@ -183,16 +191,24 @@ def validate(
     from timm.utils.metrics import accuracy
     from tqdm import tqdm
 
-    for field, value, least in (("batch_size", batch_size, 1), ("workers", workers, 0)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < least:
-            raise ConfigError(field, value, f"an integer >= {least}")
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
-        raise ConfigError("limit", limit, "None or an integer >= 1")
+    from ..nn.base import check_device, check_model
+
+    check_int("batch_size", batch_size, 1, MAX_BATCH)
+    check_int("workers", workers, 0, MAX_WORKERS)
+    if limit is not None:
+        check_int("limit", limit, 1, 2**63 - 1)
+    check_bool("amp", amp)
+    check_bool("progress", progress)
+    check_type("name", name, (str, type(None)), "a str, or None for the target's name")
+    data = check_path("data", data)
+    if results_file is not None:
+        results_file = check_path("results_file", results_file)
+    chosen = check_device(device, "cuda" if torch.cuda.is_available() else "cpu")
     if isinstance(model, (str, Path)):
         model, target = load_target(model)
     else:
+        check_model("model", model)
         target = str(model.pretrained_cfg.get("architecture") or "model")
-    chosen = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     config: dict[str, Any] = resolve_data_config({}, model=model, use_test_size=True)  # type: ignore[no-untyped-call]
     transform = create_transform(**config, is_training=False)
     names = model.pretrained_cfg.get("label_names")

@@ -17,7 +17,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
 
-from ..errors import ConfigError, short_repr
+from ..errors import (
+    ConfigError,
+    ConfigTypeError,
+    check_bool,
+    check_int,
+    check_type,
+    short_repr,
+)
 
 if TYPE_CHECKING:
     pass
@@ -61,38 +68,40 @@ C = TypeVar("C", bound="_Config")
 
 
 def _check_int(name: str, value: object, minimum: int, maximum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(name, value, f"an integer in [{minimum}, {maximum}]")
-    if not minimum <= value <= maximum:
-        raise ConfigError(name, value, f"an integer in [{minimum}, {maximum}]")
+    check_int(name, value, minimum, maximum)
 
 
 def _check_int_tuple(
     name: str, value: object, minimum: int, maximum: int, *, min_len: int = 1
 ) -> None:
     what = f"a {'non-empty ' if min_len else ''}tuple of integers in [{minimum}, {maximum}]"
-    if not isinstance(value, tuple) or len(value) < min_len:
+    check_type(name, value, tuple, what)
+    assert isinstance(value, tuple)
+    if len(value) < min_len:
         raise ConfigError(name, value, what)
     for i, item in enumerate(value):
-        if isinstance(item, bool) or not isinstance(item, int) or not minimum <= item <= maximum:
+        if isinstance(item, bool) or not isinstance(item, int):
+            raise ConfigTypeError(name, value, what, f"item {i} is {short_repr(item)}")
+        if not minimum <= item <= maximum:
             raise ConfigError(name, value, what, f"item {i} is {short_repr(item)}")
 
 
 def _check_choice(name: str, value: object, choices: Iterable[object]) -> None:
-    allowed = tuple(choices)
-    if not isinstance(value, str) or value not in allowed:
-        raise ConfigError(name, value, "one of " + ", ".join(repr(c) for c in allowed))
+    values = tuple(choices)
+    allowed = "one of " + ", ".join(repr(c) for c in values)
+    check_type(name, value, str, allowed)
+    if value not in values:
+        raise ConfigError(name, value, allowed)
 
 
 def _check_bool(name: str, value: object) -> None:
-    if not isinstance(value, bool):
-        raise ConfigError(name, value, "True or False")
+    check_bool(name, value)
 
 
 def _check_probability(name: str, value: object) -> None:
     # Compared as given: float() of a 400-digit integer overflows; nan fails both comparisons.
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if not ok or not 0 <= value < 1:  # type: ignore[operator]
+    check_type(name, value, (int, float), "a number in [0, 1)")
+    if not 0 <= value < 1:  # type: ignore[operator]
         raise ConfigError(name, value, "a number in [0, 1)")
 
 

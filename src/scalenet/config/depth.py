@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import get_args
 
-from ..errors import ConfigError
+from ..errors import ConfigError, check_bool, check_type
 from .base import MAX_BLOCKS, Block, Stem, _check_choice
 
 __all__ = ["IMAGENET_LAYOUTS", "nearest_depths", "resnet_layout"]
@@ -109,8 +109,8 @@ def resnet_layout(
     _check_choice("stem", stem, get_args(Stem))
     if block is not None:
         _check_choice("block", block, get_args(Block))
-    if isinstance(depth, bool) or not isinstance(depth, int):
-        raise ConfigError("depth", depth, "an integer: the number of weighted layers")
+    check_type("depth", depth, int, "an integer: the number of weighted layers")
+    check_bool("wide", wide)
     if stem == "cifar":
         kind: Block = block or "basic"
         bottleneck_name = depth in _BOTTLENECK_DEPTHS or ((depth - 2) % 6 and not (depth - 2) % 9)

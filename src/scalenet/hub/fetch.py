@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError, WeightsError, first_line
+from ..errors import ConfigError, WeightsError, check_bool, check_path, check_type, first_line
 from ..io.folder import CONFIG_NAME, WEIGHTS_NAME
 
 __all__ = [
@@ -311,18 +311,16 @@ def hub_options(
 ) -> _Options:
     """The download options, checked before any request or file access."""
     check_revision(revision)
-    for name, value in (("local_files_only", local_files_only), ("force_download", force_download)):
-        if not isinstance(value, bool):
-            raise ConfigError(name, value, "True or False")
+    check_bool("local_files_only", local_files_only)
+    check_bool("force_download", force_download)
     if local_files_only and force_download:
         raise ConfigError(
             "force_download", True, "False when local_files_only=True",
             "the cache alone cannot download a file again",
         )  # fmt: skip
-    if not (token is None or isinstance(token, (str, bool))):
-        raise ConfigError("token", type(token).__name__, "a str, None or False")
-    if not (cache_dir is None or isinstance(cache_dir, (str, os.PathLike))):
-        raise ConfigError("cache_dir", type(cache_dir).__name__, "a folder (str or Path) or None")
+    check_type("token", token, (str, bool, type(None)), "a str, None or False")
+    if cache_dir is not None:
+        check_path("cache_dir", cache_dir)
     return _Options(revision, token, cache_dir, local_files_only, force_download)
 
 

@@ -33,11 +33,11 @@ from typing import Any
 import torch
 
 from ..config import Config
-from ..errors import ConfigError, WeightsError, first_line
+from ..errors import ConfigError, WeightsError
 from ..io.folder import config_digest, parse_config, read_checkpoint, read_config_bytes
 from ..io.state_dict import SafetensorsFile
 from ..io.weights import adaptable_in_chans, assign_exact, conform, load_weights, set_in_chans
-from ..nn.base import ScaleNetModel, check_param_count
+from ..nn.base import ScaleNetModel, check_device, check_param_count
 from ..nn.skeleton import skeleton
 from ..spec.sizes import model_cfg
 from .fetch import Token, _download, check_repo_id, check_revision, download, hub_options
@@ -114,23 +114,6 @@ def _dtype(dtype: torch.dtype | str | None) -> torch.dtype:
     if chosen not in DTYPES.values():
         raise ConfigError("dtype", dtype, "one of " + ", ".join(DTYPES) + " (or the torch.dtype)")
     assert isinstance(chosen, torch.dtype)
-    return chosen
-
-
-def _device(device: str | torch.device | None) -> torch.device:
-    try:
-        chosen = torch.device("cpu" if device is None else device)
-    except (RuntimeError, TypeError, ValueError):
-        raise ConfigError("device", device, "a torch device such as 'cpu' or 'cuda:0'") from None
-    if chosen.type == "meta":  # tensors there hold no data: the weights would be dropped
-        raise ConfigError(
-            "device", device, "a device that holds data ('cpu', 'cuda:0'...), not 'meta'",
-            "a model without data is built from its config under `with torch.device('meta'):`",
-        )  # fmt: skip
-    try:
-        torch.empty(0, device=chosen)
-    except (RuntimeError, AssertionError) as err:
-        raise WeightsError(f"device={device!r} is not available here ({first_line(err)})") from None
     return chosen
 
 
@@ -305,7 +288,7 @@ def from_pretrained(
     """
     source = _locate(repo_id_or_dir)
     options = hub_options(revision, token, cache_dir, local_files_only, force_download)
-    chosen_dtype, chosen_device = _dtype(dtype), _device(device)
+    chosen_dtype, chosen_device = _dtype(dtype), check_device(device, "cpu")
     changes = {"num_classes": num_classes, "in_chans": in_chans}
     if isinstance(source, Path):
         config_path, weights_path = source / CONFIG_NAME, source / WEIGHTS_NAME

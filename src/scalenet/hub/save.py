@@ -36,7 +36,14 @@ from typing import TYPE_CHECKING, Any
 
 from .._version import __version__
 from ..config import IMAGENET_MEAN, IMAGENET_STD
-from ..errors import ConfigError, WeightsError, first_line
+from ..errors import (
+    ConfigError,
+    ConfigTypeError,
+    WeightsError,
+    check_mapping,
+    check_path,
+    first_line,
+)
 from ..io.atomic import Save, companion_name
 from ..io.folder import (
     CARD_NAME,
@@ -147,6 +154,29 @@ def hub_config(
     }
 
 
+def check_arguments(
+    model: object, metrics: object, training: object, companions: object = None
+) -> None:
+    """The arguments of a save or push that are checked before anything is written or sent:
+    a scalenet model, and mappings (or ``None``) for the card's tables and the companions.
+    Raises :class:`~scalenet.ConfigTypeError` naming the argument."""
+    from ..nn.base import check_model  # torch: not for what only reads or lists files
+
+    check_model("model", model)
+    for name, value, allowed in (
+        ("metrics", metrics, "a dict of metric names to values, such as {'top1': 91.7}"),
+        ("training", training, "a dict of settings, such as {'epochs': 160, 'lr': 0.1}"),
+        ("companions", companions, "a dict of file names to bytes, such as {'state.bin': b''}"),
+    ):
+        if value is not None:
+            check_mapping(name, value, allowed)
+    for key, data in (companions or {}).items():  # type: ignore[attr-defined]
+        if not isinstance(key, str) or not isinstance(data, bytes | bytearray | memoryview):
+            raise ConfigTypeError(
+                "companions", {key: type(data).__name__}, "file names (str) to bytes"
+            )
+
+
 def check_license(license: object) -> str:
     """``license`` if it names a licence: a non-empty string without line breaks (a Hub
     licence id such as ``"mit"``, or a name, which the model card writes as ``other``); else a
@@ -247,6 +277,8 @@ def save_pretrained(
         ...     read_checkpoint(tmp)[1]
         {'notes.txt': b'epoch 3'}
     """
+    check_arguments(model, metrics, training, companions)
+    directory = Path(check_path("save_directory", save_directory))
     built = count_params(model.config)
     held = sum(p.numel() for p in model.parameters())
     if held != built:
@@ -266,7 +298,6 @@ def save_pretrained(
     state = model.state_dict()
     digest = config_digest(json.loads(config_text))  # of the config as a reader will parse it
     files = {name: companion_name(name, data) for name, data in (companions or {}).items()}
-    directory = Path(save_directory)
     with Save(directory, targets=(WEIGHTS_NAME, CONFIG_NAME, CARD_NAME)) as save:
         previous = _previous_digest(save.read(CONFIG_NAME, MAX_CONFIG_BYTES + 1))
         for name, data in (companions or {}).items():
@@ -352,6 +383,7 @@ def push_to_hub(
 
     from .fetch import _no_answer, check_repo_id, check_revision
 
+    check_arguments(model, metrics, training)
     check_repo_id(repo_id)
     check_revision(revision)
     if create_pr and revision not in (None, "main"):

@@ -17,7 +17,8 @@ import torch
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
-from ..nn.base import ScaleNetModel
+from ..errors import check_bool
+from ..nn.base import ScaleNetModel, check_model
 
 __all__ = ["optimize_for_inference"]
 
@@ -44,6 +45,8 @@ def optimize_for_inference(model: ScaleNetModel, *, channels_last: bool = True) 
     The copy gives the eager model's outputs within float rounding (tested to 1e-5). It is for
     inference only: training it would train the folded weights.
     """
+    check_model("model", model)
+    check_bool("channels_last", channels_last)
     fast = copy.deepcopy(model).eval()
     with torch.no_grad():
         for module in list(fast.modules()):

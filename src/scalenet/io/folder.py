@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..config import Config, config_from_dict
-from ..errors import ConfigError, WeightsError
+from ..errors import ConfigError, WeightsError, check_path
 from .atomic import companion_name, read_regular
 
 if TYPE_CHECKING:
@@ -208,7 +208,7 @@ def read_checkpoint(
     """
     from .state_dict import SafetensorsFile  # torch and safetensors: not for reading a config
 
-    folder = Path(os.fspath(directory)).expanduser()
+    folder = Path(check_path("directory", directory)).expanduser()
     try:
         if not folder.is_dir():
             raise WeightsError(f"no folder {folder}")

@@ -47,7 +47,11 @@ def read_state_dict(path: str | Path, device: str | torch.device = "cpu") -> dic
             that needs anything beyond tensors and plain containers.
     """
     path = Path(path)
-    if not path.is_file():
+    try:
+        found = path.is_file()
+    except OSError as err:  # a name too long, no permission on a folder of the path...
+        raise WeightsError(f"no weights file at {path}: {err.strerror}") from None
+    if not found:
         raise WeightsError(f"no weights file at {path}")
     if path.suffix == ".safetensors":
         with SafetensorsFile(path) as file:

@@ -23,8 +23,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ..errors import WeightsError
-from ..nn.base import ScaleNetModel, check_param_count
+from ..errors import ConfigTypeError, WeightsError, check_bool, check_path
+from ..nn.base import ScaleNetModel, check_model, check_param_count
 from .state_dict import _check_tensors, read_state_dict, strip_module_prefix
 
 __all__ = [
@@ -160,16 +160,19 @@ def load_weights(
         >>> "re-initialised" in str(caught[0].message)
         True
     """
+    check_model("model", model)
+    check_bool("assign", assign)
+    check_bool("adapt", adapt)
     if isinstance(source, (str, os.PathLike)):
-        state = read_state_dict(source)
+        state = read_state_dict(check_path("source", source))
     elif isinstance(source, Mapping):
         _check_tensors(source)
         state = strip_module_prefix(source)
     else:
-        raise TypeError(
-            "load_weights(model, source): source must be a path (str or os.PathLike) or a "
-            f"state dict (a mapping of names to tensors), got {type(source).__name__}"
-        )
+        raise ConfigTypeError(
+            "source", source,
+            "a path (str or os.PathLike) or a state dict (a mapping of names to tensors)",
+        )  # fmt: skip
     expected = model.state_dict()
     notes: list[str] = []
     ours = {k for k in expected if k.startswith("fc.")}

@@ -3,7 +3,7 @@
 # No ``from __future__ import annotations`` here: torch.fx copies forward's annotations into
 # the code it generates, and postponed (string) ones come out as ``_Tensor_``, which
 # torch.jit.script cannot compile.
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -14,13 +14,46 @@ from torch import Tensor, nn
 from .. import _hooks
 from .. import config as _config
 from ..config import Config, ResNetConfig, SimpleCNNConfig
-from ..errors import ConfigError
+from ..errors import ConfigError, ConfigTypeError, check_bool, check_type, first_line
 from ..spec.plan import count_params, min_input_size
 from .layers import check_input
 
-__all__ = ["ScaleNetModel"]
+__all__ = ["ScaleNetModel", "check_device", "check_model"]
 
 torch.fx.wrap("check_input")
+
+
+def check_device(device: object, default: str) -> torch.device:
+    """``device`` (``default`` for ``None``) as a torch device that holds data and that this
+    machine has; else a :class:`~scalenet.ConfigError` naming ``device``.
+
+    Examples:
+        >>> check_device(None, "cpu"), check_device("cpu", "cuda")
+        (device(type='cpu'), device(type='cpu'))
+        >>> check_device("meta", "cpu")
+        Traceback (most recent call last):
+        ...
+        scalenet.errors.ConfigError: device='meta' is not allowed: a device that holds data ...
+    """
+    allowed = "a torch device such as 'cpu' or 'cuda:0'"
+    check_type("device", device, (str, torch.device, type(None)), allowed)
+    assert device is None or isinstance(device, (str, torch.device))
+    try:
+        chosen = torch.device(default if device is None else device)
+    except (RuntimeError, TypeError, ValueError):
+        raise ConfigError("device", device, allowed) from None
+    if chosen.type == "meta":  # tensors there hold no data: the weights would be dropped
+        raise ConfigError(
+            "device", device, "a device that holds data ('cpu', 'cuda:0'...), not 'meta'",
+            "a model without data is built from its config under `with torch.device('meta'):`",
+        )  # fmt: skip
+    try:
+        torch.empty(0, device=chosen)
+    except (RuntimeError, AssertionError) as err:
+        raise ConfigError(
+            "device", device, "a device this machine has", f"not available here: {first_line(err)}"
+        ) from None
+    return chosen
 
 
 def check_param_count(config: Config) -> None:
@@ -158,6 +191,12 @@ class ScaleNetModel(nn.Module):
             [(16, 32, 32), (16, 32, 32), (32, 16, 16), (64, 8, 8)]
         """
         take, last = self._feature_indices(indices)
+        for name, flag in (
+            ("norm", norm),
+            ("stop_early", stop_early),
+            ("intermediates_only", intermediates_only),
+        ):
+            check_bool(name, flag)
         if output_fmt != "NCHW":
             raise ConfigError("output_fmt", output_fmt, "'NCHW' (scalenet models are NCHW)")
         dtype = self._input_weight().dtype
@@ -188,6 +227,8 @@ class ScaleNetModel(nn.Module):
             torch.Size([1, 128, 8, 8])
         """
         take, last = self._feature_indices(indices)
+        check_bool("prune_norm", prune_norm)
+        check_bool("prune_head", prune_head)
         prune_end = self._drop_levels_after(last)
         if prune_norm:
             self._drop_norm()
@@ -226,8 +267,8 @@ class ScaleNetModel(nn.Module):
                 raise ConfigError("indices", indices, allowed)
             take = list(range(n - indices, n))
         else:
-            if isinstance(indices, (str, bytes, bool)) or not isinstance(indices, Iterable):
-                raise ConfigError("indices", indices, allowed)
+            if not isinstance(indices, (list, tuple, range)):
+                raise ConfigTypeError("indices", indices, allowed)
             take = []
             for i in indices:
                 if not isinstance(i, int) or isinstance(i, bool) or not -n <= i < n:
@@ -261,14 +302,15 @@ class ScaleNetModel(nn.Module):
 
     def set_grad_checkpointing(self, enable: bool = True) -> None:
         """Recompute each block in the backward pass instead of storing its activations."""
-        self.grad_checkpointing = enable
+        self.grad_checkpointing = check_bool("enable", enable)
 
     def get_classifier(self) -> nn.Module:
         """The final classifier layer (timm interface)."""
         return self.fc
 
-    def reset_classifier(self, num_classes: int, global_pool: str | None = None) -> None:
-        """Replace the classifier with a freshly initialised one for ``num_classes`` outputs.
+    def reset_classifier(self, num_classes: int | None, global_pool: str | None = None) -> None:
+        """Replace the classifier with a freshly initialised one for ``num_classes`` outputs
+        (``None``: as many as now).
 
         ``num_classes=0`` removes it (the model then returns pre-logits features);
         ``reset_classifier(0, "")`` also removes the global pooling, so the model returns the
@@ -304,3 +346,19 @@ class ScaleNetModel(nn.Module):
             if num > 0
             else nn.Identity()
         )
+
+
+def check_model(name: str, value: object) -> ScaleNetModel:
+    """``value`` if it is a scalenet model; else a :class:`~scalenet.ConfigTypeError` naming
+    the argument.
+
+    Examples:
+        >>> check_model("model", "resnet20_cifar")
+        Traceback (most recent call last):
+        ...
+        scalenet.errors.ConfigTypeError: model='resnet20_cifar' is not allowed: a scalenet ...
+    """
+    allowed = "a scalenet model (scalenet.create(name), scalenet.from_pretrained(folder))"
+    check_type(name, value, ScaleNetModel, allowed)
+    assert isinstance(value, ScaleNetModel)
+    return value

@@ -8,7 +8,7 @@ Examples:
 """
 
 # No ``from __future__ import annotations``: help() then shows every Literal's values.
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from ..config import Block, Downsample, Pool, ResNetConfig, SimpleCNNConfig, Stem
 from ..config.base import _check_choice
@@ -65,6 +65,12 @@ def _variant(variant: str, stem: str, downsample: str | None) -> tuple[Stem, Dow
             f"variant={variant!r} sets stem={want_stem!r}, downsample={want_down!r}",
         )  # fmt: skip
     return want_stem, want_down
+
+
+def _sequence(value: Any) -> Any:
+    """A list, tuple or range as a tuple; anything else as given, for the config to refuse
+    by name (``tuple(True)`` would raise Python's TypeError, naming nothing)."""
+    return tuple(value) if isinstance(value, list | tuple | range) else value
 
 
 def resnet(
@@ -194,7 +200,7 @@ def resnet(
             "depths", depths, "a tuple of blocks per stage", f"for ResNet-{depths}, use depth="
         )
     config = ResNetConfig(
-        depths=defaults.depths if depths is None else tuple(depths),
+        depths=defaults.depths if depths is None else _sequence(depths),
         width=defaults.width if width is None else width,
         stem=stem,
         block="basic" if block is None else block,
@@ -305,13 +311,13 @@ def simple_cnn(
         2304
     """
     config = SimpleCNNConfig(
-        channels=tuple(channels),
+        channels=_sequence(channels),
         kernel_size=kernel_size,
         padding=padding,  # type: ignore[arg-type]  # validated: an int or "same"
         pool=pool,
         batch_norm=batch_norm,
         dropout=dropout,
-        hidden=tuple(hidden),
+        hidden=_sequence(hidden),
         num_classes=num_classes,
         in_chans=in_chans,
         input_size=input_size,

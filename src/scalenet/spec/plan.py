@@ -20,7 +20,9 @@ Examples:
 
 from __future__ import annotations
 
-from ..errors import ShapeError
+from ..config import ResNetConfig, SimpleCNNConfig
+from ..errors import ShapeError, check_type
+from .templates import _WINDOWED, CONFIG_ALLOWED, Config, LayerSpec, templates
 
 __all__ = [
     "LayerSpec",
@@ -31,8 +33,6 @@ __all__ = [
     "output_stride",
     "plan",
 ]
-
-from .templates import _WINDOWED, Config, LayerSpec, templates
 
 
 def _window_out(size: int, spec: LayerSpec) -> int:
@@ -68,8 +68,10 @@ def plan(config: Config, input_size: int | None = None) -> list[LayerSpec]:
         >>> [s.out_channels for s in scalenet.plan(cfg) if s.kind == "flatten"]
         [2304]
     """
+    check_type("config", config, (ResNetConfig, SimpleCNNConfig), CONFIG_ALLOWED)
     size = config.input_size if input_size is None else input_size
-    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+    check_type("input_size", size, int, "a positive integer, or None for the config's own")
+    if size < 1:
         raise ShapeError(f"input_size must be a positive integer, got {size!r}")
     specs: list[LayerSpec] = []
     hw = (size, size)

@@ -26,7 +26,7 @@ import warnings
 from dataclasses import dataclass
 
 from ..config import MAX_BLOCKS, MAX_CHANNELS, MAX_INPUT_SIZE, MAX_PARAMS, ResNetConfig
-from ..errors import ConfigError
+from ..errors import ConfigError, check_number, check_type
 from .plan import count_macs, count_params
 from .sizes import nearest_valid_sizes
 
@@ -98,16 +98,20 @@ def _round_size(config: ResNetConfig, size: float) -> int:
     return below
 
 
+#: The largest base of compound scaling (alpha, beta, gamma: EfficientNet's are 1.2, 1.1,
+#: 1.15), and the largest |phi|: past them the multipliers' powers overflow a float.
+MAX_BASE = 100.0
+MAX_PHI = 10_000
+
+
 def _positive(name: str, value: float) -> float:
-    """``value`` as a float: a finite number above 0 (inf and nan overflow the rounding)."""
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    try:
-        number = float(value) if ok else math.nan
-    except OverflowError:  # an int too large for a float
-        number = math.inf
-    if not (math.isfinite(number) and number > 0):
-        raise ConfigError(name, value, "a positive, finite number")
-    return number
+    """``value`` as a float: a number in (0, MAX_BASE] (inf and nan overflow the rounding;
+    a base of 1e308 overflows its square)."""
+    allowed = f"a positive number up to {MAX_BASE:g}"
+    check_type(name, value, (int, float), allowed)
+    if not 0 < value <= MAX_BASE:  # compared as given: nan fails, a 400-digit int too
+        raise ConfigError(name, value, allowed)
+    return float(value)
 
 
 def _scaled(name: str, given: float, value: float, limit: int) -> float:
@@ -185,8 +189,7 @@ def compound_scale(
         >>> [scalenet.compound_scale(scalenet.ResNetConfig(), p).input_size for p in range(5)]
         [224, 256, 288, 352, 384]
     """
-    if isinstance(phi, bool) or not isinstance(phi, (int, float)) or not math.isfinite(phi):
-        raise ConfigError("phi", phi, "a finite number")
+    check_number("phi", phi, -MAX_PHI, MAX_PHI)
     a, b, g = _positive("alpha", alpha), _positive("beta", beta), _positive("gamma", gamma)
     try:
         multipliers = a**phi, b**phi, g**phi

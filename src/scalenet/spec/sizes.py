@@ -23,8 +23,8 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from ..config import SimpleCNNConfig
-from ..errors import ShapeError
+from ..config import MAX_INPUT_SIZE, SimpleCNNConfig
+from ..errors import ConfigError, ShapeError, check_type
 from .plan import _inverse, _is_main_window, min_input_size, plan
 from .templates import Config
 
@@ -75,7 +75,15 @@ def valid_input_sizes(config: Config, start: int = 1, stop: int = 1024) -> list[
         >>> import scalenet
         >>> scalenet.valid_input_sizes(scalenet.ResNetConfig(), 200, 300)
         [224, 256, 288]
+
+    Raises:
+        ConfigError: ``stop`` is past ``MAX_INPUT_SIZE`` (the largest input size a config
+            takes), or ``start`` or ``stop`` is no integer (a :class:`ConfigTypeError`).
     """
+    check_type("start", start, int, "an integer")
+    check_type("stop", stop, int, "an integer")
+    if stop > MAX_INPUT_SIZE:
+        raise ConfigError("stop", stop, f"an integer up to {MAX_INPUT_SIZE} (MAX_INPUT_SIZE)")
     a, b, f_min = _inverse(config)
     first = max(f_min, -((b - start) // a))
     return list(range(a * first + b, stop + 1, a))
@@ -91,6 +99,7 @@ def nearest_valid_sizes(config: Config, size: int) -> tuple[int | None, int]:
         >>> scalenet.nearest_valid_sizes(scalenet.ResNetConfig(), 16)
         (None, 32)
     """
+    check_type("size", size, int, "an integer")
     a, b, f_min = _inverse(config)
     f_below = (size - b) // a
     f_above = -((b - size) // a)

@@ -17,6 +17,7 @@ from typing import Literal, NamedTuple
 
 from ..config import Config, ResNetConfig, SimpleCNNConfig
 from ..config.resnet import bottleneck_width
+from ..errors import check_type
 
 __all__ = [
     "Config", "Kind", "LayerSpec", "basic_layers", "block_layers", "bottleneck_layers",
@@ -368,9 +369,18 @@ def _simple_cnn_templates(cfg: SimpleCNNConfig) -> Iterator[LayerSpec]:
         yield LayerSpec("fc", "linear", 0, cfg.num_classes, bias=True)
 
 
+#: What a function of a config takes.
+CONFIG_ALLOWED = "a ResNetConfig or SimpleCNNConfig (scalenet.get_config(name) gives a zoo model's)"
+
+
 def templates(cfg: Config) -> Iterator[LayerSpec]:
     """The network's layers as size-free templates, in the order it computes them (full
-    names: ``layer1.0.conv1``), for :func:`scalenet.plan` to walk a size through."""
+    names: ``layer1.0.conv1``), for :func:`scalenet.plan` to walk a size through.
+
+    Raises:
+        ConfigTypeError: ``cfg`` is not a config (every function of a config checks here).
+    """
+    check_type("config", cfg, (ResNetConfig, SimpleCNNConfig), CONFIG_ALLOWED)
     if isinstance(cfg, ResNetConfig):
         return _resnet_templates(cfg)
     return _simple_cnn_templates(cfg)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import fnmatch
 
-from ..errors import ConfigError
+from ..errors import ConfigError, check_type
 from .cifar import CIFAR_WEIGHTS
 from .imagenet import IMAGENET_WEIGHTS
 from .records import DATASETS, Dataset, HubFile, Layout, UrlFile, Weights, short_url
@@ -60,6 +60,7 @@ def split_name(name: str) -> tuple[str, str | None]:
         >>> split_name("resnet18")
         ('resnet18', None)
     """
+    check_type("name", name, str, "a model name such as 'resnet20_cifar' (scalenet.list_models())")
     arch, dot, tag = name.partition(".")
     return arch, (tag if dot else None)
 
@@ -71,11 +72,13 @@ def tags_of(arch: str) -> tuple[str, ...]:
         >>> tags_of("resnet18")[0]
         'tv_in1k'
     """
+    check_type("arch", arch, str, "an architecture's name such as 'resnet18'")
     return tuple(w.tag for w in CATALOG.get(arch, ()))
 
 
 def default_tag(arch: str) -> str | None:
     """The tag ``pretrained=True`` loads when the name carries none (``None``: no weights)."""
+    check_type("arch", arch, str, "an architecture's name such as 'resnet18'")
     weights = CATALOG.get(arch)
     return weights[0].tag if weights else None
 
@@ -96,6 +99,7 @@ def get_weights(name: str, tag: str | None = None) -> Weights:
         scalenet.errors.ConfigError: tag='nope' is not allowed: ...
     """
     arch, named = split_name(name)
+    check_type("tag", tag, (str, type(None)), "a tag such as 'a1_in1k', or None")
     tag = tag if tag is not None else named
     weights = CATALOG.get(arch)
     if not weights:
@@ -114,4 +118,5 @@ def get_weights(name: str, tag: str | None = None) -> Weights:
 
 def list_weights(include: str = "*") -> list[str]:
     """Every ``arch.tag`` matching a shell-style pattern, in catalogue order."""
+    check_type("include", include, str, "a shell-style pattern such as 'resnet*'")
     return [w.name for ws in CATALOG.values() for w in ws if fnmatch.fnmatchcase(w.name, include)]

@@ -19,7 +19,16 @@ from typing import TYPE_CHECKING, Any
 
 from ..config import Config, ResNetConfig, SimpleCNNConfig, Stem
 from ..config.depth import nearest_depths, resnet_layout
-from ..errors import ConfigError, WeightsError, first_line, short_repr
+from ..errors import (
+    ConfigError,
+    ConfigTypeError,
+    WeightsError,
+    check_bool,
+    check_path,
+    check_type,
+    first_line,
+    short_repr,
+)
 from ..weights.catalog import CATALOG, Weights, get_weights, split_name
 from ..weights.labels import check_label_names
 
@@ -34,9 +43,11 @@ __all__ = ["create", "get_config", "get_entry", "list_models"]
 def _patterns(value: str | Sequence[str] | None, field: str) -> tuple[str, ...]:
     if value is None:
         return ()
+    allowed = "a shell-style pattern such as 'resnet*', or a list of them"
+    check_type(field, value, (str, list, tuple, set, frozenset), allowed)
     patterns = (value,) if isinstance(value, str) else tuple(value)
     if not all(isinstance(p, str) for p in patterns):
-        raise ConfigError(field, value, "a shell-style pattern such as 'resnet*', or a list")
+        raise ConfigTypeError(field, value, allowed)
     return patterns
 
 
@@ -62,6 +73,7 @@ def list_models(
         ['resnet20_cifar.akamaster_cifar10', 'resnet20_cifar_proj...']
     """
     wanted, unwanted = _patterns(include, "include"), _patterns(exclude, "exclude")
+    check_bool("pretrained", pretrained)
     names = [w.name for name in ZOO for w in CATALOG.get(name, ())] if pretrained else list(ZOO)
     return [
         n
@@ -82,7 +94,7 @@ def get_entry(name: str) -> ZooEntry:
         >>> scalenet.get_entry("resnet50.a1_in1k").name
         'resnet50'
     """
-    arch, tag = split_name(name) if isinstance(name, str) else (name, None)
+    arch, tag = split_name(name)  # a name that is no str: a ConfigTypeError naming it
     entry = _arch_entry(arch)
     if tag is not None:
         _weights(entry, tag)
@@ -228,7 +240,7 @@ def create(
         100
     """
     if not isinstance(pretrained, bool):  # a path is not True: say how to load a file
-        raise ConfigError(
+        raise ConfigTypeError(
             "pretrained", pretrained, "True or False",
             "to load a file of weights: scalenet.load_weights(scalenet.create(name), path); "
             "a folder save_pretrained wrote: scalenet.from_pretrained(folder)",
@@ -239,6 +251,8 @@ def create(
     weights = _weights(entry, tag) if tag is not None or pretrained else None
     published = entry.config.replace(**weights.config_changes()) if weights else entry.config
     config = published.replace(**overrides) if overrides else published
+    if checkpoint_path is not None:
+        checkpoint_path = check_path("checkpoint_path", checkpoint_path)
     if checkpoint_path is not None and not Path(checkpoint_path).expanduser().is_file():
         raise WeightsError(f"checkpoint_path={str(checkpoint_path)!r}: no such file")
     names = None
@@ -298,21 +312,20 @@ def _overlay_file(overlay: Mapping[str, Any] | None, pretrained: bool) -> str | 
     a path, and only with ``pretrained``."""
     if overlay is None:
         return None
-    if not isinstance(overlay, Mapping) or set(overlay) != {"file"}:
-        keys = sorted(overlay) if isinstance(overlay, Mapping) else overlay
+    allowed = "dict(file=path): a copy of the weights' file"
+    check_type("pretrained_cfg_overlay", overlay, Mapping, allowed)
+    if set(overlay) != {"file"}:
         raise ConfigError(
-            "pretrained_cfg_overlay", keys, "dict(file=path): a copy of the weights' file",
+            "pretrained_cfg_overlay", sorted(map(str, overlay)), allowed,
             "scalenet.create reads its file key only; timm.create_model takes the others",
         )  # fmt: skip
-    file = overlay["file"]
-    if not isinstance(file, (str, os.PathLike)):
-        raise ConfigError("pretrained_cfg_overlay['file']", file, "a path")
+    file = check_path("pretrained_cfg_overlay['file']", overlay["file"])
     if not pretrained:
         raise ConfigError(
             "pretrained", pretrained, "True with pretrained_cfg_overlay=dict(file=...)",
             "the file is read as the published weights it is a copy of",
         )  # fmt: skip
-    return os.fspath(file)
+    return file
 
 
 def _load(
