@@ -498,7 +498,7 @@ def test_download_over_the_size_cap_refused(
 ) -> None:
     weights, _ = _small(mirror, tmp_path)
     monkeypatch.setattr(dl, "MAX_BYTES", 1000)
-    with pytest.raises(WeightsError, match=r"over 1,000 \(the download limit\)"):
+    with pytest.raises(WeightsError, match=r"over 1,000 bytes \(the download limit\)"):
         load_state_dict(weights, cache_dir=tmp_path / "cache")
     assert _files(tmp_path / "cache") == []
 
@@ -525,7 +525,10 @@ def test_a_file_larger_than_its_weights_can_be_is_refused_before_it_is_read(
     patched = dataclasses.replace(weights, file=dataclasses.replace(file, digest="ab" * 20))
     _catalogued(monkeypatch, patched)
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
-    for size, refusal in ((bound, "does not have the published"), (bound + 1, f"over {bound:,}")):
+    for size, refusal in (
+        (bound, "does not have the published"),
+        (bound + 1, f"over {bound:,} bytes"),
+    ):
         if file.member is None:
             _served(mirror.root, file.url).write_bytes(bytes(size))
         else:  # a zip of a few kB, its member of `size` zeros

@@ -42,6 +42,7 @@ from ..errors import (
     WeightsError,
     check_mapping,
     check_path,
+    check_type,
     first_line,
 )
 from ..io.atomic import Save, companion_name
@@ -190,12 +191,14 @@ def check_license(license: object) -> str:
         ...
         scalenet.errors.ConfigError: license='' is not allowed: a licence id such as 'mit' or ...
     """
-    if not isinstance(license, str) or not license.strip() or not license.isprintable():
-        raise ConfigError(
-            "license", license,
-            "a licence id such as 'mit' or 'cc-by-4.0' (https://huggingface.co/docs/hub/"
-            "repositories-licenses), or the licence's name, on one line",
-        )  # fmt: skip
+    allowed = (
+        "a licence id such as 'mit' or 'cc-by-4.0' (https://huggingface.co/docs/hub/"
+        "repositories-licenses), or the licence's name, on one line"
+    )
+    check_type("license", license, str, allowed)
+    assert isinstance(license, str)
+    if not license.strip() or not license.isprintable():
+        raise ConfigError("license", license, allowed)
     return license
 
 

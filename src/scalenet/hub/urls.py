@@ -210,9 +210,11 @@ def _open(url: str) -> Any:
     return opener.open(request, timeout=CONNECT_TIMEOUT)
 
 
-def _too_large(what: str, size: object, limit: int) -> WeightsError:
+def _too_large(what: str, size: int | None, limit: int) -> WeightsError:
+    """``what`` holds ``size`` bytes (``None``: more than ``limit``, found while reading)."""
     why = "the download limit" if limit == MAX_BYTES else "the most a file of these weights holds"
-    return WeightsError(f"{what} is {size} bytes, over {limit:,} ({why}): refused")
+    held = f"is {size:,} bytes" if size is not None else "holds more"
+    return WeightsError(f"{what} {held}, over {limit:,} bytes ({why}): refused")
 
 
 def _copy_capped(
@@ -222,7 +224,7 @@ def _copy_capped(
     while chunk := source.read(min(_CHUNK, limit + 1 - total)):
         total += len(chunk)
         if total > limit:
-            raise _too_large(what, "more than that many", limit)
+            raise _too_large(what, None, limit)
         target.write(chunk)
         if hasher is not None:
             hasher.update(chunk)
@@ -244,7 +246,7 @@ def _download_to(url: str, target: Path, file: UrlFile, limit: int) -> None:
     with contextlib.closing(_open(url)) as response, open(target, "wb") as out:
         size = response.headers.get("Content-Length")
         if size is not None and size.isdigit() and int(size) > limit:
-            raise _too_large(file.url, size, limit)  # before a byte is read
+            raise _too_large(file.url, int(size), limit)  # before a byte is read
         _copy_capped(response, out, file.url, limit)
 
 
@@ -403,7 +405,7 @@ def read_local(file: UrlFile, path: str | Path, *, limit: int = MAX_BYTES) -> ob
         raise WeightsError(f"{where}: no such file (meant as a copy of {file.url})")
     size = where.stat().st_size
     if size > limit:
-        raise _too_large(f"{where} (meant as a copy of {file.url})", f"{size:,}", limit)
+        raise _too_large(f"{where} (meant as a copy of {file.url})", size, limit)
     actual = _hash_file(file, where)
     if not _matches(file, actual):
         member = f" (the file {file.member} inside it: unzip it first)" if file.member else ""
