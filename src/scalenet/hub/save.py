@@ -167,15 +167,15 @@ def check_arguments(
     for name, value, allowed in (
         ("metrics", metrics, "a dict of metric names to values, such as {'top1': 91.7}"),
         ("training", training, "a dict of settings, such as {'epochs': 160, 'lr': 0.1}"),
-        ("companions", companions, "a dict of file names to bytes, such as {'state.bin': b''}"),
     ):
         if value is not None:
             check_mapping(name, value, allowed)
-    for key, data in (companions or {}).items():  # type: ignore[attr-defined]
+    if companions is None:
+        return
+    allowed = "a dict of file names to bytes, such as {'state.bin': b'...'}"
+    for key, data in check_mapping("companions", companions, allowed).items():
         if not isinstance(key, str) or not isinstance(data, bytes | bytearray | memoryview):
-            raise ConfigTypeError(
-                "companions", {key: type(data).__name__}, "file names (str) to bytes"
-            )
+            raise ConfigTypeError("companions", {key: type(data).__name__}, allowed)
 
 
 def check_license(license: object) -> str:
