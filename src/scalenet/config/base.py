@@ -3,8 +3,9 @@ the field checks (each error names the field, the value and what is allowed) and
 that validates on construction and round-trips through dicts and JSON.
 
 Examples:
-    >>> from scalenet.config.base import MAX_CHANNELS, _check_int
-    >>> _check_int("width", 0, 1, MAX_CHANNELS)
+    >>> from scalenet.config.base import MAX_CHANNELS
+    >>> from scalenet.errors import check_int  # the checks every layer shares
+    >>> check_int("width", 0, 1, MAX_CHANNELS)
     Traceback (most recent call last):
     ...
     scalenet.errors.ConfigError: width=0 is not allowed: an integer in [1, 65536]
@@ -20,8 +21,6 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
 from ..errors import (
     ConfigError,
     ConfigTypeError,
-    check_bool,
-    check_int,
     check_type,
     short_repr,
 )
@@ -67,10 +66,6 @@ CIFAR_STD = (0.2470, 0.2435, 0.2616)
 C = TypeVar("C", bound="_Config")
 
 
-def _check_int(name: str, value: object, minimum: int, maximum: int) -> None:
-    check_int(name, value, minimum, maximum)
-
-
 def _check_int_tuple(
     name: str, value: object, minimum: int, maximum: int, *, min_len: int = 1
 ) -> None:
@@ -92,10 +87,6 @@ def _check_choice(name: str, value: object, choices: Iterable[object]) -> None:
     check_type(name, value, str, allowed)
     if value not in values:
         raise ConfigError(name, value, allowed)
-
-
-def _check_bool(name: str, value: object) -> None:
-    check_bool(name, value)
 
 
 def _check_probability(name: str, value: object) -> None:

@@ -17,6 +17,7 @@ from ..errors import ConfigError
 
 if TYPE_CHECKING:
     from torch import nn
+from ..errors import check_bool, check_int
 from .base import (
     MAX_BLOCKS,
     MAX_CHANNELS,
@@ -24,9 +25,7 @@ from .base import (
     Block,
     Downsample,
     Stem,
-    _check_bool,
     _check_choice,
-    _check_int,
     _check_int_tuple,
     _check_probability,
     _Config,
@@ -224,8 +223,8 @@ class ResNetConfig(_Config):
             ShapeError: ``input_size`` is not a multiple of the output stride, or too small.
         """
         _check_int_tuple("depths", self.depths, 1, MAX_BLOCKS)
-        _check_int("width", self.width, 1, MAX_CHANNELS)
-        _check_int("widen_factor", self.widen_factor, 1, MAX_CHANNELS)
+        check_int("width", self.width, 1, MAX_CHANNELS)
+        check_int("widen_factor", self.widen_factor, 1, MAX_CHANNELS)
         last = (self.width * self.widen_factor) << (len(self.depths) - 1)
         if last > MAX_CHANNELS:
             k = f" x widen_factor {self.widen_factor}" if self.widen_factor > 1 else ""
@@ -242,14 +241,14 @@ class ResNetConfig(_Config):
                 "the deep stem's first two convs have width // 2 channels",
             )  # fmt: skip
         _check_choice("block", self.block, get_args(Block))
-        _check_bool("shortcut", self.shortcut)
+        check_bool("shortcut", self.shortcut)
         _check_choice("downsample", self.downsample, get_args(Downsample))
-        _check_int("num_classes", self.num_classes, 0, 1 << 24)
-        _check_int("in_chans", self.in_chans, 1, MAX_CHANNELS)
-        _check_int("input_size", self.input_size, 1, MAX_INPUT_SIZE)
+        check_int("num_classes", self.num_classes, 0, 1 << 24)
+        check_int("in_chans", self.in_chans, 1, MAX_CHANNELS)
+        check_int("input_size", self.input_size, 1, MAX_INPUT_SIZE)
         _check_probability("dropout", self.dropout)
-        _check_bool("zero_init_residual", self.zero_init_residual)
-        _check_bool("preact", self.preact)
+        check_bool("zero_init_residual", self.zero_init_residual)
+        check_bool("preact", self.preact)
         _check_probability("block_dropout", self.block_dropout)
         if self.block_dropout and self.block != "basic":
             raise ConfigError(
@@ -267,8 +266,8 @@ class ResNetConfig(_Config):
 
     def _check_grouping(self) -> None:
         """``groups`` and ``base_width``: bottlenecks only, and every inner width at least 1."""
-        _check_int("groups", self.groups, 1, MAX_CHANNELS)
-        _check_int("base_width", self.base_width, 1, MAX_CHANNELS)
+        check_int("groups", self.groups, 1, MAX_CHANNELS)
+        check_int("base_width", self.base_width, 1, MAX_CHANNELS)
         if self.block == "basic":
             # torchvision's BasicBlock raises for these too: it has no grouped conv.
             if self.groups != 1:

@@ -16,13 +16,12 @@ from ..errors import ConfigError
 
 if TYPE_CHECKING:
     from torch import nn
+from ..errors import check_bool, check_int
 from .base import (
     MAX_CHANNELS,
     MAX_INPUT_SIZE,
     Pool,
-    _check_bool,
     _check_choice,
-    _check_int,
     _check_int_tuple,
     _check_probability,
     _Config,
@@ -92,7 +91,7 @@ class SimpleCNNConfig(_Config):
             ShapeError: the feature map vanishes in some block, or a pool would drop pixels.
         """
         _check_int_tuple("channels", self.channels, 1, MAX_CHANNELS)
-        _check_int("kernel_size", self.kernel_size, 1, 63)
+        check_int("kernel_size", self.kernel_size, 1, 63)
         if self.padding == "same":
             if self.kernel_size % 2 == 0:
                 raise ConfigError(
@@ -100,16 +99,16 @@ class SimpleCNNConfig(_Config):
                     f"kernel_size={self.kernel_size} has no centred 'same' padding",
                 )  # fmt: skip
         else:
-            _check_int("padding", self.padding, 0, 63)
+            check_int("padding", self.padding, 0, 63)
         _check_choice("pool", self.pool, get_args(Pool))
-        _check_bool("batch_norm", self.batch_norm)
+        check_bool("batch_norm", self.batch_norm)
         _check_probability("dropout", self.dropout)
         _check_int_tuple("hidden", self.hidden, 1, 1 << 20, min_len=0)
-        _check_int("num_classes", self.num_classes, 0, 1 << 24)
-        _check_int("in_chans", self.in_chans, 1, MAX_CHANNELS)
-        _check_int("input_size", self.input_size, 1, MAX_INPUT_SIZE)
-        _check_bool("global_pool", self.global_pool)
-        _check_bool("conv_bias", self.conv_bias)
+        check_int("num_classes", self.num_classes, 0, 1 << 24)
+        check_int("in_chans", self.in_chans, 1, MAX_CHANNELS)
+        check_int("input_size", self.input_size, 1, MAX_INPUT_SIZE)
+        check_bool("global_pool", self.global_pool)
+        check_bool("conv_bias", self.conv_bias)
         _hooks.call("check_input_size", self, self.input_size)
 
     def build(self) -> nn.Module:
